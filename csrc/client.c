@@ -1,0 +1,903 @@
+/* client.c -- rediscluster._core.Client: execute_command and the batch entry
+ * points (tier 3). execute_command does the whole round trip in C: pack,
+ * find the key from the command table, route by slot, send/receive through
+ * the engine, apply the response callback. Routing flags (fan-out, blocked,
+ * random, slot-id) come from the nodes_flags dict the Python class supplies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "crc16.h"
+
+#define RC_INLINE_BUF 2048
+#define RC_INLINE_POS 32
+
+/* Routing decisions for a packed command. */
+enum { RC_RT_SLOT = 0, RC_RT_KEYLESS = -1, RC_RT_RANDOM_MASTER = -2 };
+
+typedef struct rc_argv {
+    const char *data;     /* packed buffer */
+    const rc_argpos *pos; /* token positions */
+    int n;                /* tokens */
+} rc_argv;
+
+static int
+rc_argv_get(void *ctx, int i, const char **p, size_t *n)
+{
+    const rc_argv *a = (const rc_argv *)ctx;
+    if (i < 0 || i >= a->n) {
+        return -1;
+    }
+    *p = a->data + a->pos[i].off;
+    *n = a->pos[i].len;
+    return 0;
+}
+
+/* Command info of a packed command (NULL if unknown to the table). */
+static const rc_cmdinfo *
+rc_packed_info(const rc_argv *a)
+{
+    const rc_cmdinfo *ci;
+    if (a->n < 1) {
+        return NULL;
+    }
+    ci = rc_cmd_lookup(a->data + a->pos[0].off, a->pos[0].len);
+    if (ci != NULL && (ci->flags & RC_CMD_CONTAINER) && a->n > 1) {
+        const rc_cmdinfo *sub = rc_cmd_lookup_sub(ci, a->data + a->pos[1].off, a->pos[1].len);
+        if (sub != NULL) {
+            ci = sub;
+        }
+    }
+    return ci;
+}
+
+/* Where a packed command goes: a slot (>= 0), RC_RT_KEYLESS ("Missing key")
+ * or RC_RT_RANDOM_MASTER (keyless by design, e.g. EVAL with 0 keys, or
+ * malformed arguments the server should judge). */
+static int
+rc_route_packed(const rc_argv *a, const rc_cmdinfo *ci)
+{
+    int k;
+    if (ci == NULL) {
+        /* Unknown command: the original's rule, the first argument is the key. */
+        if (a->n < 2) {
+            return RC_RT_KEYLESS;
+        }
+        k = 1;
+    } else {
+        if (a->n < 2 && ci->nspecs > 0) {
+            return RC_RT_KEYLESS;
+        }
+        k = rc_cmd_first_key(ci, a->n, rc_argv_get, (void *)a);
+        if (k == 0) {
+            return (ci->flags & RC_CMD_NO_MANDATORY_KEYS) ? RC_RT_RANDOM_MASTER : RC_RT_KEYLESS;
+        }
+        if (k < 0) {
+            return RC_RT_RANDOM_MASTER;
+        }
+    }
+    return (int)rc_key_slot(a->data + a->pos[k].off, a->pos[k].len);
+}
+
+static int
+rc_is_read(const rc_cmdinfo *ci)
+{
+    return ci != NULL && (ci->flags & RC_CMD_READONLY) && !(ci->flags & RC_CMD_WRITE);
+}
+
+/* A random master's node index, or -1 when none is known. */
+static int
+rc_random_master(PoolObject *pool)
+{
+    rc_cluster *cl = &pool->cl;
+    int nm = 0, pick, i;
+    for (i = 0; i < cl->nnodes; i++) {
+        nm += cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology;
+    }
+    if (nm == 0) {
+        return -1;
+    }
+    pick = (int)(rc_pool_random(pool) % (uint64_t)nm);
+    for (i = 0; i < cl->nnodes; i++) {
+        if (cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology && pick-- == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* New reference: the command name in upper case, as the callback and flag
+ * dicts are keyed. */
+static PyObject *
+rc_upper_name(rc_state *st, PyObject *name)
+{
+    if (PyUnicode_CheckExact(name) && PyUnicode_IS_ASCII(name)) {
+        const char *s = (const char *)PyUnicode_DATA(name);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(name), i;
+        for (i = 0; i < n; i++) {
+            if (s[i] >= 'a' && s[i] <= 'z') {
+                break;
+            }
+        }
+        if (i == n) {
+            Py_INCREF(name);
+            return name;
+        }
+    }
+    if (PyBytes_Check(name)) {
+        PyObject *s = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name),
+                                           "replace"),
+                 *u;
+        if (s == NULL) {
+            return NULL;
+        }
+        u = PyObject_CallMethodNoArgs(s, st->str_upper);
+        Py_DECREF(s);
+        return u;
+    }
+    if (PyUnicode_Check(name)) {
+        return PyObject_CallMethodNoArgs(name, st->str_upper);
+    }
+    PyErr_Format(st->DataError, "Invalid command name of type: '%s'", Py_TYPE(name)->tp_name);
+    return NULL;
+}
+
+/* callback(reply, **options) with the options given as a vectorcall tail. */
+static PyObject *
+rc_apply_callback(PyObject *cb, PyObject *reply, PyObject *const *kwvalues, PyObject *kwnames)
+{
+    PyObject *stack[1 + 16];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nkw > 16) {
+        PyObject *kw = PyDict_New(), *args, *res = NULL;
+        if (kw == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < nkw; i++) {
+            if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), kwvalues[i]) < 0) {
+                Py_DECREF(kw);
+                return NULL;
+            }
+        }
+        args = PyTuple_Pack(1, reply);
+        if (args != NULL) {
+            res = PyObject_Call(cb, args, kw);
+            Py_DECREF(args);
+        }
+        Py_DECREF(kw);
+        return res;
+    }
+    stack[0] = reply;
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        stack[1 + i] = kwvalues[i];
+    }
+    return PyObject_Vectorcall(cb, stack, 1, nkw ? kwnames : NULL);
+}
+
+/* callback(reply, **options) with options as a dict (or NULL). */
+static PyObject *
+rc_apply_callback_dict(PyObject *cb, PyObject *reply, PyObject *options)
+{
+    PyObject *args, *res;
+    if (options == NULL || options == Py_None || PyDict_GET_SIZE(options) == 0) {
+        return PyObject_CallOneArg(cb, reply);
+    }
+    args = PyTuple_Pack(1, reply);
+    if (args == NULL) {
+        return NULL;
+    }
+    res = PyObject_Call(cb, args, options);
+    Py_DECREF(args);
+    return res;
+}
+
+static PyObject *
+rc_lookup(PyObject *dict, PyObject *key)
+{
+    if (dict == NULL || PyDict_GET_SIZE(dict) == 0) {
+        return NULL;
+    }
+    return PyDict_GetItemWithError(dict, key); /* borrowed */
+}
+
+static PyObject *
+rc_kwdict(PyObject *const *kwvalues, PyObject *kwnames)
+{
+    PyObject *kw = PyDict_New();
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (kw == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), kwvalues[i]) < 0) {
+            Py_DECREF(kw);
+            return NULL;
+        }
+    }
+    return kw;
+}
+
+/* Fan-out / special routing by nodes_flags. */
+static PyObject *
+rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject *const *args,
+                  Py_ssize_t nargs, PyObject *kwnames)
+{
+    rc_state *st = self->st;
+    rc_cluster *cl = &self->pool->cl;
+    PyObject *const *kwvalues = args + nargs;
+    rc_batch b;
+    PyObject *res = NULL, *merged = NULL, *kw = NULL, *rcb;
+    int *targets = NULL, nt = 0;
+    Py_ssize_t tok;
+
+    rc_batch_init(&b);
+    if (!PyUnicode_Check(flag)) {
+        PyErr_Format(PyExc_TypeError, "nodes_flags[%R] must be a str", upper);
+        goto done;
+    }
+    if (PyUnicode_CompareWithASCIIString(flag, "blocked") == 0) {
+        rc_raise_cluster(st, "Command: %U is blocked in redis cluster mode", upper);
+        goto done;
+    }
+    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+        goto done;
+    }
+    targets = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *targets);
+    if (targets == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (PyUnicode_CompareWithASCIIString(flag, "all-nodes") == 0 ||
+        PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0) {
+        int masters = PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0;
+        for (int i = 0; i < cl->nnodes; i++) {
+            rc_node *n = cl->nodes[i];
+            if (n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
+                targets[nt++] = i;
+            }
+        }
+    } else if (PyUnicode_CompareWithASCIIString(flag, "random") == 0) {
+        int cnt = 0;
+        for (int i = 0; i < cl->nnodes; i++) {
+            cnt += cl->nodes[i]->in_topology;
+        }
+        if (cnt > 0) {
+            int pick = (int)(rc_pool_random(self->pool) % (uint64_t)cnt);
+            for (int i = 0; i < cl->nnodes; i++) {
+                if (cl->nodes[i]->in_topology && pick-- == 0) {
+                    targets[nt++] = i;
+                    break;
+                }
+            }
+        }
+    } else if (PyUnicode_CompareWithASCIIString(flag, "slot-id") == 0) {
+        long slot = nargs > 1 ? PyLong_AsLong(args[1]) : -1;
+        if (slot == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (slot < 0 || slot >= RC_SLOTS) {
+            rc_raise_cluster(st, "%U needs a slot number in 0..16383", upper);
+            goto done;
+        }
+        if (cl->slots[slot] == RC_NO_NODE) {
+            PyErr_Format(st->SlotNotCoveredError,
+                         "Slot \"%ld\" not covered by the cluster. "
+                         "\"skip_full_coverage_check=%s\"",
+                         slot, cl->cfg.skip_coverage ? "True" : "False");
+            goto done;
+        }
+        targets[nt++] = cl->slots[slot];
+    } else {
+        PyErr_Format(PyExc_ValueError, "unknown nodes_flags value %R for %U", flag, upper);
+        goto done;
+    }
+    if (nt == 0) {
+        rc_raise_cluster(st, "No node known for command %U: the cluster map is empty", upper);
+        goto done;
+    }
+    tok = rc_pack_command(st, &cl->cfg.codec, &b.buf, args, nargs, NULL);
+    if (tok < 0) {
+        goto done;
+    }
+    for (int i = 0; i < nt; i++) {
+        rc_route rt = {-1, targets[i], 0};
+        if (rc_batch_add(&b, 0, b.buf.len, &rt) < 0) {
+            goto done;
+        }
+    }
+    if (rc_engine_batch(cl, &b, &self->lim) < 0) {
+        goto done;
+    }
+    res = PyDict_New();
+    if (res == NULL) {
+        goto done;
+    }
+    for (int i = 0; i < nt; i++) {
+        PyObject *r = b.cmds[i].result, *cb, *v;
+        if (PyExceptionInstance_Check(r)) {
+            PyErr_SetObject((PyObject *)Py_TYPE(r), r);
+            goto fail;
+        }
+        cb = rc_lookup(self->response_callbacks, upper);
+        if (cb == NULL && PyErr_Occurred()) {
+            goto fail;
+        }
+        v = cb ? rc_apply_callback(cb, r, kwvalues, kwnames) : (Py_INCREF(r), r);
+        if (v == NULL || PyDict_SetItem(res, cl->nodes[targets[i]]->name, v) < 0) {
+            Py_XDECREF(v);
+            goto fail;
+        }
+        Py_DECREF(v);
+    }
+    rcb = rc_lookup(self->result_callbacks, upper);
+    if (rcb == NULL && PyErr_Occurred()) {
+        goto fail;
+    }
+    if (rcb != NULL) {
+        PyObject *cargs[2] = {upper, res};
+        if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+            PyObject *targs = PyTuple_Pack(2, upper, res);
+            kw = rc_kwdict(kwvalues, kwnames);
+            if (targs == NULL || kw == NULL) {
+                Py_XDECREF(targs);
+                goto fail;
+            }
+            merged = PyObject_Call(rcb, targs, kw);
+            Py_DECREF(targs);
+        } else {
+            merged = PyObject_Vectorcall(rcb, cargs, 2, NULL);
+        }
+    } else if (PyDict_GET_SIZE(res) == 1) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        PyDict_Next(res, &pos, &k, &v);
+        Py_INCREF(v);
+        merged = v;
+    } else {
+        rc_raise_cluster(st, "More then 1 result from command: %U", upper);
+    }
+fail:
+    Py_CLEAR(res);
+done:
+    Py_XDECREF(kw);
+    free(targets);
+    rc_batch_clear(&b);
+    return merged;
+}
+
+static PyObject *
+Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), ntok;
+    rc_state *st = self->st;
+    PyObject *upper = NULL, *reply = NULL, *result = NULL, *flag, *cb;
+    rc_cluster *cl;
+    rc_buf buf;
+    char inline_buf[RC_INLINE_BUF];
+    rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
+    rc_argv av;
+    const rc_cmdinfo *ci;
+    rc_route rt;
+    int where;
+
+    rc_buf_init_inline(&buf, inline_buf, sizeof inline_buf);
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    cl = &self->pool->cl;
+    if (nargs == 0) {
+        return rc_raise_cluster(st, "Unable to determine command to use");
+    }
+    upper = rc_upper_name(st, args[0]);
+    if (upper == NULL) {
+        return NULL;
+    }
+    flag = rc_lookup(self->nodes_flags, upper);
+    if (flag != NULL) {
+        result = rc_client_flagged(self, flag, upper, args, nargs, kwnames);
+        goto done;
+    }
+    if (PyErr_Occurred()) {
+        goto done;
+    }
+    ntok = rc_pack_count(args, nargs);
+    if (ntok > RC_INLINE_POS) {
+        pos = malloc((size_t)ntok * sizeof *pos);
+        if (pos == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    ntok = rc_pack_command(st, &cl->cfg.codec, &buf, args, nargs, pos);
+    if (ntok < 0) {
+        goto done;
+    }
+    av.data = buf.data;
+    av.pos = pos;
+    av.n = (int)ntok;
+    ci = rc_packed_info(&av);
+    where = rc_route_packed(&av, ci);
+    rt.is_read = rc_is_read(ci);
+    if (where >= 0) {
+        rt.slot = where;
+        rt.node = -1;
+    } else if (where == RC_RT_RANDOM_MASTER) {
+        rt.slot = -1;
+        rt.node = rc_random_master(self->pool);
+        if (rt.node < 0) {
+            rc_raise_cluster(st, "No master known to send %U to", upper);
+            goto done;
+        }
+    } else {
+        rc_raise_cluster(st, "No way to dispatch this command to Redis Cluster. Missing key.");
+        goto done;
+    }
+    if (rc_engine_one(cl, buf.data, buf.len, &rt, &self->lim, &reply) != RC_ST_OK) {
+        goto done;
+    }
+    if (PyExceptionInstance_Check(reply)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+        goto done;
+    }
+    cb = rc_lookup(self->response_callbacks, upper);
+    if (cb != NULL) {
+        result = rc_apply_callback(cb, reply, args + nargs, kwnames);
+    } else if (!PyErr_Occurred()) {
+        result = reply;
+        reply = NULL;
+    }
+done:
+    if (pos != inline_pos) {
+        free(pos);
+    }
+    rc_buf_free(&buf);
+    Py_XDECREF(reply);
+    Py_XDECREF(upper);
+    return result;
+}
+
+/* _execute_batch(commands) -> list
+ * commands: sequence of (args: tuple, options: dict or None). Results in
+ * order; errors (server replies, connection failures, routing problems) are
+ * exception instances in place. Response callbacks applied. */
+static PyObject *
+Client_execute_batch(ClientObject *self, PyObject *commands)
+{
+    rc_state *st = self->st;
+    rc_cluster *cl;
+    PyObject *seq = NULL, *out = NULL;
+    rc_batch b;
+    rc_argpos *pos = NULL;
+    size_t poscap = 0;
+    Py_ssize_t n;
+
+    rc_batch_init(&b);
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    cl = &self->pool->cl;
+    seq = PySequence_Fast(commands, "commands must be a sequence");
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i), *cargs;
+        size_t off = b.buf.len;
+        Py_ssize_t ntok, na;
+        rc_argv av;
+        const rc_cmdinfo *ci;
+        rc_route rt;
+        int where;
+
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
+            !PyTuple_Check(PyTuple_GET_ITEM(item, 0))) {
+            PyErr_SetString(PyExc_TypeError, "each command must be (args tuple, options)");
+            goto done;
+        }
+        cargs = PyTuple_GET_ITEM(item, 0);
+        na = PyTuple_GET_SIZE(cargs);
+        if (na == 0) {
+            PyErr_SetString(st->RedisClusterException, "Unable to determine command to use");
+            goto done;
+        }
+        ntok = rc_pack_count(&PyTuple_GET_ITEM(cargs, 0), na);
+        if ((size_t)ntok > poscap) {
+            rc_argpos *p = realloc(pos, (size_t)ntok * sizeof *p);
+            if (p == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            pos = p;
+            poscap = (size_t)ntok;
+        }
+        ntok = rc_pack_command(st, &cl->cfg.codec, &b.buf, &PyTuple_GET_ITEM(cargs, 0), na, pos);
+        if (ntok < 0) {
+            goto done;
+        }
+        av.data = b.buf.data;
+        av.pos = pos;
+        av.n = (int)ntok;
+        ci = rc_packed_info(&av);
+        where = rc_route_packed(&av, ci);
+        rt.is_read = rc_is_read(ci);
+        rt.slot = where >= 0 ? where : -1;
+        rt.node = where == RC_RT_RANDOM_MASTER ? rc_random_master(self->pool) : -1;
+        if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {
+            goto done;
+        }
+        if (where < 0 && rt.node < 0) {
+            b.cmds[b.n - 1].result = PyObject_CallFunction(
+                st->RedisClusterException, "s",
+                "No way to dispatch this command to Redis Cluster. Missing key.");
+            if (b.cmds[b.n - 1].result == NULL) {
+                goto done;
+            }
+        }
+    }
+    if (rc_engine_batch(cl, &b, &self->lim) < 0) {
+        goto done;
+    }
+    out = PyList_New(n);
+    if (out == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *r = b.cmds[i].result, *v = NULL, *upper, *cb;
+        if (PyExceptionInstance_Check(r)) {
+            Py_INCREF(r);
+            PyList_SET_ITEM(out, i, r);
+            continue;
+        }
+        upper = rc_upper_name(st, PyTuple_GET_ITEM(PyTuple_GET_ITEM(item, 0), 0));
+        if (upper == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        cb = rc_lookup(self->response_callbacks, upper);
+        Py_DECREF(upper);
+        if (cb != NULL) {
+            v = rc_apply_callback_dict(cb, r, PyTuple_GET_ITEM(item, 1));
+            if (v == NULL) {
+                /* A callback that fails on this reply: its error takes the
+                 * reply's place, like a server error would. */
+                v = rc_fetch_exception();
+                if (v == NULL || !PyErr_GivenExceptionMatches(v, PyExc_Exception)) {
+                    if (v != NULL) {
+                        rc_restore_exception(v);
+                    }
+                    Py_CLEAR(out);
+                    goto done;
+                }
+            }
+        } else if (PyErr_Occurred()) {
+            Py_CLEAR(out);
+            goto done;
+        } else {
+            Py_INCREF(r);
+            v = r;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+done:
+    free(pos);
+    rc_batch_clear(&b);
+    Py_XDECREF(seq);
+    return out;
+}
+
+/* Module function: argv indices of the keys of a command, as indices into
+ * the args as given (args[0] may be "XINFO STREAM"). */
+PyObject *
+rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_codec codec = {"utf-8", "strict", 1};
+    rc_buf buf;
+    rc_argpos *pos = NULL;
+    int *keys = NULL, nk;
+    Py_ssize_t ntok, words;
+    PyObject *out = NULL;
+    rc_argv av;
+    const rc_cmdinfo *ci;
+
+    rc_buf_init(&buf);
+    if (nargs == 0) {
+        return rc_raise_cluster(st, "Unable to determine command to use");
+    }
+    ntok = rc_pack_count(args, nargs);
+    words = ntok - (nargs - 1);
+    pos = malloc((size_t)ntok * sizeof *pos);
+    keys = malloc((size_t)ntok * sizeof *keys);
+    if (pos == NULL || keys == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (rc_pack_command(st, &codec, &buf, args, nargs, pos) < 0) {
+        goto done;
+    }
+    av.data = buf.data;
+    av.pos = pos;
+    av.n = (int)ntok;
+    ci = rc_packed_info(&av);
+    if (ci == NULL) {
+        nk = ntok > 1 ? 1 : 0;
+        keys[0] = 1;
+    } else {
+        nk = rc_cmd_keys(ci, (int)ntok, rc_argv_get, &av, keys, (int)ntok);
+    }
+    if (nk < 0) {
+        rc_raise_cluster(st, "malformed arguments for %s", ci ? ci->name : "command");
+        goto done;
+    }
+    out = PyList_New(0);
+    for (int i = 0; out != NULL && i < nk; i++) {
+        PyObject *v;
+        if (keys[i] < words) {
+            continue;
+        }
+        v = PyLong_FromSsize_t(keys[i] - words + 1);
+        if (v == NULL || PyList_Append(out, v) < 0) {
+            Py_XDECREF(v);
+            Py_CLEAR(out);
+        }
+        Py_XDECREF(v);
+    }
+done:
+    free(pos);
+    free(keys);
+    rc_buf_free(&buf);
+    return out;
+}
+
+/* ----------------------------------------------------------- type glue */
+
+static int
+rc_set_dict(PyObject **slot, PyObject *v, const char *name)
+{
+    if (v == NULL || !PyDict_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a dict", name);
+        return -1;
+    }
+    Py_INCREF(v);
+    Py_XSETREF(*slot, v);
+    return 0;
+}
+
+static int
+Client_init(ClientObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"pool",
+                             "response_callbacks",
+                             "nodes_flags",
+                             "result_callbacks",
+                             "ttl",
+                             "cluster_down_retry_attempts",
+                             "read_from_replicas",
+                             NULL};
+    PyObject *pool, *rcb = NULL, *flags = NULL, *res = NULL;
+    int ttl = 16, cd = 3, rfr = 0;
+    rc_state *st = rc_state_of((PyObject *)self);
+
+    if (st == NULL) {
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$OOOiip:Client", kwlist, &pool, &rcb, &flags,
+                                     &res, &ttl, &cd, &rfr)) {
+        return -1;
+    }
+    if (!PyObject_TypeCheck(pool, st->PoolType) || !((PoolObject *)pool)->ready) {
+        PyErr_SetString(PyExc_TypeError, "pool must be an initialised rediscluster._core.Pool");
+        return -1;
+    }
+    if (ttl < 1) {
+        PyErr_SetString(PyExc_ValueError, "ttl must be at least 1");
+        return -1;
+    }
+    self->st = st;
+    Py_INCREF(pool);
+    Py_XSETREF(self->pool, (PoolObject *)pool);
+    self->lim.ttl = ttl;
+    self->lim.clusterdown_tries = cd < 0 ? 0 : cd;
+    self->read_from_replicas = rfr;
+#define RC_DICT_OR_NEW(slot, v, name)                                                         \
+    do {                                                                                      \
+        PyObject *d_ = (v) ? (Py_INCREF(v), (v)) : PyDict_New();                              \
+        if (d_ == NULL || rc_set_dict(&self->slot, d_, name) < 0) {                           \
+            Py_XDECREF(d_);                                                                   \
+            return -1;                                                                        \
+        }                                                                                     \
+        Py_DECREF(d_);                                                                        \
+    } while (0)
+    RC_DICT_OR_NEW(response_callbacks, rcb, "response_callbacks");
+    RC_DICT_OR_NEW(nodes_flags, flags, "nodes_flags");
+    RC_DICT_OR_NEW(result_callbacks, res, "result_callbacks");
+#undef RC_DICT_OR_NEW
+    return 0;
+}
+
+#define RC_DICT_GETSET(field)                                                                 \
+    static PyObject *Client_get_##field(ClientObject *self, void *c)                          \
+    {                                                                                         \
+        (void)c;                                                                              \
+        if (self->field == NULL) {                                                            \
+            Py_RETURN_NONE;                                                                   \
+        }                                                                                     \
+        Py_INCREF(self->field);                                                               \
+        return self->field;                                                                   \
+    }                                                                                         \
+    static int Client_set_##field(ClientObject *self, PyObject *v, void *c)                   \
+    {                                                                                         \
+        (void)c;                                                                              \
+        return rc_set_dict(&self->field, v, #field);                                          \
+    }
+RC_DICT_GETSET(response_callbacks)
+RC_DICT_GETSET(nodes_flags)
+RC_DICT_GETSET(result_callbacks)
+
+static PyObject *
+Client_get_pool(ClientObject *self, void *c)
+{
+    (void)c;
+    if (self->pool == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(self->pool);
+    return (PyObject *)self->pool;
+}
+
+static PyObject *
+Client_get_ttl(ClientObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromLong(self->lim.ttl);
+}
+
+static int
+Client_set_ttl(ClientObject *self, PyObject *v, void *c)
+{
+    long t = v ? PyLong_AsLong(v) : -1;
+    (void)c;
+    if (t == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (t < 1 || t > 1000) {
+        PyErr_SetString(PyExc_ValueError, "the request TTL must be in 1..1000");
+        return -1;
+    }
+    self->lim.ttl = (int)t;
+    return 0;
+}
+
+static PyObject *
+Client_get_cd(ClientObject *self, void *c)
+{
+    (void)c;
+    return PyLong_FromLong(self->lim.clusterdown_tries);
+}
+
+static int
+Client_set_cd(ClientObject *self, PyObject *v, void *c)
+{
+    long t = v ? PyLong_AsLong(v) : -1;
+    (void)c;
+    if (t == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    self->lim.clusterdown_tries = t < 0 ? 0 : (t > 1000 ? 1000 : (int)t);
+    return 0;
+}
+
+static PyObject *
+Client_get_rfr(ClientObject *self, void *c)
+{
+    (void)c;
+    return PyBool_FromLong(self->read_from_replicas);
+}
+
+static int
+Client_set_rfr(ClientObject *self, PyObject *v, void *c)
+{
+    int t = v ? PyObject_IsTrue(v) : -1;
+    (void)c;
+    if (t < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "cannot delete read_from_replicas");
+        }
+        return -1;
+    }
+    self->read_from_replicas = t;
+    return 0;
+}
+
+static int
+Client_traverse(ClientObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->pool);
+    Py_VISIT(self->response_callbacks);
+    Py_VISIT(self->nodes_flags);
+    Py_VISIT(self->result_callbacks);
+    return 0;
+}
+
+static int
+Client_clear(ClientObject *self)
+{
+    Py_CLEAR(self->pool);
+    Py_CLEAR(self->response_callbacks);
+    Py_CLEAR(self->nodes_flags);
+    Py_CLEAR(self->result_callbacks);
+    return 0;
+}
+
+static void
+Client_dealloc(ClientObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    Client_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Client_methods[] = {
+    {"execute_command", (PyCFunction)(void (*)(void))Client_execute_command,
+     METH_FASTCALL | METH_KEYWORDS,
+     "execute_command($self, *args, **options)\n--\n\n"
+     "Send one command to the node that owns its key and return the parsed reply.\n"
+     "Redirections (MOVED/ASK), TRYAGAIN, CLUSTERDOWN and connection failures are\n"
+     "handled here; options are passed to the response callback."},
+    {"_execute_batch", (PyCFunction)Client_execute_batch, METH_O,
+     "_execute_batch($self, commands, /)\n--\n\n"
+     "Run [(args, options), ...] in parallel per node; errors are returned in place."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Client_getset[] = {
+    {"connection_pool", (getter)Client_get_pool, NULL, "The pool (cluster state).", NULL},
+    {"response_callbacks", (getter)Client_get_response_callbacks,
+     (setter)Client_set_response_callbacks, "Upper-case command name -> reply parser.", NULL},
+    {"nodes_flags", (getter)Client_get_nodes_flags, (setter)Client_set_nodes_flags,
+     "Upper-case command name -> routing flag.", NULL},
+    {"result_callbacks", (getter)Client_get_result_callbacks,
+     (setter)Client_set_result_callbacks, "Upper-case command name -> fan-out merger.", NULL},
+    {"_request_ttl", (getter)Client_get_ttl, (setter)Client_set_ttl,
+     "Attempts per command (RedisClusterRequestTTL).", NULL},
+    {"cluster_down_retry_attempts", (getter)Client_get_cd, (setter)Client_set_cd,
+     "Retries after CLUSTERDOWN before giving up.", NULL},
+    {"read_from_replicas", (getter)Client_get_rfr, (setter)Client_set_rfr,
+     "Send read commands to replicas.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef Client_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ClientObject, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot Client_slots[] = {
+    {Py_tp_doc, "Cluster client core: execute_command in C."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, Client_init},
+    {Py_tp_dealloc, Client_dealloc},
+    {Py_tp_traverse, Client_traverse},
+    {Py_tp_clear, Client_clear},
+    {Py_tp_methods, Client_methods},
+    {Py_tp_getset, Client_getset},
+    {Py_tp_members, Client_members},
+    {0, NULL},
+};
+
+PyType_Spec Client_spec = {
+    .name = "rediscluster._core.Client",
+    .basicsize = sizeof(ClientObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = Client_slots,
+};

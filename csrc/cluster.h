@@ -1,0 +1,157 @@
+/* cluster.h -- the engine's data: configuration, connections, nodes with
+ * their connection pools, and the slot map (tier 2).
+ *
+ * Threading: a client is shared by many threads. Everything here is changed
+ * only while holding the GIL. A connection belongs to exactly one call between
+ * checkout and checkin, and only that call touches it with the GIL released
+ * (fd, reader buffer bytes are fed only with the GIL). Nodes are never freed
+ * before the cluster itself, so a node pointer held across a GIL release stays
+ * valid even if a topology refresh runs meanwhile. */
+#ifndef RC_CLUSTER_H
+#define RC_CLUSTER_H
+
+#include "net.h"
+#include "pack.h"
+#include "reply.h"
+
+enum { RC_ROLE_UNKNOWN = 0, RC_ROLE_MASTER = 1, RC_ROLE_REPLICA = 2 };
+
+typedef struct rc_cfg {
+    rc_sockopts sock;      /* timeouts and keepalive */
+    rc_codec codec;        /* how str arguments are encoded */
+    int decode;            /* decode_responses */
+    char *encoding;        /* owned storage behind codec.encoding */
+    char *errors;          /* owned storage behind codec.errors */
+    rc_buf hello;          /* packed AUTH / CLIENT SETNAME sent at connect */
+    int hello_n;           /* replies the hello commands produce */
+    int hello_auth;        /* 1 if the first hello command is AUTH */
+    int readonly_all;      /* readonly_mode: READONLY on every connection */
+    long long max_conns;   /* limit on open connections */
+    int per_node;          /* 1: max_conns counts per node */
+    int skip_coverage;     /* skip_full_coverage_check (for messages) */
+} rc_cfg;
+
+struct rc_node;
+
+typedef struct rc_conn {
+    int fd;                  /* -1 once closed */
+    redisReader *reader;     /* reply parser, owned */
+    rc_replyctx ctx;         /* the reader's callback context */
+    struct rc_node *node;    /* owner (borrowed; outlives the connection) */
+    unsigned gen;            /* node->gen at open; stale => closed on checkin */
+    unsigned long fork_gen;  /* process generation at open */
+    double idle_since;       /* when it went back to the pool */
+    int readonly;            /* READONLY was sent */
+    int dirty;               /* written to but not fully read: never reuse */
+    rc_err err;              /* sticky I/O error */
+} rc_conn;
+
+typedef struct rc_node {
+    char *host;           /* owned */
+    int port;
+    PyObject *name;       /* "host:port" (owned str) */
+    int index;            /* position in rc_cluster.nodes */
+    int role;             /* RC_ROLE_* from the last topology */
+    int master;           /* replicas: index of their master, else -1 */
+    int *replicas;        /* masters: indices of replicas (owned) */
+    int nreplicas;
+    rc_conn **idle;       /* idle connections, most recent last (owned) */
+    int nidle, idle_cap;
+    int nconns;           /* open connections (idle + checked out) */
+    unsigned gen;         /* bumped by disconnect() */
+    int in_topology;      /* 1 if the last topology listed this node */
+} rc_node;
+
+typedef struct rc_cluster {
+    rc_state *st;                 /* borrowed module state */
+    rc_cfg cfg;
+    rc_node **nodes;              /* append-only node table (owned) */
+    int nnodes, nodes_cap;
+    uint16_t slots[RC_SLOTS];     /* slot -> master node index / RC_NO_NODE */
+    unsigned long long epoch;     /* bumped on every slot-map change */
+    long long nconns;             /* open connections over all nodes */
+    unsigned long fork_gen;       /* process generation the sockets belong to */
+    /* topology refresh policy (see rc_cluster_refresh) */
+    PyObject *refresh_cb;         /* callable doing discovery, or NULL */
+    int refreshing;               /* a refresh is running (single flight) */
+    int refresh_pending;          /* a refresh was asked for and not yet run */
+    double last_refresh;          /* rc_net_now() at the last refresh start */
+    double refresh_interval;      /* minimum seconds between refreshes */
+    long long refresh_count;      /* refreshes run (for tests and stats) */
+    int moved_count;              /* MOVED replies since the last refresh */
+    int reinit_steps;             /* refresh after this many MOVED (>= 1) */
+} rc_cluster;
+
+/* Status of operations that can fail on the network or in Python. */
+enum {
+    RC_ST_OK = 0,
+    RC_ST_NET = -1,  /* network-level failure; details in the rc_err given */
+    RC_ST_PY = -2    /* Python exception set (auth refused, limits, memory) */
+};
+
+/* ---- conn.c ---- */
+
+/* Connect to `node` and run the handshake (hello commands, READONLY when
+ * `readonly`). GIL held on entry and exit; released around the I/O.
+ * RC_ST_OK with *out set; RC_ST_NET with *err set (retryable); RC_ST_PY with
+ * an exception set (e.g. AuthenticationError: do not retry). */
+int rc_conn_open(rc_cluster *cl, struct rc_node *node, int readonly, rc_conn **out,
+                 rc_err *err);
+
+/* Close the socket and free the connection. GIL. */
+void rc_conn_free(rc_conn *c);
+
+/* Send n bytes and read one reply (new reference in *out; may be the
+ * redirect marker -- see rc_reader_get). *sent receives the bytes that left.
+ * RC_ST_OK; RC_ST_NET with c->err set; RC_ST_PY with an exception set (a
+ * signal handler raised). After either failure the connection is unusable.
+ * GIL held on entry and exit, released around send/recv. */
+int rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **out);
+
+/* Read one more reply (as rc_conn_roundtrip without sending). */
+int rc_conn_read(rc_conn *c, PyObject **out);
+
+/* ---- pool.c ---- */
+
+/* Initialise / release a cluster. rc_cluster_clear is safe on a
+ * half-initialised cluster. GIL. */
+void rc_cluster_init(rc_cluster *cl, rc_state *st);
+void rc_cluster_clear(rc_cluster *cl);
+
+/* Index of the node host:port, adding it when `create`; -1 if absent (or
+ * with an exception set on memory errors when creating). GIL. */
+int rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int create);
+
+/* Take a connection to `node` (idle one, else a new one). Same statuses as
+ * rc_conn_open; RC_ST_PY also for the max_connections limit
+ * (RedisClusterException). GIL held; released while connecting. */
+int rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err);
+
+/* Give a connection back: pooled if healthy (no error, nothing unread, same
+ * generation and process), else closed. GIL. */
+void rc_pool_checkin(rc_cluster *cl, rc_conn *c);
+
+/* Close a connection for good (after an error). GIL. */
+void rc_pool_discard(rc_cluster *cl, rc_conn *c);
+
+/* Close idle connections everywhere; checked-out ones close on checkin. GIL. */
+void rc_cluster_disconnect(rc_cluster *cl);
+
+/* Process generation, bumped in the child after fork(). */
+extern volatile unsigned long rc_fork_gen;
+void rc_fork_install(void);
+
+/* Patch one slot after MOVED: slot -> node (marked master). GIL. */
+void rc_cluster_patch_slot(rc_cluster *cl, int slot, int node);
+
+/* Topology refresh policy (single flight, rate limited):
+ * force=0: run only if due (pending and the interval passed);
+ * force=1: ask for one now (it still waits for the interval; a refresh that
+ * cannot run yet stays pending and runs at the next call).
+ * Calls cl->refresh_cb() with the GIL; its errors (Exception subclasses) are
+ * swallowed -- the caller's retry loop reports its own error. Returns 0, or
+ * -1 if the callback raised a BaseException that must propagate
+ * (KeyboardInterrupt...). GIL. */
+int rc_cluster_refresh(rc_cluster *cl, int force);
+
+#endif

@@ -1,0 +1,232 @@
+/* conn.c -- one connection to one node: connect + handshake, send, read
+ * replies (tier 2). The GIL is released only around rc_net_* calls, which
+ * touch nothing but the fd and C buffers; feeding the reader and building
+ * replies happen with the GIL. A connection that saw an error keeps it in
+ * c->err and is closed by its caller, never reused. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cluster.h"
+
+#define RC_RECV_CHUNK (64 * 1024)
+
+static const char rc_readonly_cmd[] = "*1\r\n$8\r\nREADONLY\r\n";
+
+void
+rc_conn_free(rc_conn *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    rc_reader_free(c->reader);
+    Py_CLEAR(c->ctx.deferred);
+    free(c);
+}
+
+/* Feed what recv returned; a reader error becomes a protocol error. */
+static int
+rc_conn_feed(rc_conn *c, const char *p, size_t n)
+{
+    if (rc_reader_feed(c->reader, p, n) != RC_OK) {
+        rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
+        return RC_ST_NET;
+    }
+    return RC_ST_OK;
+}
+
+/* Parse the next reply if buffered: 1 (got it), 0 (need bytes), or
+ * RC_ST_NET on a protocol error. */
+static int
+rc_conn_take(rc_conn *c, PyObject **out)
+{
+    int r = rc_reader_get(c->reader, &c->ctx, out);
+    if (r < 0) {
+        rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
+                   c->reader->errstr[0] ? c->reader->errstr : "bad reply");
+        return RC_ST_NET;
+    }
+    return r;
+}
+
+int
+rc_conn_read(rc_conn *c, PyObject **out)
+{
+    char buf[RC_RECV_CHUNK];
+
+    for (;;) {
+        ssize_t n;
+        int r = rc_conn_take(c, out);
+        if (r != 0) {
+            return r == 1 ? RC_ST_OK : r;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        n = rc_net_recv(c->fd, buf, sizeof buf, &c->err);
+        Py_END_ALLOW_THREADS
+        if (n == -2) {
+            if (PyErr_CheckSignals() < 0) {
+                rc_err_set(&c->err, RC_E_IO, 4, "Interrupted while reading");
+                return RC_ST_PY;
+            }
+            continue;
+        }
+        if (n < 0) {
+            return RC_ST_NET;
+        }
+        if (rc_conn_feed(c, buf, (size_t)n) != RC_ST_OK) {
+            return RC_ST_NET;
+        }
+    }
+}
+
+int
+rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **out)
+{
+    char buf[RC_RECV_CHUNK];
+    ssize_t got = -1;
+    int rc;
+
+    *out = NULL;
+    c->dirty = 1;
+    /* The fast path: one send and one recv under a single GIL release. */
+    Py_BEGIN_ALLOW_THREADS
+    rc = rc_net_send_all(c->fd, p, n, sent, &c->err);
+    if (rc == RC_OK) {
+        got = rc_net_recv(c->fd, buf, sizeof buf, &c->err);
+    }
+    Py_END_ALLOW_THREADS
+    if (rc != RC_OK || got == -1) {
+        return RC_ST_NET;
+    }
+    if (got == -2) {
+        return rc_conn_read(c, out);
+    }
+    if (rc_conn_feed(c, buf, (size_t)got) != RC_ST_OK) {
+        return RC_ST_NET;
+    }
+    return rc_conn_read(c, out);
+}
+
+/* The handshake reply at position i failed with `reply` (an exception
+ * instance or the redirect marker): set the Python exception. */
+static void
+rc_handshake_error(rc_cluster *cl, rc_conn *c, int i, int is_auth, PyObject *reply)
+{
+    rc_state *st = cl->st;
+
+    if (reply == st->redirect_marker) {
+        PyErr_Format(st->ConnectionError, "%U: connection handshake failed: %s",
+                     c->node->name, c->ctx.redir.text);
+        return;
+    }
+    if (is_auth) {
+        if (PyObject_IsInstance(reply, st->AuthenticationError) == 1) {
+            PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+        } else {
+            PyObject *s = PyObject_Str(reply);
+            if (s != NULL) {
+                PyErr_Format(st->AuthenticationError, "%U", s);
+                Py_DECREF(s);
+            }
+        }
+        return;
+    }
+    if (i == cl->cfg.hello_n) { /* READONLY */
+        PyErr_Format(st->ConnectionError, "%U: READONLY command failed", c->node->name);
+        return;
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+}
+
+int
+rc_conn_open(rc_cluster *cl, rc_node *node, int readonly, rc_conn **out, rc_err *err)
+{
+    rc_conn *c = NULL;
+    rc_buf hello;
+    char inline_buf[512];
+    int fd = -1, nreplies, status = RC_ST_NET, rc = RC_OK;
+    size_t sent = 0;
+    PyObject *reply = NULL;
+
+    *out = NULL;
+    rc_buf_init_inline(&hello, inline_buf, sizeof inline_buf);
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        PyErr_NoMemory();
+        status = RC_ST_PY;
+        goto done;
+    }
+    c->fd = -1;
+    c->node = node;
+    c->gen = node->gen;
+    c->fork_gen = rc_fork_gen;
+    c->readonly = readonly;
+    c->ctx.st = cl->st;
+    c->ctx.decode = cl->cfg.decode;
+    c->ctx.utf8_strict = cl->cfg.codec.utf8_strict;
+    c->ctx.encoding = cl->cfg.codec.encoding;
+    c->ctx.errors = cl->cfg.codec.errors;
+    c->reader = rc_reader_new(&c->ctx);
+    if (c->reader == NULL) {
+        PyErr_NoMemory();
+        status = RC_ST_PY;
+        goto done;
+    }
+    if (rc_buf_append(&hello, cl->cfg.hello.data, cl->cfg.hello.len) != RC_OK ||
+        (readonly && rc_buf_append(&hello, rc_readonly_cmd, sizeof rc_readonly_cmd - 1) != RC_OK)) {
+        PyErr_NoMemory();
+        status = RC_ST_PY;
+        goto done;
+    }
+    nreplies = cl->cfg.hello_n + (readonly ? 1 : 0);
+
+    Py_BEGIN_ALLOW_THREADS
+    fd = rc_net_connect(node->host, node->port, &cl->cfg.sock, err);
+    if (fd >= 0 && hello.len > 0) {
+        rc = rc_net_send_all(fd, hello.data, hello.len, &sent, err);
+    }
+    Py_END_ALLOW_THREADS
+    c->fd = fd;
+    if (fd < 0 || rc != RC_OK) {
+        goto done; /* RC_ST_NET, err set */
+    }
+    for (int i = 0; i < nreplies; i++) {
+        int r = rc_conn_read(c, &reply);
+        if (r == RC_ST_PY) {
+            status = RC_ST_PY;
+            goto done;
+        }
+        if (r != RC_ST_OK) {
+            rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
+            goto done;
+        }
+        if (c->ctx.deferred != NULL) {
+            rc_restore_exception(rc_reply_take_deferred(&c->ctx));
+            status = RC_ST_PY;
+            goto done;
+        }
+        if (reply == cl->st->redirect_marker || PyExceptionInstance_Check(reply)) {
+            rc_handshake_error(cl, c, i, i == 0 && cl->cfg.hello_auth, reply);
+            status = RC_ST_PY;
+            goto done;
+        }
+        Py_CLEAR(reply);
+    }
+    if (rc_reader_pending(c->reader) != 0) {
+        rc_err_set(err, RC_E_PROTOCOL, 0, "Protocol error: unexpected bytes after handshake");
+        goto done;
+    }
+    c->dirty = 0;
+    status = RC_ST_OK;
+    *out = c;
+    c = NULL;
+done:
+    Py_XDECREF(reply);
+    rc_buf_free(&hello);
+    rc_conn_free(c);
+    return status;
+}

@@ -1,0 +1,48 @@
+/* core.h -- the Python object layouts of rediscluster._core and the helpers
+ * module.c gives the type files (tier 3). */
+#ifndef RC_CORE_H
+#define RC_CORE_H
+
+#include "commands.h"
+#include "engine.h"
+
+#include <structmember.h>
+
+typedef struct PoolObject {
+    PyObject_HEAD
+    rc_state *st;          /* module state (borrowed; the type keeps the module) */
+    rc_cluster cl;         /* nodes, slot map, connections */
+    int ready;             /* __init__ ran */
+    uint64_t rng;          /* xorshift state for random node choice */
+    PyObject *weakrefs;
+} PoolObject;
+
+typedef struct ClientObject {
+    PyObject_HEAD
+    rc_state *st;
+    PoolObject *pool;              /* owned */
+    PyObject *response_callbacks;  /* dict: upper-case name -> callable */
+    PyObject *nodes_flags;         /* dict: upper-case name -> routing flag str */
+    PyObject *result_callbacks;    /* dict: upper-case name -> merge callable */
+    rc_limits lim;                 /* TTL and CLUSTERDOWN retries */
+    int read_from_replicas;
+    PyObject *weakrefs;
+} ClientObject;
+
+/* The module state reached from an instance of one of our types or of a
+ * Python subclass. NULL with an exception set if none. GIL. */
+rc_state *rc_state_of(PyObject *self);
+
+extern PyType_Spec Pool_spec;
+extern PyType_Spec Client_spec;
+
+/* Slot of a key encoded by the pool's rules; -1 with DataError set. GIL. */
+int rc_pool_keyslot(PoolObject *pool, PyObject *key);
+
+/* Random number for node choice. */
+uint64_t rc_pool_random(PoolObject *pool);
+
+/* module-level helpers implemented in client.c */
+PyObject *rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs);
+
+#endif

@@ -1,0 +1,793 @@
+/* engine.c -- executing commands against the cluster (tier 2).
+ *
+ * One command: pick the node from the slot map, one send + one recv on a
+ * pooled connection, then act on the reply: MOVED patches the slot and
+ * retries there; ASK sends ASKING + the command in one write to the target
+ * without touching the map; TRYAGAIN and CLUSTERDOWN back off (CLUSTERDOWN
+ * also refreshes the topology); connection failures drop the connection,
+ * ask for a refresh and retry -- except that a command that is not a read
+ * and whose bytes all left is never re-sent after an ambiguous failure (it
+ * may have been applied): its error is raised instead.
+ *
+ * A batch: commands grouped per node, every node written, all sockets read
+ * with poll() as replies arrive, replies placed at the commands' positions;
+ * commands redirected or cut off by a failure go into a further round, never
+ * one by one. A command that got a reply is never sent again.
+ *
+ * Never touches a PyObject without the GIL. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+static const char rc_asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
+#define RC_ASKING_LEN (sizeof rc_asking_cmd - 1)
+
+/* Why the next attempt must wait or refresh. */
+typedef struct rc_retry {
+    int conn_fails;   /* connection failures so far */
+    int timeouts;     /* timeouts so far */
+    int tryagain;     /* TRYAGAIN replies so far */
+    int clusterdown;  /* CLUSTERDOWN/MASTERDOWN replies so far */
+    int uncovered;    /* attempts that found the slot unserved */
+    double backoff;   /* seconds to sleep before the next attempt */
+    int refresh;      /* ask for a topology refresh first */
+} rc_retry;
+
+static double
+rc_backoff(double base, int n, double cap)
+{
+    double d = base;
+    for (int i = 1; i < n && d < cap; i++) {
+        d *= 2;
+    }
+    return d < cap ? d : cap;
+}
+
+static void
+rc_sleep_nogil(double sec)
+{
+    if (sec <= 0) {
+        return;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    rc_net_sleep(sec);
+    Py_END_ALLOW_THREADS
+}
+
+static void
+rc_note_conn_fail(rc_retry *rs, const rc_err *err)
+{
+    if (err->kind == RC_E_TIMEOUT) {
+        rs->timeouts++;
+    }
+    rs->conn_fails++;
+    rs->refresh = 1;
+    rs->backoff = rc_backoff(0.01, rs->conn_fails, 0.5);
+}
+
+/* Node an ASK/MOVED points to; an empty host means the node we asked. */
+static int
+rc_redirect_target(rc_cluster *cl, const rc_node *asked, const rc_redirect *r)
+{
+    const char *host = r->host[0] ? r->host : asked->host;
+    int idx = rc_cluster_node(cl, host, strlen(host), r->port, 1);
+    if (idx < 0) {
+        PyErr_Clear();
+    }
+    return idx;
+}
+
+/* React to a redirect-class reply for a slot-routed command. Returns 1 to
+ * retry (routing state updated), 0 when the reply is final. */
+static int
+rc_on_redirect(rc_cluster *cl, const rc_node *asked, const rc_redirect *r, int *ask_node,
+               rc_retry *rs, const rc_limits *lim)
+{
+    int idx;
+
+    switch (r->kind) {
+    case RC_REDIR_MOVED:
+        idx = rc_redirect_target(cl, asked, r);
+        if (idx < 0) {
+            return 0;
+        }
+        rc_cluster_patch_slot(cl, r->slot, idx);
+        *ask_node = -1;
+        if (++cl->moved_count >= cl->reinit_steps) {
+            cl->refresh_pending = 1;
+        }
+        return 1;
+    case RC_REDIR_ASK:
+        idx = rc_redirect_target(cl, asked, r);
+        if (idx < 0) {
+            return 0;
+        }
+        *ask_node = idx;
+        return 1;
+    case RC_REDIR_TRYAGAIN:
+        rs->tryagain++;
+        rs->backoff = rc_backoff(0.005, rs->tryagain, 0.1);
+        return 1;
+    case RC_REDIR_CLUSTERDOWN:
+    case RC_REDIR_MASTERDOWN:
+        rs->clusterdown++;
+        if (rs->clusterdown > lim->clusterdown_tries) {
+            return 0;
+        }
+        rs->refresh = 1;
+        rs->backoff = rc_backoff(0.05, rs->clusterdown, 0.5);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The exception instance for an error on a connection (new ref, or NULL on
+ * memory errors). */
+static PyObject *
+rc_conn_exc(rc_state *st, const rc_err *err, PyObject *node)
+{
+    rc_raise_from(st, err, node);
+    return rc_fetch_exception();
+}
+
+/* Instance of ClusterDownError("CLUSTERDOWN error. Unable to rebuild the
+ * cluster") -- the original's message when its retries ran out. */
+static PyObject *
+rc_clusterdown_exc(rc_state *st)
+{
+    return PyObject_CallFunction(st->ClusterDownError, "s",
+                                 "CLUSTERDOWN error. Unable to rebuild the cluster");
+}
+
+static PyObject *
+rc_ttl_exc(rc_state *st)
+{
+    return PyObject_CallFunction(st->ClusterError, "s", "TTL exhausted.");
+}
+
+static PyObject *
+rc_uncovered_exc(rc_cluster *cl, int slot)
+{
+    PyObject *msg = PyUnicode_FromFormat(
+        "Slot \"%d\" not covered by the cluster. \"skip_full_coverage_check=%s\"", slot,
+        cl->cfg.skip_coverage ? "True" : "False");
+    PyObject *exc;
+    if (msg == NULL) {
+        return NULL;
+    }
+    exc = PyObject_CallOneArg(cl->st->SlotNotCoveredError, msg);
+    Py_DECREF(msg);
+    return exc;
+}
+
+/* Raise `exc` (steals) with `context` (steals, may be NULL) as __context__. */
+static void
+rc_raise_with_context(PyObject *exc, PyObject *context)
+{
+    if (exc == NULL) {
+        Py_XDECREF(context);
+        return;
+    }
+    if (context != NULL) {
+        PyException_SetContext(exc, context);
+    }
+    rc_restore_exception(exc);
+}
+
+int
+rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
+              const rc_limits *lim, PyObject **out)
+{
+    rc_state *st = cl->st;
+    rc_retry rs;
+    rc_err err;
+    rc_buf askbuf;
+    char ask_inline[512];
+    PyObject *reply = NULL, *last_exc = NULL;
+    int ask_node = -1, status = RC_ST_PY, last_uncovered = 0;
+
+    *out = NULL;
+    memset(&rs, 0, sizeof rs);
+    rc_buf_init_inline(&askbuf, ask_inline, sizeof ask_inline);
+    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+        goto done;
+    }
+    for (int attempt = 0; attempt < lim->ttl; attempt++) {
+        rc_conn *c = NULL;
+        rc_node *node;
+        const char *p = cmd;
+        size_t n = len, sent = 0;
+        int ni, r;
+
+        if (attempt > 0) {
+            if (rs.refresh) {
+                rs.refresh = 0;
+                if (rc_cluster_refresh(cl, 1) < 0) {
+                    goto done;
+                }
+            }
+            rc_sleep_nogil(rs.backoff);
+            rs.backoff = 0;
+        }
+        ni = ask_node >= 0 ? ask_node : rt->slot >= 0 ? (int)cl->slots[rt->slot] : rt->node;
+        last_uncovered = 0;
+        if (ni == (int)RC_NO_NODE || ni < 0 || ni >= cl->nnodes) {
+            last_uncovered = 1;
+            rs.uncovered++;
+            rs.refresh = 1;
+            rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
+            continue;
+        }
+        node = cl->nodes[ni];
+        rc_err_clear(&err);
+        r = rc_pool_checkout(cl, node, &c, &err);
+        if (r == RC_ST_PY) {
+            goto done;
+        }
+        if (r == RC_ST_NET) {
+            Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
+            rc_note_conn_fail(&rs, &err);
+            if (err.kind == RC_E_TIMEOUT && rs.timeouts > 1) {
+                break;
+            }
+            continue;
+        }
+        if (ask_node >= 0) {
+            askbuf.len = 0;
+            if (rc_buf_append(&askbuf, rc_asking_cmd, RC_ASKING_LEN) != RC_OK ||
+                rc_buf_append(&askbuf, cmd, len) != RC_OK) {
+                rc_pool_checkin(cl, c);
+                PyErr_NoMemory();
+                goto done;
+            }
+            p = askbuf.data;
+            n = askbuf.len;
+        }
+        r = rc_conn_roundtrip(c, p, n, &sent, &reply);
+        if (r == RC_ST_OK && ask_node >= 0) {
+            /* ASKING's own reply: drop it; the command's reply follows. */
+            Py_CLEAR(reply);
+            Py_CLEAR(c->ctx.deferred);
+            r = rc_conn_read(c, &reply);
+        }
+        if (r == RC_ST_PY) {
+            rc_pool_discard(cl, c);
+            goto done;
+        }
+        if (r == RC_ST_NET) {
+            rc_err cerr = c->err;
+            int written = sent == n;
+            rc_pool_discard(cl, c);
+            if (written && !rt->is_read) {
+                /* It may have been applied: re-sending could apply it twice. */
+                rc_raise_from(st, &cerr, node->name);
+                goto done;
+            }
+            Py_XSETREF(last_exc, rc_conn_exc(st, &cerr, node->name));
+            rc_note_conn_fail(&rs, &cerr);
+            if (cerr.kind == RC_E_PROTOCOL || (cerr.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
+                break;
+            }
+            continue;
+        }
+        c->dirty = 0;
+        if (c->ctx.deferred != NULL) {
+            PyObject *exc = rc_reply_take_deferred(&c->ctx);
+            Py_CLEAR(reply);
+            rc_pool_checkin(cl, c);
+            rc_restore_exception(exc);
+            goto done;
+        }
+        if (reply == st->redirect_marker) {
+            rc_redirect rd = c->ctx.redir;
+            Py_CLEAR(reply);
+            rc_pool_checkin(cl, c);
+            if (rt->slot >= 0 && rc_on_redirect(cl, node, &rd, &ask_node, &rs, lim)) {
+                Py_CLEAR(last_exc);
+                continue;
+            }
+            if ((rd.kind == RC_REDIR_CLUSTERDOWN || rd.kind == RC_REDIR_MASTERDOWN) &&
+                rt->slot >= 0) {
+                rc_raise_with_context(rc_clusterdown_exc(st), rc_error_from_redirect(st, &rd));
+                goto done;
+            }
+            *out = rc_error_from_redirect(st, &rd);
+            status = *out ? RC_ST_OK : RC_ST_PY;
+            goto done;
+        }
+        rc_pool_checkin(cl, c);
+        *out = reply;
+        reply = NULL;
+        status = RC_ST_OK;
+        goto done;
+    }
+    /* Out of attempts. */
+    if (last_uncovered && rt->slot >= 0) {
+        rc_raise_with_context(rc_uncovered_exc(cl, rt->slot), NULL);
+    } else if (last_exc != NULL && rs.timeouts > 1) {
+        rc_restore_exception(last_exc);
+        last_exc = NULL;
+    } else if (last_exc != NULL && rs.conn_fails > 0 && cl->nnodes > 0 &&
+               PyErr_GivenExceptionMatches(last_exc, st->ConnectionError) &&
+               rs.conn_fails >= lim->ttl) {
+        /* Every attempt failed to connect: the node's own error says most. */
+        rc_raise_with_context(rc_ttl_exc(st), last_exc);
+        last_exc = NULL;
+    } else {
+        rc_raise_with_context(rc_ttl_exc(st), last_exc);
+        last_exc = NULL;
+    }
+done:
+    Py_XDECREF(reply);
+    Py_XDECREF(last_exc);
+    rc_buf_free(&askbuf);
+    return status;
+}
+
+/* ------------------------------------------------------------------ batch */
+
+void
+rc_batch_init(rc_batch *b)
+{
+    rc_buf_init(&b->buf);
+    b->cmds = NULL;
+    b->n = b->cap = 0;
+}
+
+void
+rc_batch_clear(rc_batch *b)
+{
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        Py_CLEAR(b->cmds[i].result);
+    }
+    free(b->cmds);
+    b->cmds = NULL;
+    b->n = b->cap = 0;
+    rc_buf_free(&b->buf);
+}
+
+int
+rc_batch_add(rc_batch *b, size_t off, size_t len, const rc_route *rt)
+{
+    rc_bcmd *c;
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 16;
+        rc_bcmd *p = realloc(b->cmds, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->cmds = p;
+        b->cap = cap;
+    }
+    c = &b->cmds[b->n++];
+    c->off = off;
+    c->len = len;
+    c->rt = *rt;
+    c->ask_node = -1;
+    c->tries = 0;
+    c->result = NULL;
+    return 0;
+}
+
+typedef struct rc_item {
+    Py_ssize_t cmd;  /* index in the batch */
+    int asking;      /* 1: the ASKING sent before cmd (reply dropped) */
+    size_t end;      /* offset just past its bytes in the lane's out */
+    PyObject *reply; /* owned, once read (NULL for a redirect) */
+    rc_redirect *rd; /* owned: the redirect reply, if it was one */
+} rc_item;
+
+typedef struct rc_lane {
+    int node;        /* node index */
+    rc_conn *conn;   /* checked out for this round, or NULL */
+    rc_buf out;      /* bytes to write */
+    size_t sent;     /* bytes written */
+    rc_item *items;  /* owned */
+    int nitems, cap;
+    int nread;       /* replies read */
+    rc_buf rx;       /* received with the GIL released, fed afterwards */
+    double deadline; /* no progress by then: timeout (0: none) */
+    int failed;      /* conn->err is set; no more I/O */
+    int intr;        /* poll/recv saw EINTR */
+} rc_lane;
+
+static void
+rc_lane_free(rc_lane *l)
+{
+    for (int i = 0; i < l->nitems; i++) {
+        Py_CLEAR(l->items[i].reply);
+        free(l->items[i].rd);
+    }
+    free(l->items);
+    rc_buf_free(&l->out);
+    rc_buf_free(&l->rx);
+}
+
+static int
+rc_lane_add(rc_lane *l, Py_ssize_t cmd, int asking, const char *p, size_t n)
+{
+    rc_item *it;
+    if (l->nitems == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        rc_item *q = realloc(l->items, (size_t)cap * sizeof *q);
+        if (q == NULL) {
+            return -1;
+        }
+        l->items = q;
+        l->cap = cap;
+    }
+    if (rc_buf_append(&l->out, p, n) != RC_OK) {
+        return -1;
+    }
+    it = &l->items[l->nitems++];
+    it->cmd = cmd;
+    it->asking = asking;
+    it->end = l->out.len;
+    it->reply = NULL;
+    it->rd = NULL;
+    return 0;
+}
+
+static int
+rc_lane_active(const rc_lane *l)
+{
+    return l->conn != NULL && !l->failed && (l->sent < l->out.len || l->nread < l->nitems);
+}
+
+/* The poll loop over every lane with a connection. GIL held on entry/exit. */
+static int
+rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
+{
+    double timeout = cl->cfg.sock.timeout;
+    struct pollfd *pfd = calloc((size_t)(nlanes ? nlanes : 1), sizeof *pfd);
+    int *map = calloc((size_t)(nlanes ? nlanes : 1), sizeof *map);
+    int ret = -1;
+    double now = rc_net_now();
+
+    if (pfd == NULL || map == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int i = 0; i < nlanes; i++) {
+        lanes[i].deadline = timeout > 0 ? now + timeout : 0;
+    }
+    for (;;) {
+        int np = 0, intr = 0;
+        for (int i = 0; i < nlanes; i++) {
+            rc_lane *l = &lanes[i];
+            if (!rc_lane_active(l)) {
+                continue;
+            }
+            pfd[np].fd = l->conn->fd;
+            pfd[np].events = (short)(POLLIN | (l->sent < l->out.len ? POLLOUT : 0));
+            pfd[np].revents = 0;
+            map[np++] = i;
+        }
+        if (np <= 0) {
+            break;
+        }
+        Py_BEGIN_ALLOW_THREADS
+        {
+            double wait = -1, t = rc_net_now();
+            int rc;
+            for (int k = 0; k < np; k++) {
+                double d = lanes[map[k]].deadline;
+                if (d > 0 && (wait < 0 || d - t < wait)) {
+                    wait = d - t < 0 ? 0 : d - t;
+                }
+            }
+            rc = poll(pfd, (nfds_t)np, wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
+            if (rc < 0 && errno == EINTR) {
+                intr = 1;
+            }
+            t = rc_net_now();
+            for (int k = 0; rc >= 0 && k < np; k++) {
+                rc_lane *l = &lanes[map[k]];
+                int progress = 0;
+                if ((pfd[k].revents & POLLOUT) && l->sent < l->out.len) {
+                    ssize_t w = rc_net_send_nb(l->conn->fd, l->out.data + l->sent,
+                                               l->out.len - l->sent, &l->conn->err);
+                    if (w < 0) {
+                        l->failed = 1;
+                    } else if (w > 0) {
+                        l->sent += (size_t)w;
+                        progress = 1;
+                    }
+                }
+                if (!l->failed && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP))) {
+                    if (rc_buf_reserve(&l->rx, 64 * 1024) != RC_OK) {
+                        rc_err_set(&l->conn->err, RC_E_OOM, ENOMEM, "Out of memory");
+                        l->failed = 1;
+                    } else {
+                        ssize_t r = rc_net_recv_nb(l->conn->fd, l->rx.data + l->rx.len,
+                                                   l->rx.cap - l->rx.len, &l->conn->err);
+                        if (r < 0) {
+                            l->failed = 1;
+                        } else if (r > 0) {
+                            l->rx.len += (size_t)r;
+                            progress = 1;
+                        }
+                    }
+                }
+                if (progress && timeout > 0) {
+                    l->deadline = t + timeout;
+                } else if (!l->failed && l->deadline > 0 && t >= l->deadline) {
+                    rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
+                               "Timeout reading from socket");
+                    l->failed = 1;
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+        if (intr && PyErr_CheckSignals() < 0) {
+            goto done;
+        }
+        /* Parse what arrived, with the GIL. */
+        for (int k = 0; k < np; k++) {
+            rc_lane *l = &lanes[map[k]];
+            rc_conn *c = l->conn;
+            if (l->rx.len == 0) {
+                continue;
+            }
+            if (rc_reader_feed(c->reader, l->rx.data, l->rx.len) != RC_OK) {
+                rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
+                l->failed = 1;
+            }
+            l->rx.len = 0;
+            while (!(c->err.kind == RC_E_PROTOCOL) && l->nread < l->nitems) {
+                PyObject *obj;
+                int r = rc_reader_get(c->reader, &c->ctx, &obj);
+                if (r == 0) {
+                    break;
+                }
+                if (r < 0) {
+                    rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
+                               c->reader->errstr[0] ? c->reader->errstr : "bad reply");
+                    l->failed = 1;
+                    break;
+                }
+                if (c->ctx.deferred != NULL) {
+                    Py_DECREF(obj);
+                    obj = rc_reply_take_deferred(&c->ctx);
+                } else if (obj == cl->st->redirect_marker) {
+                    rc_redirect *rd = malloc(sizeof *rd);
+                    Py_DECREF(obj);
+                    obj = NULL;
+                    if (rd == NULL) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    *rd = c->ctx.redir;
+                    l->items[l->nread].rd = rd;
+                }
+                l->items[l->nread++].reply = obj;
+            }
+            if (!l->failed && l->nread == l->nitems && l->sent == l->out.len &&
+                rc_reader_pending(c->reader) != 0) {
+                /* Bytes nobody asked for: the stream cannot be trusted. */
+                rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: unexpected data");
+                l->failed = 1;
+            }
+        }
+    }
+    ret = 0;
+done:
+    free(pfd);
+    free(map);
+    return ret;
+}
+
+int
+rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
+{
+    rc_state *st = cl->st;
+    rc_lane *lanes = NULL;
+    int *lane_of = NULL, nlanes = 0, ret = -1;
+    rc_retry rs;
+
+    memset(&rs, 0, sizeof rs);
+    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+        return -1;
+    }
+    for (int round = 0;; round++) {
+        Py_ssize_t pending = 0;
+
+        for (Py_ssize_t i = 0; i < b->n; i++) {
+            pending += b->cmds[i].result == NULL;
+        }
+        if (pending == 0) {
+            break;
+        }
+        if (round > 0) {
+            if (rs.refresh) {
+                rs.refresh = 0;
+                if (rc_cluster_refresh(cl, 1) < 0) {
+                    goto done;
+                }
+            }
+            rc_sleep_nogil(rs.backoff);
+            rs.backoff = 0;
+        }
+        free(lanes);
+        free(lane_of);
+        lanes = calloc((size_t)(cl->nnodes ? cl->nnodes : 1), sizeof *lanes);
+        lane_of = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *lane_of);
+        nlanes = 0;
+        if (lanes == NULL || lane_of == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (int i = 0; i < cl->nnodes; i++) {
+            lane_of[i] = -1;
+        }
+        /* Route every pending command into its node's lane. */
+        for (Py_ssize_t i = 0; i < b->n; i++) {
+            rc_bcmd *c = &b->cmds[i];
+            int ni;
+            rc_lane *l;
+            if (c->result != NULL) {
+                continue;
+            }
+            ni = c->ask_node >= 0 ? c->ask_node : c->rt.slot >= 0 ? (int)cl->slots[c->rt.slot]
+                                                                 : c->rt.node;
+            if (ni < 0 || ni >= cl->nnodes) {
+                rs.refresh = 1;
+                rs.uncovered++;
+                rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
+                if (++c->tries >= lim->ttl) {
+                    c->result = c->rt.slot >= 0 ? rc_uncovered_exc(cl, c->rt.slot)
+                                                : rc_ttl_exc(st);
+                    if (c->result == NULL) {
+                        goto done;
+                    }
+                }
+                continue;
+            }
+            if (lane_of[ni] < 0) {
+                lane_of[ni] = nlanes;
+                lanes[nlanes].node = ni;
+                rc_buf_init(&lanes[nlanes].out);
+                rc_buf_init(&lanes[nlanes].rx);
+                nlanes++;
+            }
+            l = &lanes[lane_of[ni]];
+            if ((c->ask_node >= 0 &&
+                 rc_lane_add(l, i, 1, rc_asking_cmd, RC_ASKING_LEN) < 0) ||
+                rc_lane_add(l, i, 0, b->buf.data + c->off, c->len) < 0) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        /* A connection per lane. */
+        for (int k = 0; k < nlanes; k++) {
+            rc_lane *l = &lanes[k];
+            rc_node *node = cl->nodes[l->node];
+            rc_err err;
+            int r;
+            rc_err_clear(&err);
+            r = rc_pool_checkout(cl, node, &l->conn, &err);
+            if (r == RC_ST_OK) {
+                l->conn->dirty = 1;
+                continue;
+            }
+            l->conn = NULL;
+            if (r == RC_ST_PY) {
+                PyObject *exc = rc_fetch_exception();
+                if (exc == NULL) {
+                    goto done;
+                }
+                if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
+                    rc_restore_exception(exc);
+                    goto done;
+                }
+                for (int j = 0; j < l->nitems; j++) {
+                    rc_bcmd *c = &b->cmds[l->items[j].cmd];
+                    if (!l->items[j].asking && c->result == NULL) {
+                        Py_INCREF(exc);
+                        c->result = exc;
+                    }
+                }
+                Py_DECREF(exc);
+                continue;
+            }
+            /* Could not connect: nothing was sent, retry these later. */
+            rc_note_conn_fail(&rs, &err);
+            for (int j = 0; j < l->nitems; j++) {
+                rc_bcmd *c = &b->cmds[l->items[j].cmd];
+                if (l->items[j].asking || c->result != NULL) {
+                    continue;
+                }
+                if (++c->tries >= lim->ttl || (err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
+                    c->result = rc_conn_exc(st, &err, node->name);
+                    if (c->result == NULL) {
+                        goto done;
+                    }
+                }
+            }
+        }
+        if (rc_engine_io(cl, lanes, nlanes) < 0) {
+            goto done;
+        }
+        /* Place replies, react to redirects and failures. */
+        for (int k = 0; k < nlanes; k++) {
+            rc_lane *l = &lanes[k];
+            rc_node *node = cl->nodes[l->node];
+            if (l->conn == NULL) {
+                continue;
+            }
+            for (int j = 0; j < l->nitems; j++) {
+                rc_item *it = &l->items[j];
+                rc_bcmd *c = &b->cmds[it->cmd];
+                if (it->asking || c->result != NULL) {
+                    continue;
+                }
+                if (it->reply == NULL && it->rd == NULL) {
+                    /* Cut off by a connection failure. */
+                    int written = it->end <= l->sent;
+                    rc_note_conn_fail(&rs, &l->conn->err);
+                    if ((written && !c->rt.is_read) || l->conn->err.kind == RC_E_PROTOCOL ||
+                        ++c->tries >= lim->ttl ||
+                        (l->conn->err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
+                        c->result = rc_conn_exc(st, &l->conn->err, node->name);
+                        if (c->result == NULL) {
+                            goto done;
+                        }
+                    }
+                    continue;
+                }
+                if (it->rd != NULL) {
+                    rc_redirect rd = *it->rd;
+                    if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
+                        int ask = c->ask_node;
+                        if (rc_on_redirect(cl, node, &rd, &ask, &rs, lim)) {
+                            c->ask_node = ask;
+                            c->tries++;
+                            continue;
+                        }
+                    }
+                    if (c->rt.slot >= 0 && c->tries + 1 >= lim->ttl &&
+                        (rd.kind == RC_REDIR_MOVED || rd.kind == RC_REDIR_ASK)) {
+                        c->result = rc_ttl_exc(st);
+                    } else if (c->rt.slot >= 0 && (rd.kind == RC_REDIR_CLUSTERDOWN ||
+                                                   rd.kind == RC_REDIR_MASTERDOWN)) {
+                        c->result = rc_clusterdown_exc(st);
+                    } else {
+                        c->result = rc_error_from_redirect(st, &rd);
+                    }
+                    if (c->result == NULL) {
+                        goto done;
+                    }
+                    continue;
+                }
+                c->result = it->reply;
+                it->reply = NULL;
+            }
+            if (l->conn->err.kind == RC_E_NONE && l->nread == l->nitems &&
+                l->sent == l->out.len) {
+                l->conn->dirty = 0;
+            }
+            rc_pool_checkin(cl, l->conn);
+            l->conn = NULL;
+        }
+        for (int k = 0; k < nlanes; k++) {
+            rc_lane_free(&lanes[k]);
+        }
+        nlanes = 0;
+    }
+    ret = 0;
+done:
+    for (int k = 0; k < nlanes; k++) {
+        if (lanes[k].conn != NULL) {
+            rc_pool_discard(cl, lanes[k].conn);
+        }
+        rc_lane_free(&lanes[k]);
+    }
+    free(lanes);
+    free(lane_of);
+    return ret;
+}

@@ -1,0 +1,349 @@
+/* module.c -- rediscluster._core: module definition, state, exec (tier 3).
+ * Multi-phase init; the exception classes come from rediscluster.exceptions
+ * (which must not import this module). */
+#include "core.h"
+#include "crc16.h"
+
+#ifndef RC_VERSION
+#define RC_VERSION "0.0.0"
+#endif
+
+static struct PyModuleDef rc_module_def;
+
+rc_state *
+rc_state_of(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *m = PyType_GetModuleByDef(tp, &rc_module_def);
+    if (m == NULL) {
+        return NULL;
+    }
+    return (rc_state *)PyModule_GetState(m);
+#else
+    PyObject *mro = tp->tp_mro;
+    if (mro != NULL) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+            PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+            if (PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
+                PyObject *m = PyType_GetModule(t);
+                if (m != NULL && PyModule_GetDef(m) == &rc_module_def) {
+                    return (rc_state *)PyModule_GetState(m);
+                }
+                PyErr_Clear();
+            }
+        }
+    }
+    PyErr_SetString(PyExc_TypeError, "not a rediscluster._core object");
+    return NULL;
+#endif
+}
+
+static rc_state *
+rc_mod_state(PyObject *m)
+{
+    return (rc_state *)PyModule_GetState(m);
+}
+
+static PyObject *
+rc_mod_key_slot(PyObject *m, PyObject *key)
+{
+    rc_state *st = rc_mod_state(m);
+    rc_codec codec = {"utf-8", "strict", 1};
+    const char *p;
+    size_t n;
+    PyObject *tmp;
+    char scratch[32];
+    unsigned slot;
+
+    if (rc_encode_arg(st, &codec, key, &p, &n, &tmp, scratch) < 0) {
+        return NULL;
+    }
+    slot = rc_key_slot(p, n);
+    Py_XDECREF(tmp);
+    return PyLong_FromUnsignedLong(slot);
+}
+
+static PyObject *
+rc_mod_crc16(PyObject *m, PyObject *data)
+{
+    Py_buffer view;
+    uint16_t crc;
+    (void)m;
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    crc = rc_crc16((const char *)view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(crc);
+}
+
+static PyObject *
+rc_mod_command_keys(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    return rc_command_keys(rc_mod_state(m), args, nargs);
+}
+
+static PyObject *
+rc_mod_pack_command(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_state *st = rc_mod_state(m);
+    rc_codec codec = {"utf-8", "strict", 1};
+    rc_buf buf;
+    PyObject *out = NULL;
+
+    rc_buf_init(&buf);
+    if (rc_pack_command(st, &codec, &buf, args, nargs, NULL) >= 0) {
+        out = PyBytes_FromStringAndSize(buf.data, (Py_ssize_t)buf.len);
+    }
+    rc_buf_free(&buf);
+    return out;
+}
+
+/* Reader: a standalone RESP parser object for tests (feed/gets), using the
+ * same callbacks as the engine. */
+typedef struct {
+    PyObject_HEAD
+    redisReader *reader;
+    rc_replyctx ctx;
+} ReaderObject;
+
+static int
+Reader_init(ReaderObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"decode_responses", "encoding", "errors", NULL};
+    int decode = 0;
+    const char *enc = "utf-8", *errs = "strict";
+    rc_state *st = rc_state_of((PyObject *)self);
+    if (st == NULL || !PyArg_ParseTupleAndKeywords(args, kw, "|$pss:Reader", kwlist, &decode,
+                                                   &enc, &errs)) {
+        return -1;
+    }
+    if (strcmp(enc, "utf-8") != 0 || strcmp(errs, "strict") != 0) {
+        PyErr_SetString(PyExc_ValueError, "the test Reader supports utf-8/strict only");
+        return -1;
+    }
+    if (self->reader != NULL) {
+        rc_reader_free(self->reader);
+        self->reader = NULL;
+    }
+    Py_CLEAR(self->ctx.deferred);
+    self->ctx.st = st;
+    self->ctx.decode = decode;
+    self->ctx.utf8_strict = 1;
+    self->ctx.encoding = "utf-8";
+    self->ctx.errors = "strict";
+    self->reader = rc_reader_new(&self->ctx);
+    if (self->reader == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Reader_feed(ReaderObject *self, PyObject *data)
+{
+    Py_buffer view;
+    int rc;
+    if (self->reader == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Reader.__init__ was not called");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    rc = rc_reader_feed(self->reader, (const char *)view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    if (rc != RC_OK) {
+        PyErr_Format(self->ctx.st->ConnectionError, "Protocol error: %s", self->reader->errstr);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* gets() -> reply | False (incomplete). Redirect errors come back as their
+ * exception instances; deferred errors are raised. */
+static PyObject *
+Reader_gets(ReaderObject *self, PyObject *unused)
+{
+    PyObject *obj;
+    int r;
+    (void)unused;
+    if (self->reader == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Reader.__init__ was not called");
+        return NULL;
+    }
+    r = rc_reader_get(self->reader, &self->ctx, &obj);
+    if (r < 0) {
+        PyObject *exc = rc_reply_take_deferred(&self->ctx);
+        Py_XDECREF(exc);
+        PyErr_Format(self->ctx.st->ConnectionError, "Protocol error: %s",
+                     self->reader->errstr[0] ? self->reader->errstr : "bad reply");
+        return NULL;
+    }
+    if (r == 0) {
+        Py_RETURN_FALSE;
+    }
+    if (self->ctx.deferred != NULL) {
+        Py_DECREF(obj);
+        rc_restore_exception(rc_reply_take_deferred(&self->ctx));
+        return NULL;
+    }
+    if (obj == self->ctx.st->redirect_marker) {
+        Py_DECREF(obj);
+        return rc_error_from_redirect(self->ctx.st, &self->ctx.redir);
+    }
+    return obj;
+}
+
+static void
+Reader_dealloc(ReaderObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    rc_reader_free(self->reader);
+    Py_CLEAR(self->ctx.deferred);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Reader_methods[] = {
+    {"feed", (PyCFunction)Reader_feed, METH_O, "feed($self, data, /)\n--\n\nAdd bytes."},
+    {"gets", (PyCFunction)Reader_gets, METH_NOARGS,
+     "gets($self, /)\n--\n\nThe next reply, or False if incomplete."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot Reader_slots[] = {
+    {Py_tp_doc, "RESP reader (the engine's parser) for tests and tools."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, Reader_init},
+    {Py_tp_dealloc, Reader_dealloc},
+    {Py_tp_methods, Reader_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Reader_spec = {
+    .name = "rediscluster._core.Reader",
+    .basicsize = sizeof(ReaderObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = Reader_slots,
+};
+
+static PyMethodDef rc_module_methods[] = {
+    {"key_slot", (PyCFunction)rc_mod_key_slot, METH_O,
+     "key_slot(key, /)\n--\n\nCluster slot of a key (utf-8 for str)."},
+    {"crc16", (PyCFunction)rc_mod_crc16, METH_O,
+     "crc16(data, /)\n--\n\nCRC16/XMODEM of a bytes-like object."},
+    {"command_keys", (PyCFunction)(void (*)(void))rc_mod_command_keys, METH_FASTCALL,
+     "command_keys(*args)\n--\n\nIndices into args of the command's keys."},
+    {"pack_command", (PyCFunction)(void (*)(void))rc_mod_pack_command, METH_FASTCALL,
+     "pack_command(*args)\n--\n\nThe RESP bytes of a command (utf-8)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+rc_exec(PyObject *m)
+{
+    rc_state *st = rc_mod_state(m);
+    PyObject *exc = NULL, *reader_type = NULL;
+    int ret = -1;
+
+    rc_fork_install();
+    exc = PyImport_ImportModule("rediscluster.exceptions");
+    if (exc == NULL || rc_errors_load(st, exc) < 0) {
+        goto done;
+    }
+    st->redirect_marker = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type);
+    st->str_upper = PyUnicode_InternFromString("upper");
+    st->str_empty = PyUnicode_FromString("");
+    if (st->redirect_marker == NULL || st->str_upper == NULL || st->str_empty == NULL) {
+        goto done;
+    }
+    st->PoolType = (PyTypeObject *)PyType_FromModuleAndSpec(m, &Pool_spec, NULL);
+    if (st->PoolType == NULL || PyModule_AddType(m, st->PoolType) < 0) {
+        goto done;
+    }
+    st->ClientType = (PyTypeObject *)PyType_FromModuleAndSpec(m, &Client_spec, NULL);
+    if (st->ClientType == NULL || PyModule_AddType(m, st->ClientType) < 0) {
+        goto done;
+    }
+    reader_type = PyType_FromModuleAndSpec(m, &Reader_spec, NULL);
+    if (reader_type == NULL || PyModule_AddType(m, (PyTypeObject *)reader_type) < 0) {
+        goto done;
+    }
+    if (PyModule_AddStringConstant(m, "__version__", RC_VERSION) < 0 ||
+        PyModule_AddStringConstant(m, "command_table_version", rc_cmd_table_version()) < 0) {
+        goto done;
+    }
+    {
+        PyObject *hv = Py_BuildValue("(iii)", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+        if (hv == NULL || PyModule_AddObject(m, "hiredis_version", hv) < 0) {
+            Py_XDECREF(hv);
+            goto done;
+        }
+    }
+    ret = 0;
+done:
+    Py_XDECREF(reader_type);
+    Py_XDECREF(exc);
+    return ret;
+}
+
+static int
+rc_traverse(PyObject *m, visitproc visit, void *arg)
+{
+    rc_state *st = rc_mod_state(m);
+    Py_VISIT(st->PoolType);
+    Py_VISIT(st->ClientType);
+    Py_VISIT(st->redirect_marker);
+    Py_VISIT(st->RedisError);
+    Py_VISIT(st->ConnectionError);
+    Py_VISIT(st->ResponseError);
+    for (int i = 0; i < st->nerrcodes; i++) {
+        Py_VISIT(st->errcodes[i].cls);
+    }
+    return 0;
+}
+
+static int
+rc_clear(PyObject *m)
+{
+    rc_state *st = rc_mod_state(m);
+    Py_CLEAR(st->PoolType);
+    Py_CLEAR(st->ClientType);
+    Py_CLEAR(st->redirect_marker);
+    Py_CLEAR(st->str_upper);
+    Py_CLEAR(st->str_empty);
+    rc_errors_clear(st);
+    return 0;
+}
+
+static void
+rc_free(void *m)
+{
+    rc_clear((PyObject *)m);
+}
+
+static PyModuleDef_Slot rc_module_slots[] = {
+    {Py_mod_exec, rc_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef rc_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "rediscluster._core",
+    .m_doc = "The C engine of rediscluster: routing, connections, RESP, redirects.",
+    .m_size = sizeof(rc_state),
+    .m_methods = rc_module_methods,
+    .m_slots = rc_module_slots,
+    .m_traverse = rc_traverse,
+    .m_clear = rc_clear,
+    .m_free = rc_free,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    return PyModuleDef_Init(&rc_module_def);
+}

@@ -1,0 +1,283 @@
+/* net.c -- sockets for the engine (tier 0). Blocking calls only; never
+ * touches Python objects, so callers run these with the GIL released. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+double
+rc_net_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+rc_net_sleep(double sec)
+{
+    struct timespec ts;
+    if (sec <= 0) {
+        return;
+    }
+    ts.tv_sec = (time_t)sec;
+    ts.tv_nsec = (long)((sec - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int
+rc_ms(double sec)
+{
+    if (sec <= 0) {
+        return -1;
+    }
+    if (sec > 2000000.0) {
+        return 2000000000;
+    }
+    return (int)(sec * 1000.0 + 0.999);
+}
+
+static void
+rc_set_timeo(int fd, int opt, double sec)
+{
+    struct timeval tv = {0, 0};
+    if (sec > 0) {
+        tv.tv_sec = (time_t)sec;
+        tv.tv_usec = (suseconds_t)((sec - (double)tv.tv_sec) * 1e6);
+        if (tv.tv_sec == 0 && tv.tv_usec == 0) {
+            tv.tv_usec = 1;
+        }
+    }
+    (void)setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
+}
+
+/* Connect one address with a deadline; returns fd or -1 (err set). */
+static int
+rc_connect_addr(const struct addrinfo *ai, const char *host, int port,
+                const rc_sockopts *o, rc_err *err)
+{
+    int fd, flags, rc, soerr = 0, one = 1;
+    socklen_t len = sizeof soerr;
+    struct pollfd pfd;
+
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+        rc_err_set(err, RC_E_CONNECT, errno, "Error %d connecting to %s:%d. %s.", errno,
+                   host, port, strerror(errno));
+        return -1;
+    }
+    flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        goto sys_fail;
+    }
+    do {
+        rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        if (errno != EINPROGRESS) {
+            goto sys_fail;
+        }
+        pfd.fd = fd;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+        do {
+            rc = poll(&pfd, 1, rc_ms(o->connect_timeout));
+        } while (rc < 0 && errno == EINTR);
+        if (rc == 0) {
+            close(fd);
+            rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout connecting to server %s:%d",
+                       host, port);
+            return -1;
+        }
+        if (rc < 0) {
+            goto sys_fail;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) {
+            goto sys_fail;
+        }
+        if (soerr != 0) {
+            errno = soerr;
+            goto sys_fail;
+        }
+    }
+    if (fcntl(fd, F_SETFL, flags) < 0) {
+        goto sys_fail;
+    }
+    if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (o->keepalive) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        for (int i = 0; i < o->n_keepalive_opts; i++) {
+            int v = o->keepalive_opts[i][1];
+            (void)setsockopt(fd, IPPROTO_TCP, o->keepalive_opts[i][0], &v, sizeof v);
+        }
+    }
+    rc_set_timeo(fd, SO_RCVTIMEO, o->timeout);
+    rc_set_timeo(fd, SO_SNDTIMEO, o->timeout);
+    return fd;
+
+sys_fail:
+    rc = errno;
+    close(fd);
+    rc_err_set(err, RC_E_CONNECT, rc, "Error %d connecting to %s:%d. %s.", rc, host, port,
+               strerror(rc));
+    return -1;
+}
+
+int
+rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[16];
+    int rc, fd = -1;
+    rc_err last;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        rc_err_set(err, RC_E_RESOLVE, 0, "Error connecting to %s:%d. %s.", host, port,
+                   gai_strerror(rc));
+        return -1;
+    }
+    rc_err_clear(&last);
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        rc_err_clear(&last);
+        fd = rc_connect_addr(ai, host, port, o, &last);
+        if (fd >= 0) {
+            break;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        if (last.kind == RC_E_NONE) {
+            rc_err_set(&last, RC_E_CONNECT, 0, "Error connecting to %s:%d. No address.", host,
+                       port);
+        }
+        rc_err_set(err, last.kind, last.sys_errno, "%s", last.msg);
+    }
+    return fd;
+}
+
+int
+rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, rc_err *err)
+{
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = send(fd, p + off, n - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            *sent = off;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                rc_err_set(err, RC_E_TIMEOUT, errno, "Timeout writing to socket");
+            } else {
+                rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
+                           strerror(errno));
+            }
+            return RC_ERR;
+        }
+        off += (size_t)w;
+    }
+    *sent = off;
+    return RC_OK;
+}
+
+ssize_t
+rc_net_recv(int fd, char *p, size_t cap, rc_err *err)
+{
+    for (;;) {
+        ssize_t r = recv(fd, p, cap, 0);
+        if (r > 0) {
+            return r;
+        }
+        if (r == 0) {
+            rc_err_set(err, RC_E_EOF, 0, "Connection closed by server.");
+            return -1;
+        }
+        if (errno == EINTR) {
+            return -2; /* let the caller run Python signal handlers */
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            rc_err_set(err, RC_E_TIMEOUT, errno, "Timeout reading from socket");
+        } else {
+            rc_err_set(err, RC_E_IO, errno, "Error while reading from socket: %s",
+                       strerror(errno));
+        }
+        return -1;
+    }
+}
+
+ssize_t
+rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err)
+{
+    for (;;) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0) {
+            return w;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
+                   strerror(errno));
+        return -1;
+    }
+}
+
+ssize_t
+rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err)
+{
+    for (;;) {
+        ssize_t r = recv(fd, p, cap, MSG_DONTWAIT);
+        if (r > 0) {
+            return r;
+        }
+        if (r == 0) {
+            rc_err_set(err, RC_E_EOF, 0, "Connection closed by server.");
+            return -1;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        rc_err_set(err, RC_E_IO, errno, "Error while reading from socket: %s",
+                   strerror(errno));
+        return -1;
+    }
+}
+
+int
+rc_net_idle_ok(int fd)
+{
+    struct pollfd pfd;
+    int rc;
+
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    do {
+        rc = poll(&pfd, 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    return rc == 0;
+}

@@ -1,0 +1,53 @@
+/* net.h -- sockets: connect with a deadline, socket options, send/recv/poll
+ * wrappers (tier 0, no Python). Every function here may block: callers release
+ * the GIL around them and pass only C data. Errors go into an rc_err. */
+#ifndef RC_NET_H
+#define RC_NET_H
+
+#include <sys/types.h>
+
+#include "rc.h"
+
+#define RC_MAX_KEEPALIVE_OPTS 8
+
+typedef struct rc_sockopts {
+    double connect_timeout; /* seconds for connect(); <= 0: no limit */
+    double timeout;         /* seconds per send/recv; <= 0: no limit */
+    int keepalive;          /* 1: SO_KEEPALIVE */
+    int n_keepalive_opts;   /* entries used in keepalive_opts */
+    int keepalive_opts[RC_MAX_KEEPALIVE_OPTS][2]; /* (IPPROTO_TCP option, value) */
+} rc_sockopts;
+
+/* Resolve host and connect to host:port within o->connect_timeout, trying each
+ * address. On success returns a blocking fd with TCP_NODELAY, keepalive options
+ * and SO_RCVTIMEO/SO_SNDTIMEO = o->timeout set. On failure returns -1 with
+ * *err set (RC_E_RESOLVE, RC_E_CONNECT or RC_E_TIMEOUT). Blocks; no GIL needed. */
+int rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err);
+
+/* Send all n bytes on a blocking fd. RC_OK, or RC_ERR with *err set
+ * (RC_E_TIMEOUT, RC_E_IO; never raises SIGPIPE). *sent gets the bytes that
+ * left, so callers know whether anything was written. */
+int rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, rc_err *err);
+
+/* One recv on a blocking fd (bounded by SO_RCVTIMEO). Returns the byte count
+ * (> 0), -1 with *err set (RC_E_EOF, RC_E_TIMEOUT, RC_E_IO), or -2 when a
+ * signal interrupted it (err untouched: the caller checks Python's signal
+ * handlers and may call again). */
+ssize_t rc_net_recv(int fd, char *p, size_t cap, rc_err *err);
+
+/* Non-blocking variants for the poll loop: return bytes moved (>= 0; 0 means
+ * "would block"), or -1 with *err set. rc_net_recv_nb reports EOF as -1. */
+ssize_t rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err);
+ssize_t rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err);
+
+/* 1 if fd has nothing to read and no hang-up pending (an idle pooled
+ * connection that is still usable), 0 otherwise. Never blocks. */
+int rc_net_idle_ok(int fd);
+
+/* Monotonic clock in seconds (cheap: vDSO). */
+double rc_net_now(void);
+
+/* Sleep for sec seconds (no GIL needed; callers release it). */
+void rc_net_sleep(double sec);
+
+#endif

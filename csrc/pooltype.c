@@ -1,0 +1,636 @@
+/* pooltype.c -- rediscluster._core.Pool: the C side of ClusterConnectionPool
+ * (tier 3). Holds the configuration in canonical form, the node table with
+ * its connection pools and the slot map. Topology *discovery* is Python's
+ * (rediscluster/nodemanager.py): it sends CLUSTER SLOTS through
+ * _node_command() and hands the result to _set_topology(). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "crc16.h"
+
+uint64_t
+rc_pool_random(PoolObject *p)
+{
+    uint64_t x = p->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    p->rng = x;
+    return x;
+}
+
+static char *
+rc_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL) {
+        memcpy(d, s, n);
+    }
+    return d;
+}
+
+/* None -> 0 (no limit); a positive number -> seconds. */
+static int
+rc_timeout_arg(PyObject *v, const char *name, double *out)
+{
+    double d;
+    if (v == Py_None) {
+        *out = 0;
+        return 0;
+    }
+    d = PyFloat_AsDouble(v);
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "%s must be a number or None", name);
+        return -1;
+    }
+    if (!(d > 0)) {
+        PyErr_Format(PyExc_ValueError, "%s must be positive or None", name);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int
+rc_is_utf8(const char *enc)
+{
+    char low[16];
+    size_t n = strlen(enc), j = 0;
+    if (n >= sizeof low) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = enc[i];
+        if (c == '_') {
+            c = '-';
+        }
+        low[j++] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    }
+    low[j] = '\0';
+    return strcmp(low, "utf-8") == 0 || strcmp(low, "utf8") == 0;
+}
+
+static int
+Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"encoding",
+                             "encoding_errors",
+                             "decode_responses",
+                             "socket_timeout",
+                             "socket_connect_timeout",
+                             "socket_keepalive",
+                             "socket_keepalive_options",
+                             "username",
+                             "password",
+                             "client_name",
+                             "readonly",
+                             "max_connections",
+                             "max_connections_per_node",
+                             "skip_full_coverage_check",
+                             "reinitialize_steps",
+                             NULL};
+    const char *encoding = "utf-8", *errors = "strict";
+    int decode = 0, keepalive = 0, readonly = 0, per_node = 0, skip = 0, steps = 25;
+    long long maxc = (long long)1 << 31;
+    PyObject *timeout = Py_None, *ctimeout = Py_None, *kaopts = Py_None, *username = Py_None,
+             *password = Py_None, *client_name = Py_None;
+    rc_cluster *cl = &self->cl;
+    rc_state *st = rc_state_of((PyObject *)self);
+
+    if (st == NULL) {
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppi:Pool", kwlist, &encoding,
+                                     &errors, &decode, &timeout, &ctimeout, &keepalive, &kaopts,
+                                     &username, &password, &client_name, &readonly, &maxc,
+                                     &per_node, &skip, &steps)) {
+        return -1;
+    }
+    if (!PyCodec_KnownEncoding(encoding)) {
+        PyErr_Format(PyExc_LookupError, "unknown encoding: %s", encoding);
+        return -1;
+    }
+    if (maxc < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_connections must be a positive integer");
+        return -1;
+    }
+    if (self->ready) {
+        rc_cluster_clear(cl);
+        self->ready = 0;
+    }
+    self->st = st;
+    rc_cluster_init(cl, st);
+    self->ready = 1;
+    self->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)self;
+    if (self->rng == 0) {
+        self->rng = 88172645463325252ULL;
+    }
+    cl->cfg.encoding = rc_strdup(encoding);
+    cl->cfg.errors = rc_strdup(errors);
+    if (cl->cfg.encoding == NULL || cl->cfg.errors == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    cl->cfg.codec.encoding = cl->cfg.encoding;
+    cl->cfg.codec.errors = cl->cfg.errors;
+    cl->cfg.codec.utf8_strict = rc_is_utf8(encoding) && strcmp(errors, "strict") == 0;
+    cl->cfg.decode = decode;
+    if (rc_timeout_arg(timeout, "socket_timeout", &cl->cfg.sock.timeout) < 0 ||
+        rc_timeout_arg(ctimeout, "socket_connect_timeout", &cl->cfg.sock.connect_timeout) < 0) {
+        return -1;
+    }
+    if (ctimeout == Py_None) {
+        cl->cfg.sock.connect_timeout = cl->cfg.sock.timeout; /* redis-py's default */
+    }
+    cl->cfg.sock.keepalive = keepalive;
+    if (kaopts != Py_None) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        if (!PyDict_Check(kaopts)) {
+            PyErr_SetString(PyExc_TypeError, "socket_keepalive_options must be a dict");
+            return -1;
+        }
+        while (PyDict_Next(kaopts, &pos, &k, &v)) {
+            int n = cl->cfg.sock.n_keepalive_opts;
+            long ko = PyLong_AsLong(k), vo = PyLong_AsLong(v);
+            if ((ko == -1 || vo == -1) && PyErr_Occurred()) {
+                return -1;
+            }
+            if (n >= RC_MAX_KEEPALIVE_OPTS) {
+                PyErr_SetString(PyExc_ValueError, "too many socket_keepalive_options");
+                return -1;
+            }
+            cl->cfg.sock.keepalive_opts[n][0] = (int)ko;
+            cl->cfg.sock.keepalive_opts[n][1] = (int)vo;
+            cl->cfg.sock.n_keepalive_opts = n + 1;
+        }
+    }
+    if (password != Py_None) {
+        PyObject *auth[3];
+        Py_ssize_t na = 0;
+        auth[na++] = PyUnicode_FromString("AUTH");
+        if (auth[0] == NULL) {
+            return -1;
+        }
+        if (username != Py_None) {
+            auth[na++] = username;
+        }
+        auth[na++] = password;
+        if (rc_pack_command(st, &cl->cfg.codec, &cl->cfg.hello, auth, na, NULL) < 0) {
+            Py_DECREF(auth[0]);
+            return -1;
+        }
+        Py_DECREF(auth[0]);
+        cl->cfg.hello_n++;
+        cl->cfg.hello_auth = 1;
+    } else if (username != Py_None) {
+        PyErr_SetString(PyExc_ValueError, "username given without password");
+        return -1;
+    }
+    if (client_name != Py_None) {
+        PyObject *setname[3];
+        setname[0] = PyUnicode_FromString("CLIENT");
+        setname[1] = PyUnicode_FromString("SETNAME");
+        setname[2] = client_name;
+        if (setname[0] == NULL || setname[1] == NULL ||
+            rc_pack_command(st, &cl->cfg.codec, &cl->cfg.hello, setname, 3, NULL) < 0) {
+            Py_XDECREF(setname[0]);
+            Py_XDECREF(setname[1]);
+            return -1;
+        }
+        Py_DECREF(setname[0]);
+        Py_DECREF(setname[1]);
+        cl->cfg.hello_n++;
+    }
+    cl->cfg.readonly_all = readonly;
+    cl->cfg.max_conns = maxc;
+    cl->cfg.per_node = per_node;
+    cl->cfg.skip_coverage = skip;
+    cl->reinit_steps = steps >= 1 ? steps : 1;
+    return 0;
+}
+
+static int
+rc_pool_check(PoolObject *self)
+{
+    if (!self->ready) {
+        PyErr_SetString(PyExc_RuntimeError, "Pool.__init__ was not called");
+        return -1;
+    }
+    return 0;
+}
+
+int
+rc_pool_keyslot(PoolObject *pool, PyObject *key)
+{
+    const char *p;
+    size_t n;
+    PyObject *tmp = NULL;
+    char scratch[32];
+    int slot;
+
+    if (rc_encode_arg(pool->st, &pool->cl.cfg.codec, key, &p, &n, &tmp, scratch) < 0) {
+        return -1;
+    }
+    slot = (int)rc_key_slot(p, n);
+    Py_XDECREF(tmp);
+    return slot;
+}
+
+static PyObject *
+Pool_keyslot(PoolObject *self, PyObject *key)
+{
+    int slot;
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    slot = rc_pool_keyslot(self, key);
+    return slot < 0 ? NULL : PyLong_FromLong(slot);
+}
+
+/* _set_topology(nodes, slots)
+ * nodes: sequence of (host: str, port: int, role: int, master: int) where
+ *        master is the position in `nodes` of a replica's master, else -1;
+ * slots: bytes of 16384 native uint16 positions in `nodes` (0xFFFF: none). */
+static PyObject *
+Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_cluster *cl = &self->cl;
+    PyObject *seq = NULL, *ret = NULL;
+    Py_buffer view = {0};
+    int *idx = NULL;
+    Py_ssize_t n;
+    const uint16_t *sl;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_set_topology(nodes, slots)");
+        return NULL;
+    }
+    seq = PySequence_Fast(args[0], "nodes must be a sequence");
+    if (seq == NULL || PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
+        goto done;
+    }
+    if (view.len != (Py_ssize_t)(RC_SLOTS * sizeof(uint16_t))) {
+        PyErr_SetString(PyExc_ValueError, "slots must hold 16384 uint16 entries");
+        goto done;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (idx == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        const char *host;
+        Py_ssize_t hn;
+        int port, role, master;
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 4) {
+            PyErr_SetString(PyExc_TypeError, "node entries must be (host, port, role, master)");
+            goto done;
+        }
+        host = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 0), &hn);
+        port = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
+        role = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+        master = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
+        if (host == NULL || PyErr_Occurred()) {
+            goto done;
+        }
+        if (port <= 0 || port > 65535 || master < -1 || master >= n) {
+            PyErr_SetString(PyExc_ValueError, "bad node entry");
+            goto done;
+        }
+        idx[i] = rc_cluster_node(cl, host, (size_t)hn, port, 1);
+        if (idx[i] < 0) {
+            goto done;
+        }
+        (void)role;
+    }
+    sl = (const uint16_t *)view.buf;
+    for (int s = 0; s < RC_SLOTS; s++) {
+        if (sl[s] != RC_NO_NODE && (Py_ssize_t)sl[s] >= n) {
+            PyErr_SetString(PyExc_ValueError, "slot entry out of range");
+            goto done;
+        }
+    }
+    /* Validated: now apply (no failure paths below except memory). */
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *nd = cl->nodes[i];
+        nd->in_topology = 0;
+        nd->nreplicas = 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        rc_node *nd = cl->nodes[idx[i]];
+        int master = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
+        nd->role = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+        nd->master = master >= 0 ? idx[master] : -1;
+        nd->in_topology = 1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        rc_node *nd = cl->nodes[idx[i]];
+        if (nd->role == RC_ROLE_REPLICA && nd->master >= 0) {
+            rc_node *m = cl->nodes[nd->master];
+            int *r = realloc(m->replicas, (size_t)(m->nreplicas + 1) * sizeof *r);
+            if (r == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            m->replicas = r;
+            m->replicas[m->nreplicas++] = nd->index;
+        }
+    }
+    for (int s = 0; s < RC_SLOTS; s++) {
+        cl->slots[s] = sl[s] == RC_NO_NODE ? (uint16_t)RC_NO_NODE : (uint16_t)idx[sl[s]];
+    }
+    /* Nodes that left the topology keep their entry but not their sockets. */
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *nd = cl->nodes[i];
+        if (!nd->in_topology) {
+            nd->role = RC_ROLE_UNKNOWN;
+            while (nd->nidle > 0) {
+                rc_pool_discard(cl, nd->idle[--nd->nidle]);
+            }
+        }
+    }
+    cl->epoch++;
+    cl->refresh_pending = 0;
+    cl->moved_count = 0;
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    if (view.obj != NULL) {
+        PyBuffer_Release(&view);
+    }
+    free(idx);
+    Py_XDECREF(seq);
+    return ret;
+}
+
+/* _topology() -> (epoch, [(host, port, name, role, master, in_topology)], slots) */
+static PyObject *
+Pool_topology(PoolObject *self, PyObject *unused)
+{
+    rc_cluster *cl = &self->cl;
+    PyObject *nodes = NULL, *slots = NULL, *ret = NULL;
+    (void)unused;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    nodes = PyList_New(cl->nnodes);
+    if (nodes == NULL) {
+        goto done;
+    }
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *nd = cl->nodes[i];
+        PyObject *t = Py_BuildValue("(siOiii)", nd->host, nd->port, nd->name, nd->role,
+                                    nd->master, nd->in_topology);
+        if (t == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(nodes, i, t);
+    }
+    slots = PyBytes_FromStringAndSize((const char *)cl->slots, (Py_ssize_t)sizeof cl->slots);
+    if (slots == NULL) {
+        goto done;
+    }
+    ret = Py_BuildValue("(KOO)", cl->epoch, nodes, slots);
+done:
+    Py_XDECREF(nodes);
+    Py_XDECREF(slots);
+    return ret;
+}
+
+/* _node_command(host, port, *args): one command to one address, no
+ * redirects; returns the raw reply, raises error replies. */
+static PyObject *
+Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_cluster *cl = &self->cl;
+    rc_buf buf;
+    char inline_buf[256];
+    const char *host;
+    Py_ssize_t hn;
+    long port;
+    int ni;
+    rc_route rt;
+    rc_limits lim = {2, 0};
+    PyObject *reply = NULL;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs < 3) {
+        PyErr_SetString(PyExc_TypeError, "_node_command(host, port, *args)");
+        return NULL;
+    }
+    host = PyUnicode_AsUTF8AndSize(args[0], &hn);
+    port = PyLong_AsLong(args[1]);
+    if (host == NULL || (port == -1 && PyErr_Occurred())) {
+        return NULL;
+    }
+    if (port <= 0 || port > 65535) {
+        PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+        return NULL;
+    }
+    ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+    if (ni < 0) {
+        return NULL;
+    }
+    rc_buf_init_inline(&buf, inline_buf, sizeof inline_buf);
+    if (rc_pack_command(self->st, &cl->cfg.codec, &buf, args + 2, nargs - 2, NULL) < 0) {
+        rc_buf_free(&buf);
+        return NULL;
+    }
+    rt.slot = -1;
+    rt.node = ni;
+    rt.is_read = 1;
+    if (rc_engine_one(cl, buf.data, buf.len, &rt, &lim, &reply) != RC_ST_OK) {
+        reply = NULL;
+    } else if (PyExceptionInstance_Check(reply)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+        Py_CLEAR(reply);
+    }
+    rc_buf_free(&buf);
+    return reply;
+}
+
+static PyObject *
+Pool_disconnect(PoolObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    rc_cluster_disconnect(&self->cl);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Pool_refresh(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int force = 1;
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs > 0) {
+        force = PyObject_IsTrue(args[0]);
+        if (force < 0) {
+            return NULL;
+        }
+    }
+    if (rc_cluster_refresh(&self->cl, force) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Pool_stats(PoolObject *self, PyObject *unused)
+{
+    rc_cluster *cl = &self->cl;
+    PyObject *per = NULL, *ret = NULL;
+    (void)unused;
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    per = PyDict_New();
+    if (per == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < cl->nnodes; i++) {
+        PyObject *v = Py_BuildValue("(ii)", cl->nodes[i]->nconns, cl->nodes[i]->nidle);
+        if (v == NULL || PyDict_SetItem(per, cl->nodes[i]->name, v) < 0) {
+            Py_XDECREF(v);
+            goto done;
+        }
+        Py_DECREF(v);
+    }
+    ret = Py_BuildValue("{s:L,s:L,s:K,s:i,s:i,s:O}", "connections", cl->nconns, "refreshes",
+                        cl->refresh_count, "epoch", cl->epoch, "moved", cl->moved_count,
+                        "refresh_pending", cl->refresh_pending, "nodes", per);
+done:
+    Py_XDECREF(per);
+    return ret;
+}
+
+static PyObject *
+Pool_get_refresh_cb(PoolObject *self, void *closure)
+{
+    (void)closure;
+    if (self->cl.refresh_cb == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(self->cl.refresh_cb);
+    return self->cl.refresh_cb;
+}
+
+static int
+Pool_set_refresh_cb(PoolObject *self, PyObject *v, void *closure)
+{
+    (void)closure;
+    if (v != NULL && v != Py_None && !PyCallable_Check(v)) {
+        PyErr_SetString(PyExc_TypeError, "_refresh_callback must be callable or None");
+        return -1;
+    }
+    Py_XINCREF(v == Py_None ? NULL : v);
+    Py_XSETREF(self->cl.refresh_cb, v == Py_None ? NULL : v);
+    return 0;
+}
+
+static PyObject *
+Pool_get_epoch(PoolObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->cl.epoch);
+}
+
+static int
+Pool_traverse(PoolObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->cl.refresh_cb);
+    return 0;
+}
+
+static int
+Pool_clear(PoolObject *self)
+{
+    Py_CLEAR(self->cl.refresh_cb);
+    return 0;
+}
+
+static void
+Pool_dealloc(PoolObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    if (self->ready) {
+        rc_cluster_clear(&self->cl);
+    } else {
+        Py_CLEAR(self->cl.refresh_cb);
+    }
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Pool_methods[] = {
+    {"keyslot", (PyCFunction)Pool_keyslot, METH_O,
+     "keyslot($self, key, /)\n--\n\nCluster slot (0..16383) of a key."},
+    {"_set_topology", (PyCFunction)(void (*)(void))Pool_set_topology, METH_FASTCALL,
+     "_set_topology($self, nodes, slots, /)\n--\n\nInstall a discovered topology."},
+    {"_topology", (PyCFunction)Pool_topology, METH_NOARGS,
+     "_topology($self, /)\n--\n\n(epoch, nodes, slots) as the engine sees them."},
+    {"_node_command", (PyCFunction)(void (*)(void))Pool_node_command, METH_FASTCALL,
+     "_node_command($self, host, port, *args)\n--\n\nOne command to one address."},
+    {"disconnect", (PyCFunction)Pool_disconnect, METH_NOARGS,
+     "disconnect($self, /)\n--\n\nClose idle connections; busy ones close when released."},
+    {"_refresh", (PyCFunction)(void (*)(void))Pool_refresh, METH_FASTCALL,
+     "_refresh($self, force=True, /)\n--\n\nRun the refresh policy now."},
+    {"_stats", (PyCFunction)Pool_stats, METH_NOARGS,
+     "_stats($self, /)\n--\n\nConnection and refresh counters."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Pool_getset[] = {
+    {"_refresh_callback", (getter)Pool_get_refresh_cb, (setter)Pool_set_refresh_cb,
+     "Called (no arguments) to rediscover the topology.", NULL},
+    {"_epoch", (getter)Pool_get_epoch, NULL, "Bumped on every slot-map change.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMemberDef Pool_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(PoolObject, weakrefs), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot Pool_slots[] = {
+    {Py_tp_doc, "Cluster engine state: nodes, slot map and connection pools."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, Pool_init},
+    {Py_tp_dealloc, Pool_dealloc},
+    {Py_tp_traverse, Pool_traverse},
+    {Py_tp_clear, Pool_clear},
+    {Py_tp_methods, Pool_methods},
+    {Py_tp_getset, Pool_getset},
+    {Py_tp_members, Pool_members},
+    {0, NULL},
+};
+
+PyType_Spec Pool_spec = {
+    .name = "rediscluster._core.Pool",
+    .basicsize = sizeof(PoolObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .slots = Pool_slots,
+};

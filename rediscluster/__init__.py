@@ -1,0 +1,66 @@
+"""rediscluster: a Redis Cluster client with a C engine.
+
+A drop-in replacement for redis-py-cluster: ``from rediscluster import
+RedisCluster`` keeps working, with routing, connections, redirections and reply
+parsing done in C (``rediscluster._core``).
+"""
+
+import logging
+
+from ._version import VERSION, __version__
+from .client import RedisCluster, StrictRedisCluster
+from .connection import (
+    ClusterBlockingConnectionPool,
+    ClusterConnection,
+    ClusterConnectionPool,
+    ClusterReadOnlyConnectionPool,
+    ClusterWithReadReplicasConnectionPool,
+    SSLClusterConnection,
+)
+from .exceptions import (
+    AskError,
+    ClusterCrossSlotError,
+    ClusterDownError,
+    ClusterDownException,
+    ClusterError,
+    MasterDownError,
+    MovedError,
+    RedisClusterError,
+    RedisClusterException,
+    TryAgainError,
+)
+from .nodemanager import NodeManager
+
+
+def int_or_str(value):
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+__all__ = [
+    "AskError",
+    "ClusterBlockingConnectionPool",
+    "ClusterConnection",
+    "ClusterConnectionPool",
+    "ClusterCrossSlotError",
+    "ClusterDownError",
+    "ClusterDownException",
+    "ClusterError",
+    "ClusterReadOnlyConnectionPool",
+    "ClusterWithReadReplicasConnectionPool",
+    "MasterDownError",
+    "MovedError",
+    "NodeManager",
+    "RedisCluster",
+    "RedisClusterError",
+    "RedisClusterException",
+    "SSLClusterConnection",
+    "StrictRedisCluster",
+    "TryAgainError",
+    "VERSION",
+    "__version__",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

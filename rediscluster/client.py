@@ -1,0 +1,198 @@
+"""``RedisCluster``: the C client core plus configuration and command methods.
+
+I/O, routing, redirect handling and reply parsing live in ``_core.Client``;
+this class normalises redis-py-cluster 2.1.3's constructor arguments and adds
+the command methods (which only shape arguments and call ``execute_command``).
+"""
+
+import warnings
+
+from . import _core
+from ._urls import parse_url
+from .callbacks import (
+    NODES_FLAGS,
+    RESPONSE_CALLBACKS,
+    RESULT_CALLBACKS,
+    CaseInsensitiveDict,
+)
+from .commands import ClusterCommands
+from .connection import (
+    ClusterConnectionPool,
+    ClusterReadOnlyConnectionPool,
+    ClusterWithReadReplicasConnectionPool,
+)
+from .exceptions import RedisClusterException
+
+__all__ = ["RedisCluster", "StrictRedisCluster"]
+
+_DEFAULT_PORT = 7000
+
+
+class RedisCluster(_core.Client, ClusterCommands):
+    """A Redis Cluster client; same constructor as redis-py-cluster 2.1.3.
+
+    ``RedisCluster(host="127.0.0.1", port=7000)`` or
+    ``RedisCluster(startup_nodes=[{"host": "127.0.0.1", "port": "7000"}])``.
+    Connection options are redis-py's (``password``, ``username``,
+    ``socket_timeout``, ``decode_responses``, ...). Thread-safe: one client may be
+    shared by many threads, and it is fork-safe (a child opens its own sockets).
+    """
+
+    RedisClusterRequestTTL = 16
+    NODES_FLAGS = NODES_FLAGS
+    RESULT_CALLBACKS = RESULT_CALLBACKS
+    RESPONSE_CALLBACKS = RESPONSE_CALLBACKS
+    CLUSTER_COMMANDS_RESPONSE_CALLBACKS = {}
+
+    def __init__(
+        self,
+        host=None,
+        port=None,
+        startup_nodes=None,
+        max_connections=None,
+        max_connections_per_node=False,
+        init_slot_cache=True,
+        readonly_mode=False,
+        reinitialize_steps=None,
+        skip_full_coverage_check=False,
+        nodemanager_follow_cluster=False,
+        connection_class=None,
+        read_from_replicas=False,
+        cluster_down_retry_attempts=3,
+        host_port_remap=None,
+        **kwargs
+    ):
+        if "db" in kwargs:
+            raise RedisClusterException("Argument 'db' is not possible to use in cluster mode")
+        if kwargs.pop("single_connection_client", False):
+            raise RedisClusterException("single_connection_client is not possible in cluster mode")
+        if kwargs.pop("pipeline_use_threads", None) is not None:
+            warnings.warn(
+                "pipeline_use_threads is ignored: pipelines always talk to all nodes in parallel",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        pool = kwargs.pop("connection_pool", None)
+        if pool is None:
+            nodes = list(startup_nodes or [])
+            if host:
+                nodes.append({"host": host, "port": port if port else _DEFAULT_PORT})
+            if readonly_mode:
+                pool_cls = ClusterReadOnlyConnectionPool
+            elif read_from_replicas:
+                pool_cls = ClusterWithReadReplicasConnectionPool
+            else:
+                pool_cls = ClusterConnectionPool
+            extra = {}
+            if not readonly_mode:
+                extra = dict(
+                    max_connections_per_node=max_connections_per_node,
+                    reinitialize_steps=reinitialize_steps,
+                    skip_full_coverage_check=skip_full_coverage_check,
+                    host_port_remap=host_port_remap,
+                )
+            else:
+                kwargs.update(
+                    max_connections_per_node=max_connections_per_node,
+                    reinitialize_steps=reinitialize_steps,
+                    skip_full_coverage_check=skip_full_coverage_check,
+                    host_port_remap=host_port_remap,
+                )
+            pool = pool_cls(
+                startup_nodes=nodes,
+                init_slot_cache=init_slot_cache,
+                max_connections=max_connections,
+                nodemanager_follow_cluster=nodemanager_follow_cluster,
+                connection_class=connection_class,
+                **extra,
+                **kwargs
+            )
+        elif kwargs:
+            # As with redis-py: connection options belong to the given pool.
+            from .connection import _core_options
+
+            _core_options(kwargs)
+        super().__init__(
+            pool,
+            response_callbacks=CaseInsensitiveDict(
+                dict(self.RESPONSE_CALLBACKS, **self.CLUSTER_COMMANDS_RESPONSE_CALLBACKS)
+            ),
+            nodes_flags=dict(self.NODES_FLAGS),
+            result_callbacks=dict(self.RESULT_CALLBACKS),
+            ttl=self.RedisClusterRequestTTL,
+            cluster_down_retry_attempts=cluster_down_retry_attempts,
+            read_from_replicas=read_from_replicas,
+        )
+        self.refresh_table_asap = False
+
+    @classmethod
+    def from_url(cls, url, db=None, skip_full_coverage_check=False, readonly_mode=False,
+                 read_from_replicas=False, **kwargs):
+        """Client from ``redis://[[user]:password@]host[:port][/db][?option=value]``."""
+        options = parse_url(url, **kwargs)
+        if db is not None:
+            options["db"] = db
+        if options.get("db") not in (None, 0, "0"):
+            raise RedisClusterException("Argument 'db' is not possible to use in cluster mode")
+        options.pop("db", None)
+        host, port = options.pop("host"), options.pop("port")
+        return cls(
+            startup_nodes=[{"host": host, "port": port}],
+            skip_full_coverage_check=skip_full_coverage_check,
+            readonly_mode=readonly_mode,
+            read_from_replicas=read_from_replicas,
+            **options
+        )
+
+    def __repr__(self):
+        servers = sorted(
+            {"{0}:{1}".format(n["host"], n["port"]) for n in self.connection_pool.nodes.startup_nodes}
+        )
+        return "{0}<{1}>".format(type(self).__name__, ", ".join(servers))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Close the idle connections (busy ones close when released)."""
+        self.connection_pool.disconnect()
+
+    def keyslot(self, key):
+        """Cluster slot of ``key`` (encoded as this client encodes keys)."""
+        return self.connection_pool.keyslot(key)
+
+    def set_response_callback(self, command, callback):
+        """Parse replies of ``command`` with ``callback``."""
+        self.response_callbacks[command] = callback
+
+    def set_result_callback(self, command, callback):
+        """Merge fan-out replies of ``command`` (dict node -> reply) with ``callback``."""
+        self.result_callbacks[command.upper()] = callback
+
+    def determine_node(self, *args, **kwargs):
+        """Nodes a keyless command goes to per ``nodes_flags``, or None for keyed."""
+        nodes = self.connection_pool.nodes
+        flag = self.nodes_flags.get(str(args[0]).upper()) if args else None
+        if flag == "blocked":
+            raise RedisClusterException(
+                "Command: {0} is blocked in redis cluster mode".format(args[0]))
+        if flag == "random":
+            return [nodes.random_node()]
+        if flag == "all-masters":
+            return list(nodes.all_masters())
+        if flag == "all-nodes":
+            return list(nodes.all_nodes())
+        if flag == "slot-id":
+            return [nodes.node_from_slot(int(args[1]))]
+        return None
+
+    @property
+    def RedisClusterRequestTTL_active(self):
+        return self._request_ttl
+
+
+class StrictRedisCluster(RedisCluster):
+    """The 1.3.x name of ``RedisCluster`` (redis-py 3 semantics)."""

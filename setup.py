@@ -1,0 +1,124 @@
+"""The C extension rediscluster._core and its build knobs.
+
+Project metadata lives in pyproject.toml. This file only defines the extension;
+it reads no command-line arguments. Knobs (environment variables, "1" = on):
+
+    RC_DEBUG=1     -O0 -g3 -UNDEBUG (asserts on)
+    RC_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer (compile and link)
+    RC_WERROR=1    -Werror
+    RC_NO_EXTENSION=1  leave the extension out (`make setup` installs the package
+                   editable this way; `make build` then compiles it in place)
+
+hiredis is the operating system's library, found with pkg-config. Debug and
+sanitizer builds keep their object files under build/<variant>/ so that they
+never mix with a normal build's.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from glob import glob
+
+from setuptools import Extension, setup
+
+INSTALL_HINT = """\
+rediscluster links the operating system's hiredis C library, found with pkg-config.
+Install both, then build again:
+    Debian/Ubuntu:  apt-get install pkg-config libhiredis-dev
+    Fedora/RHEL:    dnf install pkgconf-pkg-config hiredis-devel
+    Alpine:         apk add pkgconf hiredis-dev
+    macOS:          brew install pkg-config hiredis"""
+
+
+def knob(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def read_version():
+    with open(os.path.join("rediscluster", "_version.py"), encoding="utf-8") as f:
+        match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", f.read(), re.M)
+    if not match:
+        raise SystemExit("error: no __version__ in rediscluster/_version.py")
+    return match.group(1)
+
+
+def pkg_config(package):
+    """Return (include_dirs, library_dirs, libraries, cflags, ldflags) for a package."""
+    if shutil.which("pkg-config") is None:
+        raise SystemExit("error: pkg-config not found.\n" + INSTALL_HINT)
+
+    def query(*flags):
+        proc = subprocess.run(
+            ["pkg-config", *flags, package], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        if proc.returncode != 0:
+            raise SystemExit(
+                "error: pkg-config cannot find %s: %s\n%s"
+                % (package, proc.stderr.decode(errors="replace").strip(), INSTALL_HINT)
+            )
+        return shlex.split(proc.stdout.decode())
+
+    include_dirs, cflags = [], []
+    for flag in query("--cflags"):
+        (include_dirs if flag.startswith("-I") else cflags).append(
+            flag[2:] if flag.startswith("-I") else flag
+        )
+    library_dirs, libraries, ldflags = [], [], []
+    for flag in query("--libs"):
+        if flag.startswith("-L"):
+            library_dirs.append(flag[2:])
+        elif flag.startswith("-l"):
+            libraries.append(flag[2:])
+        else:
+            ldflags.append(flag)
+    return include_dirs, library_dirs, libraries, cflags, ldflags
+
+
+version = read_version()
+sources = sorted(glob("csrc/*.c"))
+cflags = [
+    "-std=c11",
+    "-D_GNU_SOURCE",
+    "-fvisibility=hidden",
+    "-Wall",
+    "-Wextra",
+    "-Wstrict-prototypes",
+    "-Wno-missing-field-initializers",
+]
+ldflags = []
+if knob("RC_DEBUG"):
+    cflags += ["-O0", "-g3", "-UNDEBUG"]
+if knob("RC_SANITIZE"):
+    cflags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    ldflags += ["-fsanitize=address,undefined"]
+if knob("RC_WERROR"):
+    cflags.append("-Werror")
+
+ext_modules = []
+if knob("RC_NO_EXTENSION"):
+    pass
+elif sources:
+    hi_include, hi_libdirs, hi_libs, hi_cflags, hi_ldflags = pkg_config("hiredis")
+    ext_modules.append(
+        Extension(
+            "rediscluster._core",
+            sources=sources,
+            depends=sorted(glob("csrc/*.h")),
+            include_dirs=["csrc"] + hi_include,
+            library_dirs=hi_libdirs,
+            libraries=hi_libs,
+            define_macros=[("RC_VERSION", '"%s"' % version)],
+            extra_compile_args=hi_cflags + cflags,
+            extra_link_args=hi_ldflags + ldflags,
+        )
+    )
+else:
+    print("warning: no csrc/*.c yet: building rediscluster without its C extension")
+
+variant = "-".join(v for v, k in (("debug", "RC_DEBUG"), ("sanitize", "RC_SANITIZE")) if knob(k))
+setup(
+    ext_modules=ext_modules,
+    options={"build": {"build_base": os.path.join("build", variant)}} if variant else {},
+)
