@@ -1,0 +1,202 @@
+# rediscluster: set-up, build, local cluster, tests, benchmarks.
+#
+#   make demo          install everything, start a local cluster, run the example and a short benchmark
+#   make test          unit + integration tests (starts the cluster, stops it again if it started it)
+#   make help          all targets and variables
+#
+# The C extension is rebuilt when csrc/*.c or csrc/*.h, setup.py, _version.py,
+# the list of C files or a build knob (RC_DEBUG, RC_WERROR, RC_SANITIZE) change.
+
+PYTHON       ?= python3
+VENV         ?= .venv
+ASAN_VENV    ?= .venv-asan
+CLUSTER_BASE ?= 7000
+PYTEST_ARGS  ?=
+# KEEP_CLUSTER=1: never stop the cluster after test/asan/tox.
+KEEP_CLUSTER ?=
+PYENV_ROOT   ?= $(HOME)/.pyenv
+ASAN_CC      ?= gcc
+
+VENV_PY      := $(VENV)/bin/python
+CLUSTER      := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_BASE)
+SETUP_STAMP  := $(VENV)/.rc-setup
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config valgrind
+
+EXT_SUFFIX   := $(shell if [ -x $(VENV_PY) ]; then $(VENV_PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'; \
+                        else $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'; fi)
+CORE_SO      := rediscluster/_core$(EXT_SUFFIX)
+CSRC         := $(sort $(wildcard csrc/*.c csrc/*.h))
+# Records the C file list and the knobs; rewritten only when they change.
+BUILD_INPUTS := build/.rc-build-inputs
+BUILD_KEY    := $(CSRC) RC_DEBUG=$(RC_DEBUG) RC_WERROR=$(RC_WERROR) RC_SANITIZE=$(RC_SANITIZE) $(EXT_SUFFIX)
+TEST_DIRS    := $(wildcard tests/unit tests/integration)
+
+# The tests and scripts find the cluster that this Makefile starts.
+export RC_CLUSTER_BASE_PORT := $(CLUSTER_BASE)
+export RC_CLUSTER_URL       := redis://127.0.0.1:$(CLUSTER_BASE)
+
+empty :=
+space := $(empty) $(empty)
+TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bin $(PYENV_ROOT)/versions/3.1[0-3]*/bin)))
+
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+.PHONY: help setup os-deps build test test-unit demo bench benchmark asan tox check-hiredis1 \
+        cluster-start cluster-stop cluster-status clean distclean FORCE
+
+help:
+	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
+	@echo "make build          (re)build the C extension in place when csrc/ changed"
+	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
+	@echo "make test-unit      unit tests only (no cluster)"
+	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
+	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
+	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
+	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
+	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
+	@echo "make clean | distclean"
+	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
+
+# ---------------------------------------------------------------- set-up
+
+setup: os-deps $(SETUP_STAMP)
+
+# Installs what is missing, with apt-get (apt-get update only then).
+os-deps:
+	@missing=""; \
+	if command -v dpkg-query >/dev/null 2>&1; then \
+	    for p in $(APT_PACKAGES); do \
+	        dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	    done; \
+	    $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	    $(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	        || missing="$$missing python3-dev"; \
+	    if [ -n "$$missing" ]; then \
+	        echo "installing OS packages:$$missing"; \
+	        $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	        || { echo "error: apt-get install$$missing failed" >&2; exit 1; }; \
+	    fi; \
+	else \
+	    for c in redis-server redis-cli pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	    pkg-config --exists hiredis 2>/dev/null || missing="$$missing hiredis"; \
+	    if [ -n "$$missing" ]; then \
+	        echo "error: missing:$$missing (Homebrew: brew install redis hiredis pkg-config; Alpine: apk add redis hiredis-dev pkgconf)" >&2; \
+	        exit 1; \
+	    fi; \
+	fi
+
+$(SETUP_STAMP): pyproject.toml setup.py
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install -q 'setuptools>=70.1'
+	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test]'
+	@touch $@
+
+# ---------------------------------------------------------------- build
+
+build: $(CORE_SO)
+
+$(BUILD_INPUTS): FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_KEY)' | cmp -s - $@ || echo '$(BUILD_KEY)' > $@
+
+# `make setup` installs the package editable without the extension; this is
+# the one place that compiles it (in place, next to the Python sources).
+$(CORE_SO): $(CSRC) setup.py rediscluster/_version.py $(BUILD_INPUTS) | $(SETUP_STAMP)
+	$(VENV_PY) setup.py -q build_ext --inplace --force
+	@test -f $@ || { echo "error: $@ was not built (is there any csrc/*.c?)" >&2; exit 1; }
+	@touch $@
+
+# ---------------------------------------------------------------- cluster
+
+cluster-start:
+	@$(CLUSTER) start
+
+cluster-stop:
+	@$(CLUSTER) stop
+
+cluster-status:
+	@$(CLUSTER) status
+
+# $(call with_cluster,COMMAND): start the cluster, run COMMAND, stop the
+# cluster again (even when COMMAND fails) if this run started it, and exit
+# with COMMAND's status. A cluster that was already healthy is left running.
+define with_cluster
+	@if $(CLUSTER) status -q; then owned=; else owned=1; fi; \
+	rc_stop() { if [ -n "$$owned" ] && [ -z "$(KEEP_CLUSTER)" ]; then $(CLUSTER) stop; fi; }; \
+	trap 'rc_stop; exit 130' INT TERM; \
+	$(CLUSTER) start || { rc_stop; exit 1; }; \
+	( $(1) ); rc=$$?; \
+	rc_stop; exit $$rc
+endef
+
+# ---------------------------------------------------------------- tests
+
+test: setup build
+	$(call with_cluster,RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS))
+
+test-unit: setup build
+	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# The ASan+UBSan build is a non-editable install into $(ASAN_VENV), built in
+# build/debug-sanitize/ (setup.py's variant dir), so the in-place build is
+# untouched. pytest runs from build/asan-run/, where the source package does
+# not shadow the installed one. CPython itself leaks at exit: detect_leaks=0.
+ASAN_PRELOAD = $(shell $(ASAN_CC) -print-file-name=libasan.so) $(shell $(ASAN_CC) -print-file-name=libubsan.so)
+ASAN_ENV     = LD_PRELOAD="$(ASAN_PRELOAD)" \
+               ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+asan: setup
+	@for lib in $(ASAN_PRELOAD); do test -f "$$lib" || { echo "error: $$lib not found ($(ASAN_CC) -print-file-name)" >&2; exit 1; }; done
+	@test -x $(ASAN_VENV)/bin/python || $(PYTHON) -m venv $(ASAN_VENV)
+	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=70.1'
+	-@$(ASAN_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
+	rm -rf build/debug-sanitize build/asan-run
+	RC_SANITIZE=1 RC_DEBUG=1 $(ASAN_VENV)/bin/python -m pip install -q --no-build-isolation '.[test]'
+	@mkdir -p build/asan-run
+	cd build/asan-run && $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -c \
+	    'import rediscluster._core as m; assert "$(ASAN_VENV)" in m.__file__, m.__file__; print("asan build:", m.__file__)'
+	$(call with_cluster,cd build/asan-run && RC_REQUIRE_CLUSTER=1 $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -m pytest $(abspath $(TEST_DIRS)) -q -p no:cacheprovider $(PYTEST_ARGS))
+
+# tox builds and tests in its own environments, one per interpreter found.
+tox: setup $(VENV)/.rc-tox
+	$(call with_cluster,PATH="$(TOX_PATH):$$PATH" $(VENV)/bin/tox $(TOX_ARGS))
+
+$(VENV)/.rc-tox: $(SETUP_STAMP)
+	$(VENV_PY) -m pip install -q tox
+	@touch $@
+
+# ---------------------------------------------------------------- demo, benchmarks
+
+demo: setup build
+	@$(CLUSTER) start
+	$(VENV_PY) examples/basic.py
+	$(VENV_PY) benchmarks/simple.py --requests 20000
+	@echo "The cluster keeps running on 127.0.0.1:$(CLUSTER_BASE); stop it with: make cluster-stop"
+
+bench: setup build $(VENV)/.rc-bench
+	@$(CLUSTER) start
+	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh
+	$(VENV_PY) benchmarks/compare.py $(BENCH_ARGS)
+
+benchmark: bench
+
+$(VENV)/.rc-bench: $(SETUP_STAMP)
+	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test,bench]'
+	@touch $@
+
+# ---------------------------------------------------------------- clean
+
+# The extension must also build against hiredis 1.x (Debian 13); the OS has 0.14.
+check-hiredis1: setup
+	tools/check_hiredis1.sh $(VENV_PY)
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache rediscluster/_core*.so
+	find . \( -path './.venv*' -o -path './.tox' -o -path './benchmarks/.venv-*' \) -prune \
+	    -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) $(ASAN_VENV) .tox

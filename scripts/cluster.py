@@ -1,0 +1,754 @@
+#!/usr/bin/env python3
+"""Run a local Redis Cluster for tests and demos: 3 masters + 3 replicas.
+
+Python 3 standard library only; uses the OS's ``redis-server`` and ``redis-cli``.
+
+    python3 scripts/cluster.py start|stop|status|wait [--base-port 7000] [--dir DIR]
+    python3 scripts/cluster.py stop-node|start-node|kill-node PORT [...]
+
+Nodes listen on 127.0.0.1:BASE..BASE+5 (BASE from --base-port, else the
+environment variable RC_CLUSTER_BASE_PORT, else 7000). Each node has its own
+directory DIR/<port> (redis.conf, nodes.conf, redis.log, redis.pid); DIR is
+--dir, else RC_CLUSTER_DIR, else ${TMPDIR:-/tmp}/rediscluster-cluster-<base>.
+
+Commands
+  start       start and form the cluster, wait until it is healthy; a no-op when
+              it already is; a broken or partly running cluster is stopped and
+              created anew from empty directories
+  stop        stop all six nodes (SHUTDOWN NOSAVE, then SIGKILL of the pid)
+  status      print one line per node; exit 0 healthy, 1 not healthy, 3 not running
+  wait        restart nodes of the cluster that are down (unless --no-restart),
+              then wait until the cluster is healthy; --restore-roles then makes
+              BASE..BASE+2 masters again by CLUSTER FAILOVER
+  stop-node   stop one node cleanly          (PORT is the node's port)
+  kill-node   SIGKILL one node
+  start-node  start one node again from its directory, so that it rejoins
+
+Healthy means: all six nodes answer, each reports cluster_state:ok and knows six
+nodes with no fail/handshake flags, each node's CLUSTER SLOTS covers all 16384
+slots and all views are identical, three masters with one replica each, and
+every replica reports master_link_status:up.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 (status, wait) not running.
+Nodes are always found by port (and the pid a node reports), never by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+NODES = 6
+MASTERS = 3
+TOTAL_SLOTS = 16384
+POLL = 0.1  # seconds between polls
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+
+
+class Failure(Exception):
+    """An error worth a short message and exit code 1 (or .code)."""
+
+    def __init__(self, message: str, code: int = EXIT_FAIL) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --------------------------------------------------------------------------
+# A tiny RESP2 client
+# --------------------------------------------------------------------------
+
+
+class RespError(Exception):
+    """An error reply (-ERR ...) from the server."""
+
+
+class Conn:
+    """One blocking connection to a node; ``call`` sends one command."""
+
+    def __init__(self, port: int, timeout: float = 2.0) -> None:
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def __enter__(self) -> "Conn":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        finally:
+            self.sock.close()
+
+    def call(self, *args: object):
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = arg if isinstance(arg, bytes) else str(arg).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.sock.sendall(b"".join(parts))
+        reply = self._read()
+        if isinstance(reply, RespError):
+            raise reply
+        return reply
+
+    def _read(self):
+        line = self.file.readline()
+        if not line.endswith(b"\r\n"):
+            raise ConnectionError("connection closed by server")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RespError(rest.decode(errors="replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            if size < 0:
+                return None
+            data = self.file.read(size + 2)
+            if len(data) != size + 2:
+                raise ConnectionError("connection closed by server")
+            return data[:-2].decode(errors="replace")
+        if kind == b"*":
+            size = int(rest)
+            return None if size < 0 else [self._read() for _ in range(size)]
+        raise ConnectionError("unexpected RESP type %r" % kind)
+
+
+def call(port: int, *args: object, timeout: float = 2.0):
+    with Conn(port, timeout) as conn:
+        return conn.call(*args)
+
+
+def answers(port: int) -> bool:
+    """True if something speaking RESP answers PING on the port."""
+    try:
+        return call(port, "PING", timeout=1.0) == "PONG"
+    except RespError:
+        return True  # e.g. -LOADING or -NOAUTH: a server is there
+    except (OSError, ValueError):
+        return False
+
+
+def port_in_use(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def parse_info(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    return out
+
+
+# --------------------------------------------------------------------------
+# Configuration and node directories
+# --------------------------------------------------------------------------
+
+
+class Config:
+    def __init__(self, base: int, root: str, timeout: float) -> None:
+        self.base = base
+        self.root = os.path.abspath(root)
+        self.timeout = timeout
+        self.ports = list(range(base, base + NODES))
+
+    def node_dir(self, port: int) -> str:
+        return os.path.join(self.root, str(port))
+
+    def conf(self, port: int) -> str:
+        return os.path.join(self.node_dir(port), "redis.conf")
+
+    def log(self, port: int) -> str:
+        return os.path.join(self.node_dir(port), "redis.log")
+
+    def pidfile(self, port: int) -> str:
+        return os.path.join(self.node_dir(port), "redis.pid")
+
+    def label(self) -> str:
+        return "%s:%d-%d" % (HOST, self.ports[0], self.ports[-1])
+
+
+def quote(value: str) -> str:
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def node_conf(cfg: Config, port: int) -> str:
+    d = cfg.node_dir(port)
+    return "\n".join(
+        [
+            "port %d" % port,
+            "bind 127.0.0.1",
+            "daemonize yes",
+            "dir %s" % quote(d),
+            "pidfile %s" % quote(cfg.pidfile(port)),
+            "logfile %s" % quote(cfg.log(port)),
+            'save ""',
+            "appendonly no",
+            "enable-debug-command yes",
+            "cluster-enabled yes",
+            "cluster-config-file nodes.conf",
+            # Failure detection after ~1 s; replicas start an election after
+            # 500-1000 ms more. Validity factor 0: a replica always tries to
+            # fail over, however long its link to the master has been down.
+            "cluster-node-timeout 1000",
+            "cluster-replica-validity-factor 0",
+            "cluster-replica-no-failover no",
+            # Replicas sync at once instead of waiting 5 s for more replicas.
+            "repl-diskless-sync-delay 0",
+            # Redis 7 lists a replica in CLUSTER SLOTS only once its replication
+            # offset is non-zero, i.e. after the master's first replication
+            # PING: every second instead of every 10 s.
+            "repl-ping-replica-period 1",
+            "",
+        ]
+    )
+
+
+def find_tool(name: str, env: str) -> str:
+    path = os.environ.get(env) or shutil.which(name)
+    if not path:
+        raise Failure(
+            "%s not found; install it (Debian: apt-get install redis-server redis-tools)" % name
+        )
+    return path
+
+
+def log_tails(cfg: Config, lines: int = 6) -> str:
+    out = []
+    for port in cfg.ports:
+        try:
+            with open(cfg.log(port), "rb") as f:
+                tail = f.read().decode(errors="replace").splitlines()[-lines:]
+        except OSError:
+            continue
+        out.append("--- %s (last %d lines)" % (cfg.log(port), len(tail)))
+        out.extend("    " + t for t in tail)
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+
+
+def is_redis_on(pid: int, port: int) -> bool:
+    """Guard against a stale pidfile whose pid now belongs to someone else."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ")
+    except FileNotFoundError:
+        return os.path.isdir("/proc/self") is False and pid_alive(pid)
+    except OSError:
+        return False
+    return b"redis" in cmdline and (b":%d" % port) in cmdline
+
+
+def pid_of(cfg: Config, port: int):
+    """The pid of the node on the port: as it reports it, else from its pidfile."""
+    try:
+        pid = int(parse_info(call(port, "INFO", "server", timeout=1.0)).get("process_id", 0))
+        if pid > 0:
+            return pid
+    except (OSError, ValueError, RespError):
+        pass
+    try:
+        with open(cfg.pidfile(port)) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and pid_alive(pid) and is_redis_on(pid, port) else None
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL)
+
+
+def shutdown(port: int) -> None:
+    """Ask the node to exit without saving; ignore a dropped connection."""
+    for args in (("SHUTDOWN", "NOSAVE", "NOW", "FORCE"), ("SHUTDOWN", "NOSAVE")):
+        try:
+            call(port, *args, timeout=2.0)
+        except RespError as e:  # Redis < 7 rejects NOW/FORCE: try plain NOSAVE
+            if "syntax" in str(e).lower() and len(args) > 2:
+                continue
+            return
+        except (OSError, ValueError):
+            return  # the server closed the connection: it is going away
+        return
+
+
+def stop_ports(cfg: Config, ports) -> list:
+    """Stop the nodes on the ports; return the ports that were running."""
+    targets = {}
+    for port in ports:
+        pid = pid_of(cfg, port)
+        if pid is not None or answers(port):
+            targets[port] = pid
+    for port in targets:
+        shutdown(port)
+
+    def gone(port: int) -> bool:
+        pid = targets[port]
+        return not port_in_use(port) and (pid is None or not pid_alive(pid))
+
+    wait_until(lambda: all(gone(p) for p in targets), 5.0)
+    for port, pid in targets.items():
+        if not gone(port) and pid is not None and is_redis_on(pid, port):
+            os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: all(gone(p) for p in targets), 5.0):
+        left = [str(p) for p in targets if not gone(p)]
+        raise Failure("could not stop node(s) on port(s) %s" % ", ".join(left))
+    return sorted(targets)
+
+
+def start_node_process(cfg: Config, port: int) -> None:
+    server = find_tool("redis-server", "RC_REDIS_SERVER")
+    proc = subprocess.run(
+        [server, cfg.conf(port)],
+        cwd=cfg.node_dir(port),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=30,
+    )
+    if proc.returncode != 0:
+        raise Failure(
+            "redis-server for port %d exited with %d:\n%s\n%s"
+            % (port, proc.returncode, proc.stdout.decode(errors="replace").strip(), log_tails(cfg))
+        )
+
+
+def wait_answering(cfg: Config, ports, timeout: float = 15.0) -> None:
+    if not wait_until(lambda: all(answers(p) for p in ports), timeout):
+        down = [str(p) for p in ports if not answers(p)]
+        raise Failure("node(s) %s did not come up\n%s" % (", ".join(down), log_tails(cfg)))
+
+
+# --------------------------------------------------------------------------
+# Health
+# --------------------------------------------------------------------------
+
+
+def probe(port: int) -> dict:
+    node = {"port": port, "up": False}
+    try:
+        with Conn(port, timeout=2.0) as conn:
+            node["up"] = True
+            node["server"] = parse_info(conn.call("INFO", "server"))
+            node["repl"] = parse_info(conn.call("INFO", "replication"))
+            node["cluster"] = parse_info(conn.call("CLUSTER", "INFO"))
+            node["slots"] = conn.call("CLUSTER", "SLOTS")
+            node["nodes"] = conn.call("CLUSTER", "NODES")
+    except RespError as e:
+        node["error"] = str(e)
+    except (OSError, ValueError) as e:
+        if node["up"]:
+            node["error"] = str(e) or type(e).__name__
+    return node
+
+
+def slot_view(slots) -> tuple:
+    """CLUSTER SLOTS as a sorted tuple of (start, end, master, replicas)."""
+    view = []
+    for entry in slots or []:
+        master = "%s:%s" % (entry[2][0], entry[2][1])
+        replicas = tuple(sorted("%s:%s" % (r[0], r[1]) for r in entry[3:]))
+        view.append((int(entry[0]), int(entry[1]), master, replicas))
+    return tuple(sorted(view))
+
+
+def view_problem(view: tuple):
+    nxt = 0
+    for start, end, _, _ in view:
+        if start != nxt:
+            return "slots %d-%d not covered" % (nxt, start - 1) if start > nxt else "overlapping slots"
+        nxt = end + 1
+    if nxt != TOTAL_SLOTS:
+        return "slots %d-%d not covered" % (nxt, TOTAL_SLOTS - 1)
+    masters = {}
+    for _, _, master, replicas in view:
+        masters.setdefault(master, set()).update(replicas)
+    if len(masters) != MASTERS:
+        return "%d masters own slots (want %d)" % (len(masters), MASTERS)
+    for master, replicas in sorted(masters.items()):
+        if len(replicas) != 1:
+            return "master %s has %d replicas (want 1)" % (master, len(replicas))
+    return None
+
+
+def health(cfg: Config):
+    """Return (problems, probes); the cluster is healthy when problems is empty.
+
+    A problem about one node starts with "<port>: "."""
+    probes = [probe(p) for p in cfg.ports]
+    problems = []
+    flagged = {}  # "addr flags" -> ports of the nodes that see it so
+    views = {}
+    for node in probes:
+        port = node["port"]
+        if not node["up"]:
+            problems.append("%d: not running" % port)
+            continue
+        if "error" in node:
+            problems.append("%d: %s" % (port, node["error"]))
+            continue
+        info = node["cluster"]
+        if info.get("cluster_state") != "ok":
+            problems.append("%d: cluster_state:%s" % (port, info.get("cluster_state")))
+        lines = [ln.split() for ln in (node["nodes"] or "").splitlines() if ln.strip()]
+        if len(lines) != NODES:
+            problems.append("%d: knows %d nodes (want %d)" % (port, len(lines), NODES))
+        for parts in lines:
+            if len(parts) < 8:
+                continue
+            bad = set(parts[2].split(",")) & {"fail", "fail?", "handshake", "noaddr"}
+            if bad or parts[7] != "connected":
+                key = "%s %s" % (parts[1].split("@")[0], ",".join(sorted(bad)) or parts[7])
+                flagged.setdefault(key, []).append(str(port))
+        repl = node["repl"]
+        if repl.get("role") == "slave":
+            if repl.get("master_link_status") != "up":
+                problems.append("%d: master_link_status:%s" % (port, repl.get("master_link_status")))
+            elif repl.get("master_sync_in_progress", "0") != "0":
+                problems.append("%d: sync in progress" % port)
+        views[port] = slot_view(node["slots"])
+    for key, ports in sorted(flagged.items()):
+        addr, _, state = key.partition(" ")
+        problems.append("%s seen as %s by %s" % (addr, state, ",".join(ports)))
+    distinct = set(views.values())
+    if len(distinct) > 1:
+        problems.append("nodes disagree on CLUSTER SLOTS")
+    for view in sorted(distinct):
+        issue = view_problem(view)
+        if issue:
+            seen_by = [str(p) for p, v in sorted(views.items()) if v == view]
+            where = "" if len(distinct) == 1 else " (view of %s)" % ",".join(seen_by)
+            problems.append("CLUSTER SLOTS: %s%s" % (issue, where))
+    return problems, probes
+
+
+def wait_healthy(cfg: Config, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        problems, _ = health(cfg)
+        if not problems:
+            return
+        if time.monotonic() >= deadline:
+            raise Failure(
+                "cluster %s not healthy after %.0f s:\n  %s\n%s"
+                % (cfg.label(), timeout, "\n  ".join(problems[:10]), log_tails(cfg))
+            )
+        time.sleep(POLL)
+
+
+# --------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------
+
+
+def cmd_start(cfg: Config, args) -> int:
+    problems, probes = health(cfg)
+    if not problems:
+        print("cluster already running on %s" % cfg.label())
+        return EXIT_OK
+    running = [n["port"] for n in probes if n["up"]]
+    if running:
+        print("cluster on %s not healthy (%s); recreating" % (cfg.label(), problems[0]))
+        stop_ports(cfg, cfg.ports)
+    busy = [p for p in cfg.ports if port_in_use(p) or port_in_use(p + 10000)]
+    if busy:
+        raise Failure(
+            "port(s) %s (or their cluster bus port +10000) are in use by something else"
+            % ", ".join(map(str, busy))
+        )
+    cli = find_tool("redis-cli", "RC_REDIS_CLI")
+    os.makedirs(cfg.root, exist_ok=True)
+    for port in cfg.ports:
+        shutil.rmtree(cfg.node_dir(port), ignore_errors=True)
+        os.makedirs(cfg.node_dir(port))
+        with open(cfg.conf(port), "w") as f:
+            f.write(node_conf(cfg, port))
+    for port in cfg.ports:
+        start_node_process(cfg, port)
+    wait_answering(cfg, cfg.ports)
+    proc = subprocess.run(
+        [cli, "--cluster", "create"]
+        + ["%s:%d" % (HOST, p) for p in cfg.ports]
+        + ["--cluster-replicas", "1", "--cluster-yes"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=max(cfg.timeout, 30),
+    )
+    if proc.returncode != 0:
+        raise Failure(
+            "redis-cli --cluster create failed (%d):\n%s\n%s"
+            % (proc.returncode, proc.stdout.decode(errors="replace").strip()[-3000:], log_tails(cfg))
+        )
+    wait_healthy(cfg, cfg.timeout)
+    print("cluster ready on %s (dir %s)" % (cfg.label(), cfg.root))
+    return EXIT_OK
+
+
+def cmd_stop(cfg: Config, args) -> int:
+    stopped = stop_ports(cfg, cfg.ports)
+    if stopped:
+        print("stopped %d node(s) on %s" % (len(stopped), cfg.label()))
+    else:
+        print("no node running on %s" % cfg.label())
+    return EXIT_OK
+
+
+def describe(node: dict, problems_by_port: dict) -> str:
+    port = node["port"]
+    if not node["up"]:
+        return "%d down" % port
+    if "error" in node:
+        return "%d up    error: %s" % (port, node["error"])
+    pid = node["server"].get("process_id", "?")
+    repl = node["repl"]
+    if repl.get("role") == "slave":
+        text = "%d up    replica of %s:%s  link %s  pid %s" % (
+            port,
+            repl.get("master_host"),
+            repl.get("master_port"),
+            repl.get("master_link_status"),
+            pid,
+        )
+    else:
+        me = "%s:%d" % (HOST, port)
+        ranges = [
+            "%d-%d" % (s, e) if s != e else str(s)
+            for s, e, m, _ in slot_view(node["slots"])
+            if m == me
+        ]
+        text = "%d up    master  slots %s  pid %s" % (port, ",".join(ranges) or "none", pid)
+    if problems_by_port.get(port):
+        text += "  [%s]" % "; ".join(problems_by_port[port])
+    return text
+
+
+def cmd_status(cfg: Config, args) -> int:
+    problems, probes = health(cfg)
+    if not any(n["up"] for n in probes):
+        if not args.quiet:
+            print("cluster not running on %s" % cfg.label())
+        return EXIT_NOT_RUNNING
+    if not args.quiet:
+        by_port = {}
+        for p in problems:
+            head, _, rest = p.partition(": ")
+            if head.isdigit():
+                by_port.setdefault(int(head), []).append(rest)
+        for node in probes:
+            print(describe(node, by_port))
+        if problems:
+            print("not healthy: %s" % "; ".join(problems[:4]))
+        else:
+            print("healthy")
+    return EXIT_FAIL if problems else EXIT_OK
+
+
+def restore_roles(cfg: Config) -> None:
+    """Make BASE..BASE+2 masters again (they are after a fresh start)."""
+    for port in cfg.ports[:MASTERS]:
+        repl = parse_info(call(port, "INFO", "replication"))
+        if repl.get("role") != "slave":
+            continue
+        for mode in ((), ("FORCE",)):
+            call(port, "CLUSTER", "FAILOVER", *mode)
+            is_master = lambda: parse_info(call(port, "INFO", "replication")).get("role") == "master"
+            if wait_until(is_master, 10.0):
+                break
+        else:
+            raise Failure("node %d did not become master again" % port)
+        wait_healthy(cfg, cfg.timeout)
+        print("node %d is master again" % port)
+
+
+def cmd_wait(cfg: Config, args) -> int:
+    problems, probes = health(cfg)
+    if not any(n["up"] for n in probes):
+        raise Failure("cluster not running on %s; use start" % cfg.label(), EXIT_NOT_RUNNING)
+    if not args.no_restart:
+        for node in probes:
+            port = node["port"]
+            if not node["up"] and os.path.exists(cfg.conf(port)) and not port_in_use(port):
+                start_node_process(cfg, port)
+                wait_answering(cfg, [port])
+                print("restarted node %d" % port)
+    wait_healthy(cfg, cfg.timeout)
+    if args.restore_roles:
+        restore_roles(cfg)
+    print("cluster healthy on %s" % cfg.label())
+    return EXIT_OK
+
+
+def node_port(cfg: Config, args) -> int:
+    if args.port is None:
+        raise Failure("%s needs a PORT" % args.command, EXIT_USAGE)
+    if args.port not in cfg.ports:
+        raise Failure(
+            "port %d is not a node of the cluster on %s" % (args.port, cfg.label()), EXIT_USAGE
+        )
+    return args.port
+
+
+def cmd_stop_node(cfg: Config, args) -> int:
+    port = node_port(cfg, args)
+    if stop_ports(cfg, [port]):
+        print("stopped node %d" % port)
+    else:
+        print("node %d was not running" % port)
+    return EXIT_OK
+
+
+def cmd_kill_node(cfg: Config, args) -> int:
+    port = node_port(cfg, args)
+    pid = pid_of(cfg, port)
+    if pid is None:
+        if answers(port):
+            raise Failure("cannot find the pid of the node on port %d" % port)
+        print("node %d was not running" % port)
+        return EXIT_OK
+    os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: not pid_alive(pid) and not port_in_use(port), 5.0):
+        raise Failure("node %d (pid %d) still alive after SIGKILL" % (port, pid))
+    print("killed node %d (pid %d)" % (port, pid))
+    return EXIT_OK
+
+
+def cmd_start_node(cfg: Config, args) -> int:
+    port = node_port(cfg, args)
+    if answers(port):
+        print("node %d already running" % port)
+        return EXIT_OK
+    if not os.path.exists(cfg.conf(port)):
+        raise Failure("no %s; create the cluster with start first" % cfg.conf(port))
+    start_node_process(cfg, port)
+    wait_answering(cfg, [port])
+    print("started node %d" % port)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "start": cmd_start,
+    "stop": cmd_stop,
+    "status": cmd_status,
+    "wait": cmd_wait,
+    "stop-node": cmd_stop_node,
+    "kill-node": cmd_kill_node,
+    "start-node": cmd_start_node,
+}
+
+
+class Lock:
+    """An exclusive flock beside the cluster directory, so that two runs
+    (say two `make test`) do not create or stop the same cluster at once."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.path = cfg.root.rstrip(os.sep) + ".lock"
+        self.fd = None
+
+    def __enter__(self) -> "Lock":
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def parse_args(argv):
+    env_base = os.environ.get("RC_CLUSTER_BASE_PORT")
+    parser = argparse.ArgumentParser(
+        prog="cluster.py",
+        description=__doc__.split("\n\n", 1)[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("port", nargs="?", type=int, help="node port (stop-node, start-node, kill-node)")
+    parser.add_argument(
+        "--base-port",
+        type=int,
+        default=int(env_base) if env_base else 7000,
+        help="first port (default: $RC_CLUSTER_BASE_PORT or 7000)",
+    )
+    parser.add_argument("--dir", help="data directory (default: $RC_CLUSTER_DIR or $TMPDIR/rediscluster-cluster-BASE)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health (default 60)")
+    parser.add_argument("--no-restart", action="store_true", help="wait: do not restart nodes that are down")
+    parser.add_argument("--restore-roles", action="store_true", help="wait: make BASE..BASE+2 masters again")
+    parser.add_argument("-q", "--quiet", action="store_true", help="status: print nothing, exit code only")
+    args = parser.parse_args(argv)
+    if not 1 <= args.base_port <= 65535 - NODES - 10000:
+        parser.error("--base-port out of range")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    root = (
+        args.dir
+        or os.environ.get("RC_CLUSTER_DIR")
+        or os.path.join(tempfile.gettempdir(), "rediscluster-cluster-%d" % args.base_port)
+    )
+    cfg = Config(args.base_port, root, args.timeout)
+    try:
+        if args.command == "status":
+            return cmd_status(cfg, args)
+        with Lock(cfg):
+            return COMMANDS[args.command](cfg, args)
+    except Failure as e:
+        print("cluster.py %s: %s" % (args.command, e), file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
