@@ -191,7 +191,7 @@ $(VENV)/.rc-bench: $(SETUP_STAMP)
 
 # The extension must also build against hiredis 1.x (Debian 13); the OS has 0.14.
 check-hiredis1: setup
-	tools/check_hiredis1.sh $(VENV_PY)
+	tools/check_hiredis1.sh $(abspath $(VENV_PY))
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache rediscluster/_core*.so

@@ -57,15 +57,37 @@ rc_sleep_nogil(double sec)
     Py_END_ALLOW_THREADS
 }
 
+/* A connection failed. Refused/reset connections mean the node is down or
+ * restarting: refresh the topology before the retry and back off. A timeout
+ * means it is slow or stalled: retry at once (reads only, and only once --
+ * see the callers) and leave the refresh for the next command, so that one
+ * call is bounded by about two socket timeouts. */
 static void
-rc_note_conn_fail(rc_retry *rs, const rc_err *err)
+rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
 {
+    rs->conn_fails++;
     if (err->kind == RC_E_TIMEOUT) {
         rs->timeouts++;
+        cl->refresh_pending = 1;
+        return;
     }
-    rs->conn_fails++;
     rs->refresh = 1;
     rs->backoff = rc_backoff(0.01, rs->conn_fails, 0.5);
+}
+
+/* Fold one command's view of a round into the round's (max of counters). */
+static void
+rc_retry_merge(rc_retry *into, const rc_retry *t)
+{
+#define RC_MAX(f) into->f = into->f > t->f ? into->f : t->f
+    RC_MAX(conn_fails);
+    RC_MAX(timeouts);
+    RC_MAX(tryagain);
+    RC_MAX(clusterdown);
+    RC_MAX(uncovered);
+    RC_MAX(backoff);
+    RC_MAX(refresh);
+#undef RC_MAX
 }
 
 /* Node an ASK/MOVED points to; an empty host means the node we asked. */
@@ -230,7 +252,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         }
         if (r == RC_ST_NET) {
             Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
-            rc_note_conn_fail(&rs, &err);
+            rc_note_conn_fail(cl, &rs, &err);
             if (err.kind == RC_E_TIMEOUT && rs.timeouts > 1) {
                 break;
             }
@@ -268,7 +290,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
                 goto done;
             }
             Py_XSETREF(last_exc, rc_conn_exc(st, &cerr, node->name));
-            rc_note_conn_fail(&rs, &cerr);
+            rc_note_conn_fail(cl, &rs, &cerr);
             if (cerr.kind == RC_E_PROTOCOL || (cerr.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
                 break;
             }
@@ -484,6 +506,12 @@ rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
             rc = poll(pfd, (nfds_t)np, wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
             if (rc < 0 && errno == EINTR) {
                 intr = 1;
+            } else if (rc < 0) {
+                int e = errno;
+                for (int k = 0; k < np; k++) {
+                    rc_err_set(&lanes[map[k]].conn->err, RC_E_IO, e, "poll failed");
+                    lanes[map[k]].failed = 1;
+                }
             }
             t = rc_net_now();
             for (int k = 0; rc >= 0 && k < np; k++) {
@@ -588,7 +616,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
     rc_state *st = cl->st;
     rc_lane *lanes = NULL;
     int *lane_of = NULL, nlanes = 0, ret = -1;
-    rc_retry rs;
+    rc_retry rs, start;
 
     memset(&rs, 0, sizeof rs);
     if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
@@ -613,6 +641,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             rc_sleep_nogil(rs.backoff);
             rs.backoff = 0;
         }
+        start = rs;
         free(lanes);
         free(lane_of);
         lanes = calloc((size_t)(cl->nnodes ? cl->nnodes : 1), sizeof *lanes);
@@ -637,7 +666,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                                                                  : c->rt.node;
             if (ni < 0 || ni >= cl->nnodes) {
                 rs.refresh = 1;
-                rs.uncovered++;
+                rs.uncovered = start.uncovered + 1;
                 rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
                 if (++c->tries >= lim->ttl) {
                     c->result = c->rt.slot >= 0 ? rc_uncovered_exc(cl, c->rt.slot)
@@ -696,7 +725,11 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 continue;
             }
             /* Could not connect: nothing was sent, retry these later. */
-            rc_note_conn_fail(&rs, &err);
+            {
+                rc_retry t = start;
+                rc_note_conn_fail(cl, &t, &err);
+                rc_retry_merge(&rs, &t);
+            }
             for (int j = 0; j < l->nitems; j++) {
                 rc_bcmd *c = &b->cmds[l->items[j].cmd];
                 if (l->items[j].asking || c->result != NULL) {
@@ -713,12 +746,19 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
         if (rc_engine_io(cl, lanes, nlanes) < 0) {
             goto done;
         }
-        /* Place replies, react to redirects and failures. */
+        /* Place replies, react to redirects and failures. Counters advance
+         * at most once per round (a thousand commands cut off by one failure
+         * are one failure), so a round starts from a snapshot. */
         for (int k = 0; k < nlanes; k++) {
             rc_lane *l = &lanes[k];
             rc_node *node = cl->nodes[l->node];
             if (l->conn == NULL) {
                 continue;
+            }
+            if (l->failed) {
+                rc_retry t = start;
+                rc_note_conn_fail(cl, &t, &l->conn->err);
+                rc_retry_merge(&rs, &t);
             }
             for (int j = 0; j < l->nitems; j++) {
                 rc_item *it = &l->items[j];
@@ -729,7 +769,6 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 if (it->reply == NULL && it->rd == NULL) {
                     /* Cut off by a connection failure. */
                     int written = it->end <= l->sent;
-                    rc_note_conn_fail(&rs, &l->conn->err);
                     if ((written && !c->rt.is_read) || l->conn->err.kind == RC_E_PROTOCOL ||
                         ++c->tries >= lim->ttl ||
                         (l->conn->err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
@@ -744,7 +783,10 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                     rc_redirect rd = *it->rd;
                     if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
                         int ask = c->ask_node;
-                        if (rc_on_redirect(cl, node, &rd, &ask, &rs, lim)) {
+                        rc_retry t = start;
+                        int again = rc_on_redirect(cl, node, &rd, &ask, &t, lim);
+                        rc_retry_merge(&rs, &t);
+                        if (again) {
                             c->ask_node = ask;
                             c->tries++;
                             continue;

@@ -422,7 +422,7 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     long port;
     int ni;
     rc_route rt;
-    rc_limits lim = {2, 0};
+    rc_limits lim = {1, 0}; /* discovery moves on to the next node instead */
     PyObject *reply = NULL;
 
     if (rc_pool_check(self) < 0) {
