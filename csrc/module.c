@@ -1,6 +1,8 @@
 /* module.c -- rediscluster._core: module definition, state, exec (tier 3).
  * Multi-phase init; the exception classes come from rediscluster.exceptions
  * (which must not import this module). */
+#include <string.h>
+
 #include "core.h"
 #include "crc16.h"
 
@@ -230,7 +232,42 @@ static PyType_Spec Reader_spec = {
     .slots = Reader_slots,
 };
 
+/* Hot response callbacks in C (they run once per command). */
+static int
+rc_is_ok(PyObject *r)
+{
+    if (PyBytes_Check(r)) {
+        return PyBytes_GET_SIZE(r) == 2 && memcmp(PyBytes_AS_STRING(r), "OK", 2) == 0;
+    }
+    if (PyUnicode_Check(r)) {
+        return PyUnicode_CompareWithASCIIString(r, "OK") == 0;
+    }
+    return 0;
+}
+
+static PyObject *
+rc_mod_bool_ok(PyObject *m, PyObject *r)
+{
+    (void)m;
+    return PyBool_FromLong(rc_is_ok(r));
+}
+
+/* SET: None stays None (NX/XX not met), else whether the reply is OK. */
+static PyObject *
+rc_mod_set_ok(PyObject *m, PyObject *r)
+{
+    (void)m;
+    if (r == Py_None) {
+        Py_RETURN_NONE;
+    }
+    return PyBool_FromLong(rc_is_ok(r));
+}
+
 static PyMethodDef rc_module_methods[] = {
+    {"bool_ok", (PyCFunction)rc_mod_bool_ok, METH_O,
+     "bool_ok(reply, /)\n--\n\nTrue if the reply is OK (response callback)."},
+    {"set_ok", (PyCFunction)rc_mod_set_ok, METH_O,
+     "set_ok(reply, /)\n--\n\nSET's callback: None stays None, else reply == OK."},
     {"key_slot", (PyCFunction)rc_mod_key_slot, METH_O,
      "key_slot(key, /)\n--\n\nCluster slot of a key (utf-8 for str)."},
     {"crc16", (PyCFunction)rc_mod_crc16, METH_O,

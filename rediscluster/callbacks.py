@@ -7,6 +7,7 @@ per-node replies are merged (redis-py-cluster 2.1.3's tables). The C engine read
 all three from the client instance; nothing here does I/O.
 """
 
+from . import _core
 from .exceptions import RedisClusterException
 
 __all__ = [
@@ -26,8 +27,8 @@ def nativestr(x):
     return x if isinstance(x, str) else x.decode("utf-8", "replace")
 
 
-def bool_ok(response):
-    return nativestr(response) == "OK"
+#: ``reply == OK`` (in C: it runs once per command)
+bool_ok = _core.bool_ok
 
 
 def string_keys_to_dict(key_string, callback):
@@ -106,7 +107,8 @@ RESPONSE_CALLBACKS = dict_merge(
         bool_ok,
     ),
     {
-        "SET": lambda r: bool(r) and nativestr(r) == "OK",
+        # redis-py 3.5: ``r and nativestr(r) == "OK"`` -- None when NX/XX failed
+        "SET": _core.set_ok,
         "PING": lambda r: nativestr(r) == "PONG",
         "ECHO": lambda r: r,
         "TTL": lambda r: r,
