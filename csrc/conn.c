@@ -119,7 +119,7 @@ rc_handshake_error(rc_cluster *cl, rc_conn *c, int i, int is_auth, PyObject *rep
     rc_state *st = cl->st;
 
     if (reply == st->redirect_marker) {
-        PyErr_Format(st->ConnectionError, "%U: connection handshake failed: %s",
+        PyErr_Format(st->ConnectionError, "%U: connection handshake failed: %.200s",
                      c->node->name, c->ctx.redir.text);
         return;
     }

@@ -210,7 +210,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
     rc_buf askbuf;
     char ask_inline[512];
     PyObject *reply = NULL, *last_exc = NULL;
-    int ask_node = -1, status = RC_ST_PY, last_uncovered = 0;
+    int ask_node = -1, status = RC_ST_PY, last_uncovered = 0, stopped_early = 0;
 
     *out = NULL;
     memset(&rs, 0, sizeof rs);
@@ -254,6 +254,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
             rc_note_conn_fail(cl, &rs, &err);
             if (err.kind == RC_E_TIMEOUT && rs.timeouts > 1) {
+                stopped_early = 1;
                 break;
             }
             continue;
@@ -292,6 +293,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             Py_XSETREF(last_exc, rc_conn_exc(st, &cerr, node->name));
             rc_note_conn_fail(cl, &rs, &cerr);
             if (cerr.kind == RC_E_PROTOCOL || (cerr.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
+                stopped_early = 1;
                 break;
             }
             continue;
@@ -327,17 +329,13 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         status = RC_ST_OK;
         goto done;
     }
-    /* Out of attempts. */
+    /* Out of attempts, or stopped early (protocol error, second timeout):
+     * those raise their own error; running out of attempts is TTL exhausted,
+     * with the last connection error as its context. */
     if (last_uncovered && rt->slot >= 0) {
         rc_raise_with_context(rc_uncovered_exc(cl, rt->slot), NULL);
-    } else if (last_exc != NULL && rs.timeouts > 1) {
+    } else if (last_exc != NULL && (rs.timeouts > 1 || stopped_early)) {
         rc_restore_exception(last_exc);
-        last_exc = NULL;
-    } else if (last_exc != NULL && rs.conn_fails > 0 && cl->nnodes > 0 &&
-               PyErr_GivenExceptionMatches(last_exc, st->ConnectionError) &&
-               rs.conn_fails >= lim->ttl) {
-        /* Every attempt failed to connect: the node's own error says most. */
-        rc_raise_with_context(rc_ttl_exc(st), last_exc);
         last_exc = NULL;
     } else {
         rc_raise_with_context(rc_ttl_exc(st), last_exc);

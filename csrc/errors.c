@@ -49,6 +49,12 @@ rc_parse_target(const char *s, size_t n, rc_redirect *r)
         r->port > 65535) {
         return -1;
     }
+    if (colon - hp >= 2 && hp[0] == '[' && colon[-1] == ']') {
+        hp++; /* "[::1]:7000" -> host "::1" */
+        memcpy(r->host, hp, (size_t)(colon - 1 - hp));
+        r->host[colon - 1 - hp] = '\0';
+        return 0;
+    }
     memcpy(r->host, hp, (size_t)(colon - hp));
     r->host[colon - hp] = '\0';
     return 0;
@@ -87,6 +93,7 @@ rc_redirect_parse(const char *s, size_t len, rc_redirect *r)
     if (r->kind != RC_REDIR_NONE) {
         memcpy(r->text, s, tn);
         r->text[tn] = '\0';
+        r->textlen = tn;
     }
     return r->kind;
 }
@@ -239,7 +246,7 @@ rc_error_from_reply(rc_state *st, const char *s, size_t len)
 PyObject *
 rc_error_from_redirect(rc_state *st, const rc_redirect *r)
 {
-    return rc_error_from_reply(st, r->text, strlen(r->text));
+    return rc_error_from_reply(st, r->text, r->textlen);
 }
 
 PyObject *

@@ -22,7 +22,9 @@ typedef struct rc_redirect {
     int slot;       /* MOVED/ASK: slot number */
     int port;       /* MOVED/ASK: target port */
     char host[256]; /* MOVED/ASK: target host; "" means "the node asked" */
-    char text[200]; /* the error text (without '-'), truncated */
+    size_t textlen;  /* bytes in text */
+    char text[1024]; /* the error text (without '-'); longer texts are cut
+                        (only ever shown in a final error message) */
 } rc_redirect;
 
 /* Classify an error reply text (without the leading '-'). Fills *r and

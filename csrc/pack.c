@@ -7,9 +7,12 @@
 static int
 rc_type_error(rc_state *st, PyObject *v)
 {
+    /* type(v).__name__, as redis-py says it: tp_name of a static type carries
+     * its module ("datetime.datetime"). */
+    const char *name = Py_TYPE(v)->tp_name, *dot = strrchr(name, '.');
     PyErr_Format(st->DataError,
                  "Invalid input of type: '%s'. Convert to a bytes, string, int or float first.",
-                 Py_TYPE(v)->tp_name);
+                 dot ? dot + 1 : name);
     return -1;
 }
 
@@ -113,23 +116,30 @@ rc_is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* Words of a str command name containing whitespace; 0 if it has none (or
- * is not a str). */
+/* Words of a str or bytes command name that contains whitespace ("CONFIG
+ * GET"); 0 if it has none or is another type. */
 static Py_ssize_t
 rc_name_words(PyObject *name, const char **s, Py_ssize_t *sn)
 {
     Py_ssize_t words = 0, i;
-    int in = 0;
+    int in = 0, space = 0;
 
-    if (!PyUnicode_Check(name)) {
+    if (PyUnicode_Check(name)) {
+        *s = PyUnicode_AsUTF8AndSize(name, sn);
+        if (*s == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+    } else if (PyBytes_Check(name)) {
+        *s = PyBytes_AS_STRING(name);
+        *sn = PyBytes_GET_SIZE(name);
+    } else {
         return 0;
     }
-    *s = PyUnicode_AsUTF8AndSize(name, sn);
-    if (*s == NULL) {
-        PyErr_Clear();
-        return 0;
+    for (i = 0; i < *sn && !space; i++) {
+        space = rc_is_space((*s)[i]);
     }
-    if (memchr(*s, ' ', (size_t)*sn) == NULL && memchr(*s, '\t', (size_t)*sn) == NULL) {
+    if (!space) {
         return 0;
     }
     for (i = 0; i < *sn; i++) {

@@ -7,9 +7,6 @@
 
 #include "cluster.h"
 
-/* Idle connections older than this get a liveness check before reuse, so a
- * connection the server dropped while idle is not handed to a write. */
-#define RC_IDLE_CHECK_AFTER 1.0
 
 volatile unsigned long rc_fork_gen = 1;
 
@@ -160,8 +157,11 @@ rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
     }
     while (node->nidle > 0) {
         c = node->idle[--node->nidle];
-        if (RC_UNLIKELY(rc_net_now() - c->idle_since > RC_IDLE_CHECK_AFTER) &&
-            !rc_net_idle_ok(c->fd)) {
+        /* An idle connection must have nothing to read: bytes there are a
+         * reply nobody asked for (it would be taken for the next command's)
+         * or the server's close. One non-blocking poll, as redis-py's
+         * can_read() on checkout. */
+        if (RC_UNLIKELY(!rc_net_idle_ok(c->fd))) {
             rc_pool_discard(cl, c);
             continue;
         }
