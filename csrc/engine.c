@@ -334,7 +334,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
      * with the last connection error as its context. */
     if (last_uncovered && rt->slot >= 0) {
         rc_raise_with_context(rc_uncovered_exc(cl, rt->slot), NULL);
-    } else if (last_exc != NULL && (rs.timeouts > 1 || stopped_early)) {
+    } else if (last_exc != NULL && (rs.timeouts > 1 || stopped_early || rt->slot < 0)) {
+        /* (A command for one given node has nowhere else to go: its own
+         * connection error is the answer, e.g. for discovery.) */
         rc_restore_exception(last_exc);
         last_exc = NULL;
     } else {

@@ -50,9 +50,27 @@ class CoreCommands:
             pieces.append("KEEPTTL")
         return self.execute_command("SET", *pieces)
 
+    def _sum_by_slot(self, command, names):
+        """Run a counting multi-key command once per slot group, in parallel
+        through the engine, and add the counts up (not atomic across slots;
+        when all keys share a slot this is the server's own command)."""
+        groups = {}
+        for name in names:
+            groups.setdefault(self.keyslot(name), []).append(name)
+        if len(groups) <= 1:
+            return self.execute_command(command, *names)
+        total = 0
+        for reply in self._execute_batch([((command,) + tuple(keys), None)
+                                          for keys in groups.values()]):
+            if isinstance(reply, Exception):
+                raise reply
+            total += reply
+        return total
+
     def delete(self, *names):
-        """Delete keys; returns how many existed. https://redis.io/commands/del"""
-        return self.execute_command("DEL", *names)
+        """Delete keys; returns how many existed. Keys in several slots are
+        deleted per slot, in parallel (not atomically). https://redis.io/commands/del"""
+        return self._sum_by_slot("DEL", names)
 
     def __delitem__(self, name):
         self.delete(name)
@@ -75,8 +93,9 @@ class CoreCommands:
         return self.execute_command("INCRBY", name, amount)
 
     def exists(self, *names):
-        """How many of ``names`` exist. https://redis.io/commands/exists"""
-        return self.execute_command("EXISTS", *names)
+        """How many of ``names`` exist (keys in several slots are counted per
+        slot, in parallel). https://redis.io/commands/exists"""
+        return self._sum_by_slot("EXISTS", names)
 
     def ping(self):
         """PING every node: ``{'host:port': True, ...}`` as redis-py-cluster returns.
