@@ -8,6 +8,7 @@ all three from the client instance; nothing here does I/O.
 """
 
 from . import _core
+from .commands import FAMILY_CALLBACKS
 from .exceptions import RedisClusterException
 
 __all__ = [
@@ -87,7 +88,7 @@ def _int_or_none(response):
     return None if response is None else int(response)
 
 
-RESPONSE_CALLBACKS = dict_merge(
+_BASE_CALLBACKS = dict_merge(
     string_keys_to_dict(
         "AUTH EXPIRE EXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX RENAMENX "
         "SISMEMBER SMOVE SETEX SETNX",
@@ -133,6 +134,11 @@ RESPONSE_CALLBACKS = dict_merge(
         "CLUSTER SETSLOT": bool_ok,
     },
 )
+
+
+#: The one response-callback dict: the base entries above, then each command
+#: family's own (rediscluster/commands/*.py), later ones winning.
+RESPONSE_CALLBACKS = dict_merge(_BASE_CALLBACKS, *FAMILY_CALLBACKS)
 
 
 # ---------------------------------------------------------------- routing (2.1.3)
