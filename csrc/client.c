@@ -300,7 +300,7 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         goto done;
     }
     for (int i = 0; i < nt; i++) {
-        rc_route rt = {-1, targets[i], 0};
+        rc_route rt = {-1, targets[i], 0, 0};
         if (rc_batch_add(&b, 0, b.buf.len, &rt) < 0) {
             goto done;
         }
@@ -420,6 +420,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     ci = rc_packed_info(&av);
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
+    rt.replica_ok = rt.is_read && self->read_from_replicas;
     if (where >= 0) {
         rt.slot = where;
         rt.node = -1;
@@ -524,6 +525,7 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         ci = rc_packed_info(&av);
         where = rc_route_packed(&av, ci);
         rt.is_read = rc_is_read(ci);
+        rt.replica_ok = rt.is_read && self->read_from_replicas;
         rt.slot = where >= 0 ? where : -1;
         rt.node = where == RC_RT_RANDOM_MASTER ? rc_random_master(self->pool) : -1;
         if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {

@@ -80,6 +80,7 @@ typedef struct rc_cluster {
     long long refresh_count;      /* refreshes run (for tests and stats) */
     int moved_count;              /* MOVED replies since the last refresh */
     int reinit_steps;             /* refresh after this many MOVED (>= 1) */
+    unsigned rr;                  /* round-robin counter for replica reads */
 } rc_cluster;
 
 /* Status of operations that can fail on the network or in Python. */

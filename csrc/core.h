@@ -35,6 +35,11 @@ rc_state *rc_state_of(PyObject *self);
 
 extern PyType_Spec Pool_spec;
 extern PyType_Spec Client_spec;
+extern PyType_Spec Connection_spec;
+
+/* A held connection to node index `node` of the pool (new reference), or
+ * NULL with ConnectionError/TimeoutError/... set. GIL. */
+PyObject *rc_connection_new(PoolObject *pool, int node);
 
 /* Slot of a key encoded by the pool's rules; -1 with DataError set. GIL. */
 int rc_pool_keyslot(PoolObject *pool, PyObject *key);

@@ -75,6 +75,28 @@ rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
     rs->backoff = rc_backoff(0.01, rs->conn_fails, 0.5);
 }
 
+/* The node for a slot: its master, or -- for a read allowed on replicas, on
+ * its first attempt -- one of master and replicas in turn (round robin over
+ * the pool, so choices spread evenly). Retries go to the master: a replica
+ * that is down, loading or answers MOVED is skipped that way. */
+static int
+rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
+{
+    int m = (int)cl->slots[slot];
+    rc_node *mn;
+    unsigned pick;
+
+    if (!replica_ok || attempt > 0 || m == (int)RC_NO_NODE || m >= cl->nnodes) {
+        return m;
+    }
+    mn = cl->nodes[m];
+    if (mn->nreplicas == 0) {
+        return m;
+    }
+    pick = cl->rr++ % (unsigned)(mn->nreplicas + 1);
+    return pick == 0 ? m : mn->replicas[pick - 1];
+}
+
 /* Fold one command's view of a round into the round's (max of counters). */
 static void
 rc_retry_merge(rc_retry *into, const rc_retry *t)
@@ -235,7 +257,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             rc_sleep_nogil(rs.backoff);
             rs.backoff = 0;
         }
-        ni = ask_node >= 0 ? ask_node : rt->slot >= 0 ? (int)cl->slots[rt->slot] : rt->node;
+        ni = ask_node >= 0 ? ask_node
+             : rt->slot >= 0 ? rc_slot_node(cl, rt->slot, rt->replica_ok, attempt)
+                             : rt->node;
         last_uncovered = 0;
         if (ni == (int)RC_NO_NODE || ni < 0 || ni >= cl->nnodes) {
             last_uncovered = 1;
@@ -662,8 +686,9 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             if (c->result != NULL) {
                 continue;
             }
-            ni = c->ask_node >= 0 ? c->ask_node : c->rt.slot >= 0 ? (int)cl->slots[c->rt.slot]
-                                                                 : c->rt.node;
+            ni = c->ask_node >= 0 ? c->ask_node
+                 : c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, c->tries)
+                                   : c->rt.node;
             if (ni < 0 || ni >= cl->nnodes) {
                 rs.refresh = 1;
                 rs.uncovered = start.uncovered + 1;

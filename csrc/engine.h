@@ -12,6 +12,7 @@ typedef struct rc_route {
     int slot;    /* 0..16383, or -1 when `node` is given */
     int node;    /* node index when slot == -1 */
     int is_read; /* may be re-sent after an ambiguous connection failure */
+    int replica_ok; /* a read that may go to one of the slot's replicas */
 } rc_route;
 
 typedef struct rc_limits {

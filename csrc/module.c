@@ -305,6 +305,10 @@ rc_exec(PyObject *m)
     if (st->ClientType == NULL || PyModule_AddType(m, st->ClientType) < 0) {
         goto done;
     }
+    st->ConnectionType = (PyTypeObject *)PyType_FromModuleAndSpec(m, &Connection_spec, NULL);
+    if (st->ConnectionType == NULL || PyModule_AddType(m, st->ConnectionType) < 0) {
+        goto done;
+    }
     reader_type = PyType_FromModuleAndSpec(m, &Reader_spec, NULL);
     if (reader_type == NULL || PyModule_AddType(m, (PyTypeObject *)reader_type) < 0) {
         goto done;
@@ -333,6 +337,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     rc_state *st = rc_mod_state(m);
     Py_VISIT(st->PoolType);
     Py_VISIT(st->ClientType);
+    Py_VISIT(st->ConnectionType);
     Py_VISIT(st->redirect_marker);
     Py_VISIT(st->RedisError);
     Py_VISIT(st->ConnectionError);
@@ -349,6 +354,7 @@ rc_clear(PyObject *m)
     rc_state *st = rc_mod_state(m);
     Py_CLEAR(st->PoolType);
     Py_CLEAR(st->ClientType);
+    Py_CLEAR(st->ConnectionType);
     Py_CLEAR(st->redirect_marker);
     Py_CLEAR(st->str_upper);
     Py_CLEAR(st->str_empty);

@@ -453,6 +453,7 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     rt.slot = -1;
     rt.node = ni;
     rt.is_read = 1;
+    rt.replica_ok = 0;
     if (rc_engine_one(cl, buf.data, buf.len, &rt, &lim, &reply) != RC_ST_OK) {
         reply = NULL;
     } else if (PyExceptionInstance_Check(reply)) {
@@ -461,6 +462,97 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     }
     rc_buf_free(&buf);
     return reply;
+}
+
+/* _connection(host, port) or _connection(slot): a held connection to that
+ * address / to the slot's master. */
+static PyObject *
+Pool_connection(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_cluster *cl = &self->cl;
+    int ni;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs == 1) {
+        long slot = PyLong_AsLong(args[0]);
+        if (slot == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (slot < 0 || slot >= RC_SLOTS) {
+            PyErr_SetString(PyExc_ValueError, "slot must be in 0..16383");
+            return NULL;
+        }
+        if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+            return NULL;
+        }
+        ni = cl->slots[slot] == RC_NO_NODE ? -1 : (int)cl->slots[slot];
+        if (ni < 0) {
+            return PyErr_Format(self->st->SlotNotCoveredError,
+                                "Slot \"%ld\" not covered by the cluster. "
+                                "\"skip_full_coverage_check=%s\"",
+                                slot, cl->cfg.skip_coverage ? "True" : "False");
+        }
+    } else if (nargs == 2) {
+        Py_ssize_t hn;
+        const char *host = PyUnicode_AsUTF8AndSize(args[0], &hn);
+        long port = PyLong_AsLong(args[1]);
+        if (host == NULL || (port == -1 && PyErr_Occurred())) {
+            return NULL;
+        }
+        if (port <= 0 || port > 65535) {
+            PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+            return NULL;
+        }
+        ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+        if (ni < 0) {
+            return NULL;
+        }
+    } else {
+        PyErr_SetString(PyExc_TypeError, "_connection(slot) or _connection(host, port)");
+        return NULL;
+    }
+    return rc_connection_new(self, ni);
+}
+
+/* _patch_slot(slot, host, port): what a MOVED does, for Python code that
+ * saw one (transactions). */
+static PyObject *
+Pool_patch_slot(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_cluster *cl = &self->cl;
+    Py_ssize_t hn;
+    const char *host;
+    long slot, port;
+    int ni;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_patch_slot(slot, host, port)");
+        return NULL;
+    }
+    slot = PyLong_AsLong(args[0]);
+    host = PyUnicode_AsUTF8AndSize(args[1], &hn);
+    port = PyLong_AsLong(args[2]);
+    if (host == NULL || PyErr_Occurred()) {
+        return NULL;
+    }
+    if (slot < 0 || slot >= RC_SLOTS || port <= 0 || port > 65535) {
+        PyErr_SetString(PyExc_ValueError, "bad slot or port");
+        return NULL;
+    }
+    ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+    if (ni < 0) {
+        return NULL;
+    }
+    rc_cluster_patch_slot(cl, (int)slot, ni);
+    if (++cl->moved_count >= cl->reinit_steps) {
+        cl->refresh_pending = 1;
+    }
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -594,6 +686,10 @@ static PyMethodDef Pool_methods[] = {
      "_topology($self, /)\n--\n\n(epoch, nodes, slots) as the engine sees them."},
     {"_node_command", (PyCFunction)(void (*)(void))Pool_node_command, METH_FASTCALL,
      "_node_command($self, host, port, *args)\n--\n\nOne command to one address."},
+    {"_connection", (PyCFunction)(void (*)(void))Pool_connection, METH_FASTCALL,
+     "_connection($self, *where)\n--\n\nA held Connection to (host, port) or to a slot's master."},
+    {"_patch_slot", (PyCFunction)(void (*)(void))Pool_patch_slot, METH_FASTCALL,
+     "_patch_slot($self, slot, host, port, /)\n--\n\nPoint a slot at a node (after MOVED)."},
     {"disconnect", (PyCFunction)Pool_disconnect, METH_NOARGS,
      "disconnect($self, /)\n--\n\nClose idle connections; busy ones close when released."},
     {"_refresh", (PyCFunction)(void (*)(void))Pool_refresh, METH_FASTCALL,

@@ -24,6 +24,7 @@ typedef struct rc_errcode {
 typedef struct rc_state {
     PyTypeObject *PoolType;   /* rediscluster._core.Pool */
     PyTypeObject *ClientType; /* rediscluster._core.Client */
+    PyTypeObject *ConnectionType; /* rediscluster._core.Connection */
 
     /* exception classes (strong references) */
     PyObject *RedisError, *ConnectionError, *TimeoutError, *AuthenticationError;

@@ -30,6 +30,7 @@ from .exceptions import (
     TryAgainError,
 )
 from .nodemanager import NodeManager
+from .pipeline import ClusterPipeline, StrictClusterPipeline
 
 
 def int_or_str(value):
@@ -48,6 +49,7 @@ __all__ = [
     "ClusterDownError",
     "ClusterDownException",
     "ClusterError",
+    "ClusterPipeline",
     "ClusterReadOnlyConnectionPool",
     "ClusterWithReadReplicasConnectionPool",
     "MasterDownError",
@@ -57,6 +59,7 @@ __all__ = [
     "RedisClusterError",
     "RedisClusterException",
     "SSLClusterConnection",
+    "StrictClusterPipeline",
     "StrictRedisCluster",
     "TryAgainError",
     "VERSION",

@@ -5,8 +5,6 @@ this class normalises redis-py-cluster 2.1.3's constructor arguments and adds
 the command methods (which only shape arguments and call ``execute_command``).
 """
 
-import warnings
-
 from . import _core
 from ._urls import parse_url
 from .callbacks import (
@@ -67,11 +65,9 @@ class RedisCluster(_core.Client, ClusterCommands):
         if kwargs.pop("single_connection_client", False):
             raise RedisClusterException("single_connection_client is not possible in cluster mode")
         if kwargs.pop("pipeline_use_threads", None) is not None:
-            warnings.warn(
-                "pipeline_use_threads is ignored: pipelines always talk to all nodes in parallel",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            from .pipeline import _warn_use_threads
+
+            _warn_use_threads("pipeline_use_threads")
         pool = kwargs.pop("connection_pool", None)
         if pool is None:
             nodes = list(startup_nodes or [])
@@ -159,6 +155,54 @@ class RedisCluster(_core.Client, ClusterCommands):
     def close(self):
         """Close the idle connections (busy ones close when released)."""
         self.connection_pool.disconnect()
+
+    def pipeline(self, transaction=None, shard_hint=None, read_from_replicas=False,
+                 use_threads=None):
+        """A ``ClusterPipeline`` sharing this client's pool and callbacks.
+
+        ``transaction=True``: run as MULTI/EXEC (all keys in one slot).
+        ``read_from_replicas=True``: reads may go to replicas."""
+        from .pipeline import ClusterPipeline, _warn_use_threads
+
+        if shard_hint:
+            raise RedisClusterException("shard_hint is deprecated in cluster mode")
+        if use_threads is not None:
+            _warn_use_threads("use_threads")
+        return ClusterPipeline(
+            connection_pool=self.connection_pool,
+            startup_nodes=self.connection_pool.nodes.startup_nodes,
+            result_callbacks=self.result_callbacks,
+            response_callbacks=self.response_callbacks,
+            cluster_down_retry_attempts=self.cluster_down_retry_attempts,
+            read_from_replicas=read_from_replicas,
+            transaction=bool(transaction),
+        )
+
+    def transaction(self, func, *watches, **kwargs):
+        """Run ``func(pipe)`` in a MULTI/EXEC transaction, retrying on WatchError
+        (redis-py's helper). Every key involved must map to one slot."""
+        import time
+
+        from .exceptions import WatchError
+
+        kwargs.pop("shard_hint", None)
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        if kwargs:
+            raise TypeError("transaction() got unexpected keyword arguments {0}".format(
+                sorted(kwargs)))
+        with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
+                    continue
 
     def keyslot(self, key):
         """Cluster slot of ``key`` (encoded as this client encodes keys)."""

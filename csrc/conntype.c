@@ -1,0 +1,274 @@
+/* conntype.c -- rediscluster._core.Connection: one pooled connection held by
+ * Python code across calls (tier 3). Transactions need it (WATCH ... EXEC must
+ * stay on one connection); pub/sub will too. Replies are raw (no response
+ * callbacks); server errors are exception instances. A connection that saw an
+ * error is closed, never returned to the pool. */
+#include "core.h"
+
+typedef struct {
+    PyObject_HEAD
+    rc_state *st;
+    PoolObject *pool; /* owned */
+    rc_conn *conn;    /* NULL once released or closed */
+} ConnectionObject;
+
+static PyTypeObject *rc_connection_type(rc_state *st);
+
+static int
+rc_conn_check(ConnectionObject *self)
+{
+    if (self->conn == NULL) {
+        PyErr_SetString(self->st->ConnectionError, "connection already released or closed");
+        return -1;
+    }
+    return 0;
+}
+
+/* A reply as a value: redirect markers become their exception instance,
+ * a deferred Python error takes the reply's place. New reference. */
+static PyObject *
+rc_conn_value(ConnectionObject *self, PyObject *reply)
+{
+    rc_conn *c = self->conn;
+    if (c->ctx.deferred != NULL) {
+        Py_DECREF(reply);
+        return rc_reply_take_deferred(&c->ctx);
+    }
+    if (reply == self->st->redirect_marker) {
+        Py_DECREF(reply);
+        return rc_error_from_redirect(self->st, &c->ctx.redir);
+    }
+    return reply;
+}
+
+/* execute_many(commands) -> list: write every command (a sequence of
+ * argument tuples) in one send, read one reply each. Server errors are
+ * exception instances in place; a connection failure closes the connection
+ * and raises. */
+static PyObject *
+Connection_execute_many(ConnectionObject *self, PyObject *commands)
+{
+    rc_cluster *cl;
+    PyObject *seq = NULL, *out = NULL, *reply = NULL;
+    rc_buf buf;
+    size_t sent = 0;
+    Py_ssize_t n;
+    int r;
+
+    rc_buf_init(&buf);
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    cl = &self->pool->cl;
+    seq = PySequence_Fast(commands, "commands must be a sequence of argument tuples");
+    if (seq == NULL) {
+        return NULL;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *args = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
+            PyErr_SetString(PyExc_TypeError, "each command must be a non-empty tuple");
+            goto done;
+        }
+        if (rc_pack_command(self->st, &cl->cfg.codec, &buf, &PyTuple_GET_ITEM(args, 0),
+                            PyTuple_GET_SIZE(args), NULL) < 0) {
+            goto done;
+        }
+    }
+    out = PyList_New(n);
+    if (out == NULL || n == 0) {
+        goto done;
+    }
+    r = rc_conn_roundtrip(self->conn, buf.data, buf.len, &sent, &reply);
+    for (Py_ssize_t i = 0; r == RC_ST_OK; i++) {
+        PyObject *v = rc_conn_value(self, reply);
+        reply = NULL;
+        if (v == NULL) {
+            r = RC_ST_PY;
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+        if (i + 1 == n) {
+            break;
+        }
+        r = rc_conn_read(self->conn, &reply);
+    }
+    if (r != RC_ST_OK) {
+        rc_conn *c = self->conn;
+        self->conn = NULL;
+        if (r == RC_ST_NET) {
+            rc_raise_from(self->st, &c->err, c->node->name);
+        }
+        rc_pool_discard(cl, c);
+        Py_CLEAR(out);
+        goto done;
+    }
+    self->conn->dirty = 0;
+done:
+    Py_XDECREF(reply);
+    rc_buf_free(&buf);
+    Py_XDECREF(seq);
+    return out;
+}
+
+/* execute(*args) -> reply; a server error reply is raised. */
+static PyObject *
+Connection_execute(ConnectionObject *self, PyObject *args)
+{
+    PyObject *cmds = PyTuple_Pack(1, args), *res, *v;
+    if (cmds == NULL) {
+        return NULL;
+    }
+    res = Connection_execute_many(self, cmds);
+    Py_DECREF(cmds);
+    if (res == NULL) {
+        return NULL;
+    }
+    v = PyList_GET_ITEM(res, 0);
+    Py_INCREF(v);
+    Py_DECREF(res);
+    if (PyExceptionInstance_Check(v)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(v), v);
+        Py_DECREF(v);
+        return NULL;
+    }
+    return v;
+}
+
+static PyObject *
+Connection_release(ConnectionObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->conn != NULL) {
+        rc_conn *c = self->conn;
+        self->conn = NULL;
+        rc_pool_checkin(&self->pool->cl, c);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Connection_close(ConnectionObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->conn != NULL) {
+        rc_conn *c = self->conn;
+        self->conn = NULL;
+        rc_pool_discard(&self->pool->cl, c);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Connection_get_node(ConnectionObject *self, void *closure)
+{
+    (void)closure;
+    if (self->conn == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(self->conn->node->name);
+    return self->conn->node->name;
+}
+
+static PyObject *
+Connection_get_open(ConnectionObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->conn != NULL);
+}
+
+static int
+Connection_traverse(ConnectionObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->pool);
+    return 0;
+}
+
+static void
+Connection_dealloc(ConnectionObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->conn != NULL && self->pool != NULL) {
+        /* Its state (WATCH, MULTI, unread replies) is unknown: never reuse. */
+        rc_pool_discard(&self->pool->cl, self->conn);
+        self->conn = NULL;
+    }
+    Py_CLEAR(self->pool);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Connection_methods[] = {
+    {"execute_many", (PyCFunction)Connection_execute_many, METH_O,
+     "execute_many($self, commands, /)\n--\n\n"
+     "Write all commands at once, read one raw reply each (errors in place)."},
+    {"execute", (PyCFunction)Connection_execute, METH_VARARGS,
+     "execute($self, *args)\n--\n\nOne command; raw reply; error replies raised."},
+    {"release", (PyCFunction)Connection_release, METH_NOARGS,
+     "release($self, /)\n--\n\nGive the connection back to its pool (closed if unhealthy)."},
+    {"close", (PyCFunction)Connection_close, METH_NOARGS,
+     "close($self, /)\n--\n\nClose the connection."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Connection_getset[] = {
+    {"node", (getter)Connection_get_node, NULL, "'host:port' of the node, None once closed.",
+     NULL},
+    {"open", (getter)Connection_get_open, NULL, "Whether the connection is still held.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Connection_slots[] = {
+    {Py_tp_doc, "A connection held across calls (transactions). Made by Pool._connection."},
+    {Py_tp_dealloc, Connection_dealloc},
+    {Py_tp_traverse, Connection_traverse},
+    {Py_tp_methods, Connection_methods},
+    {Py_tp_getset, Connection_getset},
+    {0, NULL},
+};
+
+PyType_Spec Connection_spec = {
+    .name = "rediscluster._core.Connection",
+    .basicsize = sizeof(ConnectionObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Connection_slots,
+};
+
+static PyTypeObject *
+rc_connection_type(rc_state *st)
+{
+    return st->ConnectionType;
+}
+
+PyObject *
+rc_connection_new(PoolObject *pool, int node)
+{
+    rc_cluster *cl = &pool->cl;
+    ConnectionObject *self;
+    rc_err err;
+    rc_conn *c = NULL;
+    int r;
+
+    rc_err_clear(&err);
+    r = rc_pool_checkout(cl, cl->nodes[node], &c, &err);
+    if (r == RC_ST_NET) {
+        return rc_raise_from(pool->st, &err, cl->nodes[node]->name);
+    }
+    if (r != RC_ST_OK) {
+        return NULL;
+    }
+    self = PyObject_GC_New(ConnectionObject, rc_connection_type(pool->st));
+    if (self == NULL) {
+        rc_pool_checkin(cl, c);
+        return NULL;
+    }
+    self->st = pool->st;
+    Py_INCREF(pool);
+    self->pool = pool;
+    self->conn = c;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}

@@ -1,0 +1,436 @@
+"""``ClusterPipeline``: commands queued in Python, executed by the C batch engine.
+
+``execute()`` hands the whole stack to C once: grouped per node, written to every
+node, read back with ``poll()`` as replies arrive, redirections followed in
+further batched rounds, results in the caller's order (API reference §10 is the
+contract; see docs/engine.md for what happens on failures).
+
+With ``transaction=True`` (or after ``multi()``) the stack runs as MULTI/EXEC on
+the master of the one slot all its keys map to, on one held connection, with
+``watch()`` / ``unwatch()`` as in redis-py. A pipeline object is not thread-safe:
+use one per thread.
+"""
+
+import warnings
+
+from . import _core
+from .client import RedisCluster
+from .exceptions import (
+    AskError,
+    ConnectionError,
+    MovedError,
+    RedisClusterException,
+    ResponseError,
+    WatchError,
+)
+
+__all__ = ["ClusterPipeline", "StrictClusterPipeline"]
+
+# 2.1.3's blocked pipeline methods (§10) that we still cannot queue.
+_BLOCKED = (
+    "bgrewriteaof bgsave bitop client_getname client_kill client_list client_setname "
+    "config_get config_resetstat config_rewrite config_set dbsize echo evalsha flushall "
+    "flushdb info keys lastsave move ping publish randomkey save scan script_exists "
+    "script_flush script_kill script_load sentinel_get_master_addr_by_name sentinel_master "
+    "sentinel_masters sentinel_monitor sentinel_remove sentinel_sentinels sentinel_set "
+    "sentinel_slaves shutdown slaveof slowlog_get slowlog_len slowlog_reset sort time"
+).split()
+
+
+def _blocked(name):
+    def method(self, *args, **kwargs):
+        raise RedisClusterException(
+            "ERROR: Calling pipelined function {0} is blocked when running redis in "
+            "cluster mode...".format(name))
+    method.__name__ = name
+    method.__doc__ = "Blocked in cluster pipelines (as in redis-py-cluster)."
+    return method
+
+
+def _safe_str(arg):
+    if isinstance(arg, bytes):
+        return arg.decode("utf-8", "replace")
+    return str(arg)
+
+
+class ClusterPipeline(RedisCluster):
+    """Queues commands; ``execute()`` runs them all at once."""
+
+    def __init__(self, connection_pool, result_callbacks=None, response_callbacks=None,
+                 startup_nodes=None, read_from_replicas=False, cluster_down_retry_attempts=3,
+                 transaction=False):
+        _core.Client.__init__(
+            self,
+            connection_pool,
+            response_callbacks=response_callbacks if response_callbacks is not None
+            else dict(self.RESPONSE_CALLBACKS),
+            nodes_flags=dict(self.NODES_FLAGS),
+            result_callbacks=result_callbacks if result_callbacks is not None
+            else dict(self.RESULT_CALLBACKS),
+            ttl=self.RedisClusterRequestTTL,
+            cluster_down_retry_attempts=cluster_down_retry_attempts,
+            read_from_replicas=read_from_replicas,
+        )
+        self.startup_nodes = startup_nodes or []
+        self.refresh_table_asap = False
+        self.command_stack = []
+        self.transaction = bool(transaction)
+        self.explicit_transaction = False
+        self.watching = False
+        self._conn = None        # held connection while WATCHing
+        self._slot = None        # the one slot of a transaction
+
+    def __repr__(self):
+        return "{0}<{1} commands>".format(type(self).__name__, len(self.command_stack))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.reset()
+
+    def __del__(self):
+        try:
+            self.reset()
+        except Exception:
+            pass
+
+    def __len__(self):
+        return len(self.command_stack)
+
+    def __bool__(self):
+        return True
+
+    # ------------------------------------------------------------ queuing
+
+    def execute_command(self, *args, **kwargs):
+        """Queue a command (returns the pipeline, so calls chain); while
+        WATCHing before ``multi()``, run it at once on the held connection."""
+        if self.watching and not self.explicit_transaction:
+            return self._immediate(args, kwargs)
+        self.command_stack.append((args, kwargs or None))
+        return self
+
+    def pipeline_execute_command(self, *args, **options):
+        return self.execute_command(*args, **options)
+
+    def _execute_batch(self, commands):
+        # Multi-key helpers that need several slots call this directly; in a
+        # pipeline they cannot run now.
+        raise RedisClusterException(
+            "ERROR: multi-key commands over several slots cannot be queued in a "
+            "pipeline; give the keys one {hash tag} so they share a slot")
+
+    def reset(self):
+        """Forget queued commands; UNWATCH and release a held connection."""
+        self.command_stack = []
+        self.explicit_transaction = False
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                if self.watching and conn.open:
+                    conn.execute("UNWATCH")
+                conn.release()
+            except Exception:
+                conn.close()
+        self.watching = False
+        self._slot = None
+
+    def execute(self, raise_on_error=True):
+        """Run the queued commands; return their results in order."""
+        stack = self.command_stack
+        if not stack and not self.watching:
+            return []
+        try:
+            if self.transaction or self.explicit_transaction:
+                results = self._execute_transaction(stack)
+            else:
+                results = _core.Client._execute_batch(self, stack)
+        finally:
+            self.reset()
+        if raise_on_error:
+            self._raise_first_error(stack, results)
+        return results
+
+    def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
+        """2.1.3's entry point: run a list of (args, options) commands."""
+        results = _core.Client._execute_batch(self, [(tuple(a), o) for a, o in stack])
+        if raise_on_error:
+            self._raise_first_error(stack, results)
+        return results
+
+    @staticmethod
+    def _raise_first_error(stack, results):
+        for i, r in enumerate(results):
+            if isinstance(r, Exception):
+                args = stack[i][0]
+                msg = "Command # %d (%s) of pipeline caused error: %s" % (
+                    i + 1, " ".join(_safe_str(a) for a in args), r.args[0] if r.args else "")
+                r.args = (msg,) + tuple(r.args[1:])
+                raise r
+
+    # ------------------------------------------------------------ transactions
+
+    def _command_slots(self, args):
+        """Slots of a command's keys (by the engine's command table)."""
+        try:
+            positions = _core.command_keys(*args)
+        except RedisClusterException:
+            return set()
+        return {self.keyslot(args[i]) for i in positions}
+
+    def _transaction_slot(self, stack, extra_slots=()):
+        slots = set(extra_slots)
+        for args, _ in stack:
+            slots |= self._command_slots(args)
+        if len(slots) > 1:
+            raise RedisClusterException(
+                "A transaction's keys must all map to one slot; these keys map to slots "
+                "{0}".format(sorted(slots)))
+        if not slots:
+            raise RedisClusterException(
+                "A transaction needs at least one key to know which node runs it")
+        return slots.pop()
+
+    def multi(self):
+        """Start buffering commands for MULTI/EXEC (after ``watch``)."""
+        if self.explicit_transaction:
+            raise RedisClusterException("Cannot issue nested calls to MULTI")
+        if self.command_stack:
+            raise RedisClusterException(
+                "Commands without an initial WATCH have already been issued")
+        self.explicit_transaction = True
+
+    def watch(self, *names):
+        """WATCH keys (one slot) on a held connection; commands run at once
+        until ``multi()``."""
+        if self.explicit_transaction:
+            raise RedisClusterException("Cannot issue a WATCH after a MULTI")
+        slot = self._transaction_slot([], {self.keyslot(n) for n in names})
+        if self._slot is not None and slot != self._slot:
+            raise RedisClusterException(
+                "WATCH keys must map to one slot; got slots {0}".format(
+                    sorted({slot, self._slot})))
+        return self._immediate(("WATCH",) + names, {})
+
+    def unwatch(self):
+        """Forget watched keys."""
+        if self._conn is None:
+            return True
+        return self._immediate(("UNWATCH",), {})
+
+    def _immediate(self, args, options):
+        """Run one command now on the held connection (WATCH mode)."""
+        slots = self._command_slots(args)
+        if args and str(args[0]).upper() in ("WATCH",):
+            slots = {self.keyslot(k) for k in args[1:]}
+        if slots:
+            slot = self._transaction_slot([], slots | ({self._slot} if self._slot is not None else set()))
+            self._slot = slot
+        if self._conn is None:
+            if self._slot is None:
+                raise RedisClusterException(
+                    "WATCH mode needs a keyed command first to pick the node")
+            self._conn = self.connection_pool._connection(self._slot)
+        try:
+            reply = self._conn.execute(*args)
+        except (MovedError, AskError) as e:
+            # The slot moved while we watch: the watch is void; let the caller
+            # retry (transaction() does, on WatchError).
+            if isinstance(e, MovedError) and e.host is not None:
+                self.connection_pool._patch_slot(e.slot_id, e.host or "", e.port)
+            self.reset()
+            raise WatchError("Slot moved while watching: {0}".format(e))
+        except ConnectionError:
+            self._conn = None
+            self.watching = False
+            raise
+        name = str(args[0]).upper()
+        if name == "WATCH":
+            self.watching = True
+        elif name == "UNWATCH":
+            self.watching = False
+        cb = self.response_callbacks.get(name)
+        return cb(reply, **options) if cb is not None else reply
+
+    def _execute_transaction(self, stack):
+        slot = self._transaction_slot(stack, {self._slot} if self._slot is not None else ())
+        asking = None
+        for _attempt in range(self.RedisClusterRequestTTL):
+            held = self._conn is not None
+            if held:
+                conn = self._conn
+            elif asking is not None:
+                conn = self.connection_pool._connection(*asking)
+            else:
+                conn = self.connection_pool._connection(slot)
+            commands = ([("ASKING",)] if asking is not None and not held else []) + \
+                [("MULTI",)] + [args for args, _ in stack] + [("EXEC",)]
+            try:
+                replies = conn.execute_many(commands)
+            finally:
+                if not held:
+                    conn.release()
+            if asking is not None and not held:
+                replies = replies[1:]
+            queued, exec_reply = replies[1:-1], replies[-1]
+            redirect = next((r for r in queued if isinstance(r, (MovedError, AskError))), None)
+            if redirect is None and isinstance(replies[0], (MovedError, AskError)):
+                redirect = replies[0]
+            if redirect is not None:
+                if held:
+                    # The watched keys' slot moved: the watch means nothing now.
+                    raise WatchError("Slot moved during the transaction: {0}".format(redirect))
+                if isinstance(redirect, MovedError):
+                    self.connection_pool._patch_slot(redirect.slot_id, redirect.host or "",
+                                                     redirect.port)
+                    asking = None
+                else:
+                    asking = (redirect.host, redirect.port)
+                continue
+            if exec_reply is None:
+                raise WatchError("Watched variable changed.")
+            if isinstance(exec_reply, Exception):
+                # EXECABORT: report the first queuing error, in its place.
+                first = next((r for r in queued if isinstance(r, Exception)), exec_reply)
+                return [first if isinstance(r, Exception) else exec_reply for r in queued]
+            results = []
+            for (args, options), r in zip(stack, exec_reply):
+                if not isinstance(r, Exception):
+                    cb = self.response_callbacks.get(str(args[0]).upper())
+                    if cb is not None:
+                        try:
+                            r = cb(r, **(options or {}))
+                        except Exception as e:  # a parser that fails: its error in place
+                            r = e
+                results.append(r)
+            return results
+        raise RedisClusterException("Transaction redirected too many times")
+
+    # ------------------------------------------------------------ multi-key in pipelines
+
+    def _queue_one_slot(self, name, keys, args):
+        slots = {self.keyslot(k) for k in keys}
+        if len(slots) > 1:
+            raise RedisClusterException(
+                "ERROR: Calling pipelined function {0} with keys in several slots ({1}) is "
+                "not possible in cluster mode; give the keys one {{hash tag}}".format(
+                    name.lower(), sorted(slots)))
+        return self.execute_command(*args)
+
+    def mget(self, keys, *args):
+        keys = list(keys) if not isinstance(keys, (bytes, str)) else [keys]
+        keys.extend(args)
+        return self._queue_one_slot("MGET", keys, ["MGET"] + keys)
+
+    def mset(self, *args, **kwargs):
+        if args:
+            if len(args) != 1 or not isinstance(args[0], dict):
+                raise RedisClusterException("MSET requires **kwargs or a single dict arg")
+            kwargs.update(args[0])
+        pieces = [x for pair in kwargs.items() for x in pair]
+        return self._queue_one_slot("MSET", list(kwargs), ["MSET"] + pieces)
+
+    def msetnx(self, *args, **kwargs):
+        if args:
+            if len(args) != 1 or not isinstance(args[0], dict):
+                raise RedisClusterException("MSETNX requires **kwargs or a single dict arg")
+            kwargs.update(args[0])
+        pieces = [x for pair in kwargs.items() for x in pair]
+        return self._queue_one_slot("MSETNX", list(kwargs), ["MSETNX"] + pieces)
+
+    def delete(self, *names):
+        return self._queue_one_slot("DEL", names, ("DEL",) + names)
+
+    def unlink(self, *names):
+        return self._queue_one_slot("UNLINK", names, ("UNLINK",) + names)
+
+    def exists(self, *names):
+        return self._queue_one_slot("EXISTS", names, ("EXISTS",) + names)
+
+    def touch(self, *names):
+        return self._queue_one_slot("TOUCH", names, ("TOUCH",) + names)
+
+    def rename(self, src, dst, replace=False):
+        return self._queue_one_slot("RENAME", (src, dst), ("RENAME", src, dst))
+
+    def renamenx(self, src, dst):
+        return self._queue_one_slot("RENAMENX", (src, dst), ("RENAMENX", src, dst))
+
+    def rpoplpush(self, src, dst):
+        return self._queue_one_slot("RPOPLPUSH", (src, dst), ("RPOPLPUSH", src, dst))
+
+    def brpoplpush(self, src, dst, timeout=0):
+        return self._queue_one_slot("BRPOPLPUSH", (src, dst), ("BRPOPLPUSH", src, dst, timeout or 0))
+
+    def smove(self, src, dst, value):
+        return self._queue_one_slot("SMOVE", (src, dst), ("SMOVE", src, dst, value))
+
+    def pfcount(self, *sources):
+        return self._queue_one_slot("PFCOUNT", sources, ("PFCOUNT",) + sources)
+
+    def pfmerge(self, dest, *sources):
+        return self._queue_one_slot("PFMERGE", (dest,) + sources, ("PFMERGE", dest) + sources)
+
+    def _setop(self, name, keys, args, dest=None):
+        keys = list(keys) if not isinstance(keys, (bytes, str)) else [keys]
+        keys.extend(args)
+        allkeys = keys if dest is None else [dest] + keys
+        return self._queue_one_slot(name, allkeys, [name] + allkeys)
+
+    def sdiff(self, keys, *args):
+        return self._setop("SDIFF", keys, args)
+
+    def sinter(self, keys, *args):
+        return self._setop("SINTER", keys, args)
+
+    def sunion(self, keys, *args):
+        return self._setop("SUNION", keys, args)
+
+    def sdiffstore(self, dest, keys, *args):
+        return self._setop("SDIFFSTORE", keys, args, dest)
+
+    def sinterstore(self, dest, keys, *args):
+        return self._setop("SINTERSTORE", keys, args, dest)
+
+    def sunionstore(self, dest, keys, *args):
+        return self._setop("SUNIONSTORE", keys, args, dest)
+
+    # ------------------------------------------------------------ not in pipelines
+
+    def pipeline(self, *args, **kwargs):
+        raise RedisClusterException("A pipeline cannot make another pipeline")
+
+    def transaction(self, *args, **kwargs):
+        raise RedisClusterException("Use RedisCluster.transaction(), not the pipeline's")
+
+    def immediate_execute_command(self, *args, **options):
+        return self._immediate(args, options)
+
+    def load_scripts(self):
+        raise RedisClusterException("method load_scripts() is not implemented")
+
+    def script_load_for_pipeline(self, *args, **kwargs):
+        raise RedisClusterException("method script_load_for_pipeline() is not implemented")
+
+
+for _name in _BLOCKED:
+    setattr(ClusterPipeline, _name, _blocked(_name))
+
+
+class StrictClusterPipeline(ClusterPipeline):
+    """The 1.3.x name of ``ClusterPipeline``."""
+
+
+_USE_THREADS_WARNED = []
+
+
+def _warn_use_threads(option):
+    if not _USE_THREADS_WARNED:
+        _USE_THREADS_WARNED.append(True)
+        warnings.warn(
+            "{0} is ignored: the C engine writes to all nodes and reads them in parallel "
+            "without threads".format(option), DeprecationWarning, stacklevel=3)
+
+
+__all__.append("_warn_use_threads")
