@@ -83,6 +83,15 @@ rc_fmt_ll(char *p, long long v)
     int n = 0, out = 0;
     unsigned long long u;
 
+    if (v >= 0 && v < 100) { /* bulk lengths and small ints: most of them */
+        if (v >= 10) {
+            p[0] = (char)('0' + v / 10);
+            p[1] = (char)('0' + v % 10);
+            return 2;
+        }
+        p[0] = (char)('0' + v);
+        return 1;
+    }
     if (v < 0) {
         p[out++] = '-';
         u = 0ULL - (unsigned long long)v;

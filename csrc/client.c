@@ -33,6 +33,39 @@ rc_argv_get(void *ctx, int i, const char **p, size_t *n)
     return 0;
 }
 
+/* A direct-mapped cache in front of the table's binary search: the same few
+ * command names come back all the time. Exact bytes (case-sensitive), so
+ * "get" and "GET" are separate entries. Only touched with the GIL held. */
+#define RC_CMD_CACHE 64
+static struct {
+    char name[24];
+    size_t len;
+    const rc_cmdinfo *ci;
+} rc_cmd_cache[RC_CMD_CACHE];
+
+static const rc_cmdinfo *
+rc_cmd_lookup_cached(const char *name, size_t len)
+{
+    unsigned h;
+    const rc_cmdinfo *ci;
+
+    if (len == 0 || len >= sizeof rc_cmd_cache[0].name) {
+        return rc_cmd_lookup(name, len);
+    }
+    h = ((unsigned)len * 31u + (unsigned char)name[0] * 7u +
+         (unsigned char)name[len - 1] * 3u + (unsigned char)name[len / 2]) % RC_CMD_CACHE;
+    if (rc_cmd_cache[h].len == len && memcmp(rc_cmd_cache[h].name, name, len) == 0) {
+        return rc_cmd_cache[h].ci;
+    }
+    ci = rc_cmd_lookup(name, len);
+    if (ci != NULL) {
+        memcpy(rc_cmd_cache[h].name, name, len);
+        rc_cmd_cache[h].len = len;
+        rc_cmd_cache[h].ci = ci;
+    }
+    return ci;
+}
+
 /* Command info of a packed command (NULL if unknown to the table). */
 static const rc_cmdinfo *
 rc_packed_info(const rc_argv *a)
@@ -41,7 +74,7 @@ rc_packed_info(const rc_argv *a)
     if (a->n < 1) {
         return NULL;
     }
-    ci = rc_cmd_lookup(a->data + a->pos[0].off, a->pos[0].len);
+    ci = rc_cmd_lookup_cached(a->data + a->pos[0].off, a->pos[0].len);
     if (ci != NULL && (ci->flags & RC_CMD_CONTAINER) && a->n > 1) {
         const rc_cmdinfo *sub = rc_cmd_lookup_sub(ci, a->data + a->pos[1].off, a->pos[1].len);
         if (sub != NULL) {
@@ -459,6 +492,78 @@ done:
     return result;
 }
 
+/* _queue_command(*args, **options) -> self: append (args, options or None)
+ * to command_stack (the pipeline's execute_command, without a Python frame). */
+static PyObject *
+Client_queue_command(ClientObject *self, PyObject *const *args, size_t nargsf,
+                     PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *targs = NULL, *opts = NULL, *item = NULL;
+
+    if (self->queue == NULL) {
+        self->queue = PyList_New(0);
+        if (self->queue == NULL) {
+            return NULL;
+        }
+    }
+    targs = PyTuple_New(nargs);
+    if (targs == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        Py_INCREF(args[i]);
+        PyTuple_SET_ITEM(targs, i, args[i]);
+    }
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
+        opts = rc_kwdict(args + nargs, kwnames);
+        if (opts == NULL) {
+            Py_DECREF(targs);
+            return NULL;
+        }
+    } else {
+        Py_INCREF(Py_None);
+        opts = Py_None;
+    }
+    item = PyTuple_Pack(2, targs, opts);
+    Py_DECREF(targs);
+    Py_DECREF(opts);
+    if (item == NULL || PyList_Append(self->queue, item) < 0) {
+        Py_XDECREF(item);
+        return NULL;
+    }
+    Py_DECREF(item);
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+Client_get_queue(ClientObject *self, void *c)
+{
+    (void)c;
+    if (self->queue == NULL) {
+        self->queue = PyList_New(0);
+        if (self->queue == NULL) {
+            return NULL;
+        }
+    }
+    Py_INCREF(self->queue);
+    return self->queue;
+}
+
+static int
+Client_set_queue(ClientObject *self, PyObject *v, void *c)
+{
+    (void)c;
+    if (v == NULL || !PyList_Check(v)) {
+        PyErr_SetString(PyExc_TypeError, "command_stack must be a list");
+        return -1;
+    }
+    Py_INCREF(v);
+    Py_XSETREF(self->queue, v);
+    return 0;
+}
+
 /* _execute_batch(commands) -> list
  * commands: sequence of (args: tuple, options: dict or None). Results in
  * order; errors (server replies, connection failures, routing problems) are
@@ -823,6 +928,7 @@ Client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(self->response_callbacks);
     Py_VISIT(self->nodes_flags);
     Py_VISIT(self->result_callbacks);
+    Py_VISIT(self->queue);
     return 0;
 }
 
@@ -833,6 +939,7 @@ Client_clear(ClientObject *self)
     Py_CLEAR(self->response_callbacks);
     Py_CLEAR(self->nodes_flags);
     Py_CLEAR(self->result_callbacks);
+    Py_CLEAR(self->queue);
     return 0;
 }
 
@@ -856,6 +963,10 @@ static PyMethodDef Client_methods[] = {
      "Send one command to the node that owns its key and return the parsed reply.\n"
      "Redirections (MOVED/ASK), TRYAGAIN, CLUSTERDOWN and connection failures are\n"
      "handled here; options are passed to the response callback."},
+    {"_queue_command", (PyCFunction)(void (*)(void))Client_queue_command,
+     METH_FASTCALL | METH_KEYWORDS,
+     "_queue_command($self, *args, **options)\n--\n\n"
+     "Append (args, options) to command_stack and return self (pipelines)."},
     {"_execute_batch", (PyCFunction)Client_execute_batch, METH_O,
      "_execute_batch($self, commands, /)\n--\n\n"
      "Run [(args, options), ...] in parallel per node; errors are returned in place."},
@@ -864,6 +975,8 @@ static PyMethodDef Client_methods[] = {
 
 static PyGetSetDef Client_getset[] = {
     {"connection_pool", (getter)Client_get_pool, NULL, "The pool (cluster state).", NULL},
+    {"command_stack", (getter)Client_get_queue, (setter)Client_set_queue,
+     "Queued (args, options) pairs of a pipeline.", NULL},
     {"response_callbacks", (getter)Client_get_response_callbacks,
      (setter)Client_set_response_callbacks, "Upper-case command name -> reply parser.", NULL},
     {"nodes_flags", (getter)Client_get_nodes_flags, (setter)Client_set_nodes_flags,

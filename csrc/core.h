@@ -26,6 +26,7 @@ typedef struct ClientObject {
     PyObject *result_callbacks;    /* dict: upper-case name -> merge callable */
     rc_limits lim;                 /* TTL and CLUSTERDOWN retries */
     int read_from_replicas;
+    PyObject *queue;               /* pipelines: list of (args, options) */
     PyObject *weakrefs;
 } ClientObject;
 

@@ -125,10 +125,16 @@ rc_name_words(PyObject *name, const char **s, Py_ssize_t *sn)
     int in = 0, space = 0;
 
     if (PyUnicode_Check(name)) {
-        *s = PyUnicode_AsUTF8AndSize(name, sn);
-        if (*s == NULL) {
-            PyErr_Clear();
-            return 0;
+        if (PyUnicode_IS_COMPACT_ASCII(name)) {
+            /* The common case ("GET"): the ASCII data is the UTF-8. */
+            *s = (const char *)PyUnicode_DATA(name);
+            *sn = PyUnicode_GET_LENGTH(name);
+        } else {
+            *s = PyUnicode_AsUTF8AndSize(name, sn);
+            if (*s == NULL) {
+                PyErr_Clear();
+                return 0;
+            }
         }
     } else if (PyBytes_Check(name)) {
         *s = PyBytes_AS_STRING(name);

@@ -142,6 +142,11 @@ RESPONSE_CALLBACKS = dict_merge(_BASE_CALLBACKS, *FAMILY_CALLBACKS)
 
 
 # ---------------------------------------------------------------- routing (2.1.3)
+#
+# NODES_FLAGS: where a keyless command goes. Keys are the upper-case command
+# names as the methods pass them ("CONFIG GET"). 2.1.3's groups, plus the
+# Redis 7 keyless commands that have a sensible cluster meaning. A keyless
+# command that is in no group raises "Missing key" (its key, if any, routes it).
 
 def _flags(names, flag):
     """'A B, C' -> {'A B': flag, 'C': flag} (names may have spaces)."""
@@ -149,63 +154,154 @@ def _flags(names, flag):
 
 
 NODES_FLAGS = _flags(
+    # 2.1.3
     "ACL CAT, ACL DELUSER, ACL GENPASS, ACL GETUSER, ACL HELP, ACL LIST, ACL LOAD, "
     "ACL LOG, ACL SAVE, ACL SETUSER, ACL USERS, ACL WHOAMI, BITOP, MOVE, SCRIPT KILL, "
     "SENTINEL GET-MASTER-ADDR-BY-NAME, SENTINEL MASTER, SENTINEL MASTERS, "
     "SENTINEL MONITOR, SENTINEL REMOVE, SENTINEL SENTINELS, SENTINEL SET, "
-    "SENTINEL SLAVES, SHUTDOWN, SLAVEOF, WAIT",
+    "SENTINEL SLAVES, SHUTDOWN, SLAVEOF, WAIT, "
+    # newer: same reasons (per-connection debugging, killing "the" running
+    # script of a cluster, role changes, replication acknowledgements, ACLs)
+    "ACL DRYRUN, SCRIPT DEBUG, FUNCTION KILL, REPLICAOF, WAITAOF, FAILOVER, CLIENT REPLY",
     "blocked",
 )
 NODES_FLAGS.update(
     _flags(
+        # 2.1.3
         "BGREWRITEAOF, BGSAVE, CLIENT GETNAME, CLIENT ID, CLIENT KILL, CLIENT LIST, "
         "CLIENT SETNAME, CLUSTER INFO, CONFIG GET, CONFIG RESETSTAT, CONFIG REWRITE, "
-        "CONFIG SET, DBSIZE, ECHO, INFO, KEYS, LASTSAVE, PING, PUBSUB CHANNELS, "
-        "PUBSUB NUMPAT, PUBSUB NUMSUB, SAVE, SLOWLOG GET, SLOWLOG LEN, SLOWLOG RESET, TIME",
+        "CONFIG SET, DBSIZE, ECHO, INFO, LASTSAVE, PING, PUBSUB CHANNELS, "
+        "PUBSUB NUMPAT, PUBSUB NUMSUB, SAVE, SLOWLOG GET, SLOWLOG LEN, SLOWLOG RESET, TIME, "
+        # newer per-node state
+        "CLIENT INFO, CLIENT NO-EVICT, CLIENT NO-TOUCH, CLIENT PAUSE, CLIENT UNPAUSE, "
+        "CLIENT TRACKINGINFO, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
+        "MEMORY MALLOC-STATS, MEMORY PURGE, MEMORY STATS, LATENCY DOCTOR, LATENCY GRAPH, "
+        "LATENCY HISTOGRAM, LATENCY HISTORY, LATENCY LATEST, LATENCY RESET, "
+        "PUBSUB SHARDCHANNELS, PUBSUB SHARDNUMSUB",
         "all-nodes",
     )
 )
 NODES_FLAGS.update(
     _flags(
-        "FLUSHALL, FLUSHDB, SCAN, SCRIPT EXISTS, SCRIPT FLUSH, SCRIPT LOAD, SCRIPT DEBUG",
+        # 2.1.3 (SCRIPT DEBUG was here: with several masters it always raised
+        # "More then 1 result"; it is blocked above). KEYS moved here from
+        # all-nodes: same merged list, without stale keys from lagging replicas.
+        "FLUSHALL, FLUSHDB, KEYS, SCAN, SCRIPT EXISTS, SCRIPT FLUSH, SCRIPT LOAD, "
+        # functions live on every master (replicas get them by replication)
+        "FUNCTION DELETE, FUNCTION DUMP, FUNCTION FLUSH, FUNCTION LIST, FUNCTION LOAD, "
+        "FUNCTION RESTORE, FUNCTION STATS",
         "all-masters",
     )
 )
-NODES_FLAGS.update(_flags("CLUSTER NODES, CLUSTER SLOTS, RANDOMKEY", "random"))
+NODES_FLAGS.update(
+    _flags(
+        # 2.1.3
+        "CLUSTER NODES, CLUSTER SLOTS, RANDOMKEY, "
+        # the same answer from any node
+        "CLUSTER COUNT-FAILURE-REPORTS, CLUSTER KEYSLOT, CLUSTER REPLICAS, CLUSTER SHARDS, "
+        "CLUSTER SLAVES, COMMAND, COMMAND COUNT, COMMAND DOCS, COMMAND GETKEYS, "
+        "COMMAND GETKEYSANDFLAGS, COMMAND INFO, COMMAND LIST, LOLWUT, LOLWUT VERSION",
+        "random",
+    )
+)
 NODES_FLAGS.update(_flags("CLUSTER COUNTKEYSINSLOT, CLUSTER GETKEYSINSLOT", "slot-id"))
 
 
+# RESULT_CALLBACKS: how the per-node replies of a fan-out ({'host:port': reply})
+# are merged. The engine calls ``callback(command, res, **options)`` with the
+# method's options (e.g. ``aggregate=False``), so every callback takes **kwargs.
+
 def _identity(command, res, **kwargs):
+    """The per-node dict itself: ``{'host:port': reply}``."""
     return res
 
 
 def _first_key(command, res, **kwargs):
+    """The only reply; more than one is an error (2.1.3's ``first_key``)."""
     if len(res) != 1:
         raise RedisClusterException("More then 1 result from command: {0}".format(command))
     return next(iter(res.values()))
 
 
+def _any_one(command, res, **kwargs):
+    """One node's reply, for commands every master answers alike."""
+    return next(iter(res.values()), None)
+
+
+def _all_true(command, res, **kwargs):
+    """True if every node said yes."""
+    return all(res.values())
+
+
 def _merge_lists(command, res, **kwargs):
+    """Union of the per-node lists, duplicates removed (order is lost)."""
     merged = set()
     for v in res.values():
         merged.update(v or ())
     return list(merged)
 
 
+def _script_exists(command, res, **kwargs):
+    """A script exists if every master has it."""
+    return [all(k) for k in zip(*res.values())]
+
+
+def parse_pubsub_channels(command, res, **options):
+    """Channels with subscribers on any node; ``aggregate=False``: per node."""
+    if not options.get("aggregate", True):
+        return res
+    return _merge_lists(command, res)
+
+
+def parse_pubsub_numpat(command, res, **options):
+    """Pattern subscriptions summed over the nodes; ``aggregate=False``: per node."""
+    if not options.get("aggregate", True):
+        return res
+    return sum(res.values())
+
+
+def parse_pubsub_numsub(command, res, **options):
+    """[(channel, subscribers summed over the nodes)]; ``aggregate=False``: per node."""
+    if not options.get("aggregate", True):
+        return res
+    totals = {}
+    for pairs in res.values():
+        for channel, count in pairs:
+            totals[channel] = totals.get(channel, 0) + count
+    return list(totals.items())
+
+
 RESULT_CALLBACKS = dict_merge(
     _flags(
+        # 2.1.3 (CLUSTER COUNT-FAILURE-REPORTS went: it now asks one node)
         "BGREWRITEAOF, BGSAVE, CLIENT GETNAME, CLIENT ID, CLIENT KILL, CLIENT LIST, "
         "CLIENT SETNAME, CLUSTER INFO, CONFIG GET, CONFIG RESETSTAT, CONFIG REWRITE, "
         "CONFIG SET, DBSIZE, ECHO, FLUSHALL, FLUSHDB, INFO, LASTSAVE, PING, SAVE, SCAN, "
         "SLOWLOG GET, SLOWLOG LEN, SLOWLOG RESET, TIME, CLUSTER ADDSLOTS, "
-        "CLUSTER COUNT-FAILURE-REPORTS, CLUSTER DELSLOTS, CLUSTER FAILOVER, CLUSTER FORGET",
+        "CLUSTER DELSLOTS, CLUSTER FAILOVER, CLUSTER FORGET, "
+        # newer per-node state
+        "CLIENT INFO, CLIENT NO-EVICT, CLIENT NO-TOUCH, CLIENT PAUSE, CLIENT UNPAUSE, "
+        "CLIENT TRACKINGINFO, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
+        "MEMORY MALLOC-STATS, MEMORY PURGE, MEMORY STATS, LATENCY DOCTOR, LATENCY GRAPH, "
+        "LATENCY HISTOGRAM, LATENCY HISTORY, LATENCY LATEST, LATENCY RESET, FUNCTION STATS",
         _identity,
     ),
     {
-        "SCRIPT LOAD": lambda command, res, **kw: list(res.values()).pop(),
-        "SCRIPT EXISTS": lambda command, res, **kw: [all(k) for k in zip(*res.values())],
-        "SCRIPT FLUSH": lambda command, res, **kw: all(res.values()),
+        "SCRIPT LOAD": _any_one,
+        "SCRIPT EXISTS": _script_exists,
+        "SCRIPT FLUSH": _all_true,
+        "FUNCTION LOAD": _any_one,
+        "FUNCTION LIST": _any_one,
+        "FUNCTION DUMP": _any_one,
+        "FUNCTION DELETE": _all_true,
+        "FUNCTION FLUSH": _all_true,
+        "FUNCTION RESTORE": _all_true,
         "KEYS": _merge_lists,
+        "PUBSUB CHANNELS": parse_pubsub_channels,
+        "PUBSUB SHARDCHANNELS": parse_pubsub_channels,
+        "PUBSUB NUMPAT": parse_pubsub_numpat,
+        "PUBSUB NUMSUB": parse_pubsub_numsub,
+        "PUBSUB SHARDNUMSUB": parse_pubsub_numsub,
     },
     _flags("HSCAN, RANDOMKEY, SSCAN, ZSCAN", _first_key),
 )

@@ -103,13 +103,19 @@ class ClusterPipeline(RedisCluster):
 
     # ------------------------------------------------------------ queuing
 
-    def execute_command(self, *args, **kwargs):
-        """Queue a command (returns the pipeline, so calls chain); while
-        WATCHing before ``multi()``, run it at once on the held connection."""
-        if self.watching and not self.explicit_transaction:
-            return self._immediate(args, kwargs)
-        self.command_stack.append((args, kwargs or None))
-        return self
+    #: Queue a command and return the pipeline (so calls chain). In C: one
+    #: append per command, no Python frame. While WATCHing before ``multi()``
+    #: an instance attribute replaces it with ``_immediate_command``.
+    execute_command = _core.Client._queue_command
+
+    def _immediate_command(self, *args, **kwargs):
+        return self._immediate(args, kwargs)
+
+    def _set_immediate(self, on):
+        if on:
+            self.execute_command = self._immediate_command
+        else:
+            self.__dict__.pop("execute_command", None)
 
     def pipeline_execute_command(self, *args, **options):
         return self.execute_command(*args, **options)
@@ -125,6 +131,7 @@ class ClusterPipeline(RedisCluster):
         """Forget queued commands; UNWATCH and release a held connection."""
         self.command_stack = []
         self.explicit_transaction = False
+        self._set_immediate(False)
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -200,6 +207,7 @@ class ClusterPipeline(RedisCluster):
             raise RedisClusterException(
                 "Commands without an initial WATCH have already been issued")
         self.explicit_transaction = True
+        self._set_immediate(False)
 
     def watch(self, *names):
         """WATCH keys (one slot) on a held connection; commands run at once
@@ -248,8 +256,10 @@ class ClusterPipeline(RedisCluster):
         name = str(args[0]).upper()
         if name == "WATCH":
             self.watching = True
+            self._set_immediate(not self.explicit_transaction)
         elif name == "UNWATCH":
             self.watching = False
+            self._set_immediate(False)
         cb = self.response_callbacks.get(name)
         return cb(reply, **options) if cb is not None else reply
 
