@@ -66,6 +66,20 @@ rc_buf_consume(rc_buf *b, size_t n)
 }
 
 void
+rc_buf_shrink(rc_buf *b)
+{
+    char *p;
+    if (!b->on_heap || b->data == NULL || b->len == 0 || b->cap - b->len < 4096) {
+        return;
+    }
+    p = realloc(b->data, b->len);
+    if (p != NULL) {
+        b->data = p;
+        b->cap = b->len;
+    }
+}
+
+void
 rc_buf_free(rc_buf *b)
 {
     if (b->on_heap) {

@@ -40,6 +40,9 @@ int rc_buf_append(rc_buf *b, const void *p, size_t n);
 /* Drop the first n bytes (n <= len). */
 void rc_buf_consume(rc_buf *b, size_t n);
 
+/* Give back unused heap capacity (keeps the contents). */
+void rc_buf_shrink(rc_buf *b);
+
 /* Free heap storage; the buffer becomes empty and heap-backed. */
 void rc_buf_free(rc_buf *b);
 

@@ -118,6 +118,20 @@ rc_is_read(const rc_cmdinfo *ci)
     return ci != NULL && (ci->flags & RC_CMD_READONLY) && !(ci->flags & RC_CMD_WRITE);
 }
 
+/* A read that may go to a replica. Not the cursor commands: a cursor only
+ * means something on the node that made it, and replica choice rotates. */
+static int
+rc_replica_ok(const ClientObject *self, const rc_cmdinfo *ci)
+{
+    if (!self->read_from_replicas || !rc_is_read(ci)) {
+        return 0;
+    }
+    if (ci->name_len >= 4 && memcmp(ci->name + ci->name_len - 4, "SCAN", 4) == 0) {
+        return 0; /* SCAN, HSCAN, SSCAN, ZSCAN */
+    }
+    return 1;
+}
+
 /* A random master's node index, or -1 when none is known. */
 static int
 rc_random_master(PoolObject *pool)
@@ -453,7 +467,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     ci = rc_packed_info(&av);
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
-    rt.replica_ok = rt.is_read && self->read_from_replicas;
+    rt.replica_ok = rc_replica_ok(self, ci);
     if (where >= 0) {
         rt.slot = where;
         rt.node = -1;
@@ -590,6 +604,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         return NULL;
     }
     n = PySequence_Fast_GET_SIZE(seq);
+    if (rc_batch_reserve(&b, n) < 0) {
+        goto done;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, i), *cargs;
         size_t off = b.buf.len;
@@ -630,7 +647,7 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         ci = rc_packed_info(&av);
         where = rc_route_packed(&av, ci);
         rt.is_read = rc_is_read(ci);
-        rt.replica_ok = rt.is_read && self->read_from_replicas;
+        rt.replica_ok = rc_replica_ok(self, ci);
         rt.slot = where >= 0 ? where : -1;
         rt.node = where == RC_RT_RANDOM_MASTER ? rc_random_master(self->pool) : -1;
         if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {
@@ -645,6 +662,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
             }
         }
     }
+    rc_buf_shrink(&b.buf);
+    free(pos);
+    pos = NULL;
     if (rc_engine_batch(cl, &b, &self->lim) < 0) {
         goto done;
     }

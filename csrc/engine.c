@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "engine.h"
 
@@ -421,73 +422,98 @@ rc_batch_add(rc_batch *b, size_t off, size_t len, const rc_route *rt)
 }
 
 typedef struct rc_item {
-    Py_ssize_t cmd;  /* index in the batch */
-    int asking;      /* 1: the ASKING sent before cmd (reply dropped) */
-    size_t end;      /* offset just past its bytes in the lane's out */
-    PyObject *reply; /* owned, once read (NULL for a redirect) */
-    rc_redirect *rd; /* owned: the redirect reply, if it was one */
+    Py_ssize_t cmd; /* index in the batch */
+    int rd;         /* index into the lane's redirects, or -1 */
+    char asking;    /* 1: the ASKING sent before cmd (its reply is dropped) */
+    char answered;  /* a reply was read (stored in the command's result,
+                       or as a redirect) */
 } rc_item;
 
 typedef struct rc_lane {
-    int node;        /* node index */
-    rc_conn *conn;   /* checked out for this round, or NULL */
-    rc_buf out;      /* bytes to write */
-    size_t sent;     /* bytes written */
-    rc_item *items;  /* owned */
+    int node;            /* node index */
+    rc_conn *conn;       /* checked out for this round, or NULL */
+    struct iovec *seg;   /* the bytes of item i: seg[i], pointing into the
+                            batch buffer (no copies) */
+    rc_item *items;      /* owned; nitems == number of segments */
     int nitems, cap;
-    int nread;       /* replies read */
-    rc_buf rx;       /* received with the GIL released, fed afterwards */
-    double deadline; /* no progress by then: timeout (0: none) */
-    int failed;      /* conn->err is set; no more I/O */
-    int intr;        /* poll/recv saw EINTR */
+    int seg_i;           /* first segment not completely written */
+    size_t seg_off;      /* bytes of seg[seg_i] already written */
+    int nread;           /* replies read */
+    rc_redirect *rds;    /* redirect replies (rare), owned */
+    int nrds;
+    rc_buf rx;           /* received with the GIL released, fed afterwards */
+    double deadline;     /* no progress by then: timeout (0: none) */
+    int failed;          /* conn->err is set; no more I/O */
 } rc_lane;
 
 static void
 rc_lane_free(rc_lane *l)
 {
-    for (int i = 0; i < l->nitems; i++) {
-        Py_CLEAR(l->items[i].reply);
-        free(l->items[i].rd);
-    }
     free(l->items);
-    rc_buf_free(&l->out);
+    free(l->seg);
+    free(l->rds);
     rc_buf_free(&l->rx);
 }
 
 static int
-rc_lane_add(rc_lane *l, Py_ssize_t cmd, int asking, const char *p, size_t n)
+rc_lane_writing(const rc_lane *l)
 {
-    rc_item *it;
-    if (l->nitems == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 8;
-        rc_item *q = realloc(l->items, (size_t)cap * sizeof *q);
-        if (q == NULL) {
-            return -1;
-        }
-        l->items = q;
-        l->cap = cap;
-    }
-    if (rc_buf_append(&l->out, p, n) != RC_OK) {
-        return -1;
-    }
-    it = &l->items[l->nitems++];
-    it->cmd = cmd;
-    it->asking = asking;
-    it->end = l->out.len;
-    it->reply = NULL;
-    it->rd = NULL;
-    return 0;
+    return l->seg_i < l->nitems;
 }
 
 static int
 rc_lane_active(const rc_lane *l)
 {
-    return l->conn != NULL && !l->failed && (l->sent < l->out.len || l->nread < l->nitems);
+    return l->conn != NULL && !l->failed && (rc_lane_writing(l) || l->nread < l->nitems);
 }
 
-/* The poll loop over every lane with a connection. GIL held on entry/exit. */
+/* Item j's bytes all left. */
 static int
-rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
+rc_lane_written(const rc_lane *l, int j)
+{
+    return j < l->seg_i;
+}
+
+/* Write as much as the socket takes from the lane's segments. Returns bytes
+ * written (0: would block), -1 with the connection's error set. No GIL. */
+static ssize_t
+rc_lane_send(rc_lane *l)
+{
+    struct iovec iov[256];
+    int cnt = 0;
+    ssize_t w;
+    size_t left;
+
+    for (int i = l->seg_i; i < l->nitems && cnt < 256; i++, cnt++) {
+        iov[cnt] = l->seg[i];
+        if (i == l->seg_i) {
+            iov[cnt].iov_base = (char *)iov[cnt].iov_base + l->seg_off;
+            iov[cnt].iov_len -= l->seg_off;
+        }
+    }
+    w = rc_net_sendv_nb(l->conn->fd, iov, cnt, &l->conn->err);
+    if (w <= 0) {
+        return w;
+    }
+    left = (size_t)w;
+    while (left > 0 && l->seg_i < l->nitems) {
+        size_t rest = l->seg[l->seg_i].iov_len - l->seg_off;
+        if (left >= rest) {
+            left -= rest;
+            l->seg_i++;
+            l->seg_off = 0;
+        } else {
+            l->seg_off += left;
+            left = 0;
+        }
+    }
+    return w;
+}
+
+/* The poll loop over every lane with a connection. Replies go straight into
+ * the batch's results; redirects into the lane. GIL held on entry/exit. */
+static int
+rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
 {
     double timeout = cl->cfg.sock.timeout;
     struct pollfd *pfd = calloc((size_t)(nlanes ? nlanes : 1), sizeof *pfd);
@@ -510,7 +536,7 @@ rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
                 continue;
             }
             pfd[np].fd = l->conn->fd;
-            pfd[np].events = (short)(POLLIN | (l->sent < l->out.len ? POLLOUT : 0));
+            pfd[np].events = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
             pfd[np].revents = 0;
             map[np++] = i;
         }
@@ -541,13 +567,11 @@ rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
             for (int k = 0; rc >= 0 && k < np; k++) {
                 rc_lane *l = &lanes[map[k]];
                 int progress = 0;
-                if ((pfd[k].revents & POLLOUT) && l->sent < l->out.len) {
-                    ssize_t w = rc_net_send_nb(l->conn->fd, l->out.data + l->sent,
-                                               l->out.len - l->sent, &l->conn->err);
+                if ((pfd[k].revents & POLLOUT) && rc_lane_writing(l)) {
+                    ssize_t w = rc_lane_send(l);
                     if (w < 0) {
                         l->failed = 1;
                     } else if (w > 0) {
-                        l->sent += (size_t)w;
                         progress = 1;
                     }
                 }
@@ -591,8 +615,9 @@ rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
                 l->failed = 1;
             }
             l->rx.len = 0;
-            while (!(c->err.kind == RC_E_PROTOCOL) && l->nread < l->nitems) {
+            while (c->err.kind != RC_E_PROTOCOL && l->nread < l->nitems) {
                 PyObject *obj;
+                rc_item *it;
                 int r = rc_reader_get(c->reader, &c->ctx, &obj);
                 if (r == 0) {
                     break;
@@ -603,23 +628,31 @@ rc_engine_io(rc_cluster *cl, rc_lane *lanes, int nlanes)
                     l->failed = 1;
                     break;
                 }
+                it = &l->items[l->nread++];
+                it->answered = 1;
                 if (c->ctx.deferred != NULL) {
                     Py_DECREF(obj);
                     obj = rc_reply_take_deferred(&c->ctx);
                 } else if (obj == cl->st->redirect_marker) {
-                    rc_redirect *rd = malloc(sizeof *rd);
-                    Py_DECREF(obj);
-                    obj = NULL;
-                    if (rd == NULL) {
-                        PyErr_NoMemory();
-                        goto done;
+                    Py_CLEAR(obj);
+                    if (!it->asking) {
+                        rc_redirect *q = realloc(l->rds, (size_t)(l->nrds + 1) * sizeof *q);
+                        if (q == NULL) {
+                            PyErr_NoMemory();
+                            goto done;
+                        }
+                        l->rds = q;
+                        l->rds[l->nrds] = c->ctx.redir;
+                        it->rd = l->nrds++;
                     }
-                    *rd = c->ctx.redir;
-                    l->items[l->nread].rd = rd;
                 }
-                l->items[l->nread++].reply = obj;
+                if (it->asking) {
+                    Py_XDECREF(obj);
+                } else if (obj != NULL) {
+                    Py_XSETREF(b->cmds[it->cmd].result, obj);
+                }
             }
-            if (!l->failed && l->nread == l->nitems && l->sent == l->out.len &&
+            if (!l->failed && l->nread == l->nitems && !rc_lane_writing(l) &&
                 rc_reader_pending(c->reader) != 0) {
                 /* Bytes nobody asked for: the stream cannot be trusted. */
                 rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: unexpected data");
@@ -635,11 +668,28 @@ done:
 }
 
 int
+rc_batch_reserve(rc_batch *b, Py_ssize_t n)
+{
+    rc_bcmd *p;
+    if (n <= b->cap) {
+        return 0;
+    }
+    p = realloc(b->cmds, (size_t)n * sizeof *p);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->cmds = p;
+    b->cap = n;
+    return 0;
+}
+
+int
 rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
 {
     rc_state *st = cl->st;
     rc_lane *lanes = NULL;
-    int *lane_of = NULL, nlanes = 0, ret = -1;
+    int *lane_of = NULL, *route = NULL, nlanes = 0, ret = -1;
     rc_retry rs, start;
 
     memset(&rs, 0, sizeof rs);
@@ -668,21 +718,24 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
         start = rs;
         free(lanes);
         free(lane_of);
+        free(route);
         lanes = calloc((size_t)(cl->nnodes ? cl->nnodes : 1), sizeof *lanes);
         lane_of = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *lane_of);
+        route = malloc((size_t)(b->n ? b->n : 1) * sizeof *route);
         nlanes = 0;
-        if (lanes == NULL || lane_of == NULL) {
+        if (lanes == NULL || lane_of == NULL || route == NULL) {
             PyErr_NoMemory();
             goto done;
         }
         for (int i = 0; i < cl->nnodes; i++) {
             lane_of[i] = -1;
         }
-        /* Route every pending command into its node's lane. */
+        /* Route every pending command: first count per lane, then fill
+         * exactly sized arrays (a 100 000-command batch stays compact). */
         for (Py_ssize_t i = 0; i < b->n; i++) {
             rc_bcmd *c = &b->cmds[i];
             int ni;
-            rc_lane *l;
+            route[i] = -1;
             if (c->result != NULL) {
                 continue;
             }
@@ -705,16 +758,47 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             if (lane_of[ni] < 0) {
                 lane_of[ni] = nlanes;
                 lanes[nlanes].node = ni;
-                rc_buf_init(&lanes[nlanes].out);
                 rc_buf_init(&lanes[nlanes].rx);
                 nlanes++;
             }
-            l = &lanes[lane_of[ni]];
-            if ((c->ask_node >= 0 &&
-                 rc_lane_add(l, i, 1, rc_asking_cmd, RC_ASKING_LEN) < 0) ||
-                rc_lane_add(l, i, 0, b->buf.data + c->off, c->len) < 0) {
+            route[i] = lane_of[ni];
+            lanes[lane_of[ni]].cap += c->ask_node >= 0 ? 2 : 1;
+        }
+        for (int k = 0; k < nlanes; k++) {
+            rc_lane *l = &lanes[k];
+            l->items = malloc((size_t)l->cap * sizeof *l->items);
+            l->seg = malloc((size_t)l->cap * sizeof *l->seg);
+            if (l->items == NULL || l->seg == NULL) {
                 PyErr_NoMemory();
                 goto done;
+            }
+        }
+        for (Py_ssize_t i = 0; i < b->n; i++) {
+            rc_bcmd *c = &b->cmds[i];
+            rc_lane *l;
+            if (route[i] < 0) {
+                continue;
+            }
+            l = &lanes[route[i]];
+            if (c->ask_node >= 0) {
+                rc_item *it = &l->items[l->nitems];
+                it->cmd = i;
+                it->rd = -1;
+                it->asking = 1;
+                it->answered = 0;
+                l->seg[l->nitems].iov_base = (void *)rc_asking_cmd;
+                l->seg[l->nitems].iov_len = RC_ASKING_LEN;
+                l->nitems++;
+            }
+            {
+                rc_item *it = &l->items[l->nitems];
+                it->cmd = i;
+                it->rd = -1;
+                it->asking = 0;
+                it->answered = 0;
+                l->seg[l->nitems].iov_base = b->buf.data + c->off;
+                l->seg[l->nitems].iov_len = c->len;
+                l->nitems++;
             }
         }
         /* A connection per lane. */
@@ -768,7 +852,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 }
             }
         }
-        if (rc_engine_io(cl, lanes, nlanes) < 0) {
+        if (rc_engine_io(cl, b, lanes, nlanes) < 0) {
             goto done;
         }
         /* Place replies, react to redirects and failures. Counters advance
@@ -791,9 +875,9 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 if (it->asking || c->result != NULL) {
                     continue;
                 }
-                if (it->reply == NULL && it->rd == NULL) {
+                if (!it->answered) {
                     /* Cut off by a connection failure. */
-                    int written = it->end <= l->sent;
+                    int written = rc_lane_written(l, j);
                     if ((written && !c->rt.is_read) || l->conn->err.kind == RC_E_PROTOCOL ||
                         ++c->tries >= lim->ttl ||
                         (l->conn->err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
@@ -804,8 +888,8 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                     }
                     continue;
                 }
-                if (it->rd != NULL) {
-                    rc_redirect rd = *it->rd;
+                if (it->rd >= 0) {
+                    rc_redirect rd = l->rds[it->rd];
                     if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
                         int ask = c->ask_node;
                         rc_retry t = start;
@@ -829,13 +913,10 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                     if (c->result == NULL) {
                         goto done;
                     }
-                    continue;
                 }
-                c->result = it->reply;
-                it->reply = NULL;
             }
             if (l->conn->err.kind == RC_E_NONE && l->nread == l->nitems &&
-                l->sent == l->out.len) {
+                !rc_lane_writing(l)) {
                 l->conn->dirty = 0;
             }
             rc_pool_checkin(cl, l->conn);
@@ -856,5 +937,6 @@ done:
     }
     free(lanes);
     free(lane_of);
+    free(route);
     return ret;
 }

@@ -46,6 +46,9 @@ typedef struct rc_batch {
 void rc_batch_init(rc_batch *b);
 void rc_batch_clear(rc_batch *b);   /* releases results too. GIL. */
 
+/* Room for n commands (exact; avoids doubling waste). 0 or -1 (MemoryError). */
+int rc_batch_reserve(rc_batch *b, Py_ssize_t n);
+
 /* Add a command packed into b->buf at [off, off+len). 0 or -1 (MemoryError). */
 int rc_batch_add(rc_batch *b, size_t off, size_t len, const rc_route *rt);
 

@@ -252,11 +252,32 @@ rc_mod_bool_ok(PyObject *m, PyObject *r)
     return PyBool_FromLong(rc_is_ok(r));
 }
 
-/* SET: None stays None (NX/XX not met), else whether the reply is OK. */
+/* SET: None stays None (NX/XX not met), else whether the reply is OK;
+ * with get=True (SET ... GET) the old value is returned as it is. */
 static PyObject *
-rc_mod_set_ok(PyObject *m, PyObject *r)
+rc_mod_set_ok(PyObject *m, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *r;
     (void)m;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "set_ok(reply, **options)");
+        return NULL;
+    }
+    r = args[0];
+    if (kwnames != NULL) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
+            if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, i), "get") == 0) {
+                int t = PyObject_IsTrue(args[nargs + i]);
+                if (t < 0) {
+                    return NULL;
+                }
+                if (t) {
+                    Py_INCREF(r);
+                    return r;
+                }
+            }
+        }
+    }
     if (r == Py_None) {
         Py_RETURN_NONE;
     }
@@ -266,7 +287,7 @@ rc_mod_set_ok(PyObject *m, PyObject *r)
 static PyMethodDef rc_module_methods[] = {
     {"bool_ok", (PyCFunction)rc_mod_bool_ok, METH_O,
      "bool_ok(reply, /)\n--\n\nTrue if the reply is OK (response callback)."},
-    {"set_ok", (PyCFunction)rc_mod_set_ok, METH_O,
+    {"set_ok", (PyCFunction)(void (*)(void))rc_mod_set_ok, METH_FASTCALL | METH_KEYWORDS,
      "set_ok(reply, /)\n--\n\nSET's callback: None stays None, else reply == OK."},
     {"key_slot", (PyCFunction)rc_mod_key_slot, METH_O,
      "key_slot(key, /)\n--\n\nCluster slot of a key (utf-8 for str)."},

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +229,31 @@ rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err)
 {
     for (;;) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w >= 0) {
+            return w;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return 0;
+        }
+        rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
+                   strerror(errno));
+        return -1;
+    }
+}
+
+ssize_t
+rc_net_sendv_nb(int fd, const struct iovec *iov, int cnt, rc_err *err)
+{
+    struct msghdr msg;
+
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = (struct iovec *)iov;
+    msg.msg_iovlen = (size_t)cnt;
+    for (;;) {
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w >= 0) {
             return w;
         }

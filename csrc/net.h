@@ -40,6 +40,11 @@ ssize_t rc_net_recv(int fd, char *p, size_t cap, rc_err *err);
 ssize_t rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err);
 ssize_t rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err);
 
+struct iovec;
+/* Non-blocking gather write of cnt segments: bytes written (0: would block),
+ * or -1 with *err set. */
+ssize_t rc_net_sendv_nb(int fd, const struct iovec *iov, int cnt, rc_err *err);
+
 /* 1 if fd has nothing to read and no hang-up pending (an idle pooled
  * connection that is still usable), 0 otherwise. Never blocks. */
 int rc_net_idle_ok(int fd);

@@ -1,12 +1,9 @@
-"""What is left of the first command set: PING.
+"""CoreCommands: the first, minimal command set, now spread over the families.
 
 GET, SET, INCR(BY) and the mapping dunders moved to strings.py; DEL and EXISTS
-(split by slot) to multikey.py; the rest of the Redis 7 surface is in the other
-family modules. redis-py 3.5 signatures and return shapes."""
+(split by slot) to multikey.py; PING to server.py. The empty mixin stays last in
+ClusterCommands' bases so that the wiring in commands/__init__.py is unchanged."""
 
 
 class CoreCommands:
-    def ping(self):
-        """PING every node: ``{'host:port': True, ...}`` as redis-py-cluster returns.
-        https://redis.io/commands/ping"""
-        return self.execute_command("PING")
+    """Nothing left here: PING moved to server.py (ServerCommands)."""

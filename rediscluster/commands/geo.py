@@ -64,21 +64,22 @@ def _check_unit(unit, command):
 class GeoCommands:
     """Geospatial commands (https://redis.io/commands/?group=geo)."""
 
-    def geoadd(self, name, *values, nx=False, xx=False, ch=False):
+    def geoadd(self, name, values, *args, nx=False, xx=False, ch=False):
         """Add places to the geo set ``name``; returns how many were added (or
         changed, with ``ch``).
 
         ``values``: a sequence ``[lon1, lat1, member1, lon2, ...]`` (current
-        redis-py, optionally followed by positional ``nx, xx, ch``), or the same
-        items as separate arguments (redis-py 3.5). ``nx``: only add new places;
-        ``xx``: only update existing ones; ``ch``: count changed places too.
+        redis-py; ``nx, xx, ch`` may follow it positionally), or redis-py 3.5's
+        form, the same items as separate arguments (``geoadd(name, lon, lat,
+        member, ...)``). ``nx``: only add new places; ``xx``: only update
+        existing ones; ``ch``: count changed places too.
         https://redis.io/commands/geoadd"""
-        if len(values) >= 1 and isinstance(values[0], (list, tuple)):
-            flags = values[1:]
-            if len(flags) > 3:
+        if isinstance(values, (list, tuple)):
+            if len(args) > 3:
                 raise DataError("GEOADD takes values, nx, xx, ch")
-            nx, xx, ch = tuple(flags) + (nx, xx, ch)[len(flags):]
-            values = values[0]
+            nx, xx, ch = tuple(args) + (nx, xx, ch)[len(args):]
+        else:
+            values = (values,) + args
         if nx and xx:
             raise DataError("GEOADD allows either 'nx' or 'xx', not both")
         if not values or len(values) % 3 != 0:

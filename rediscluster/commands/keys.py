@@ -228,8 +228,9 @@ class KeyCommands:
         (``*`` stands for the element); ``get``: pattern(s) of values to return
         instead; ``desc``; ``alpha``: sort as strings; ``store``: save to this
         key (returns the count); ``groups``: with two or more ``get`` patterns,
-        return tuples. In a cluster the ``by``/``get``/``store`` keys must be in
-        ``name``'s slot (use a hash tag). https://redis.io/commands/sort"""
+        return tuples. In a cluster ``store`` must be in ``name``'s slot (use a
+        hash tag), and Redis 7.0 refuses ``by`` patterns (with ``*``) and
+        ``get`` altogether. https://redis.io/commands/sort"""
         pieces = _sort_pieces(name, start, num, by, get, desc, alpha)
         if store is not None:
             pieces.extend((b"STORE", store))

@@ -32,6 +32,9 @@ end
 return {table.concat(t), redis.call('PTTL', KEYS[1])}
 """
 
+#: lifetime of the temporary copies made for PFMERGE / PFCOUNT (deleted at once anyway)
+_TEMP_TTL_MS = 60000
+
 #: slot -> a hash tag (bytes, with braces) whose keys land in that slot
 _SLOT_TAGS = {}
 
@@ -64,10 +67,8 @@ class MultiKeyCommands:
 
     def _slot_groups(self, keys):
         """{slot: [positions in keys]} in first-seen order."""
-        slot_of = self.connection_pool.keyslot
         groups = {}
-        for i, key in enumerate(keys):
-            slot = slot_of(key)
+        for i, slot in enumerate(list(map(self.connection_pool.keyslot, keys))):
             group = groups.get(slot)
             if group is None:
                 groups[slot] = [i]
@@ -165,7 +166,8 @@ class MultiKeyCommands:
                 if dumped is not None:
                     temp = prefix + b"%d" % i
                     temps.append(temp)
-                    cmds.append((("RESTORE", temp, 0, dumped[0]), None))
+                    # a TTL, so that a copy never outlives a broken connection
+                    cmds.append((("RESTORE", temp, _TEMP_TTL_MS, dumped[0]), None))
         cmds.append((final(local + temps), None))
         if temps:
             cmds.append((("DEL",) + tuple(temps), None))
@@ -187,7 +189,8 @@ class MultiKeyCommands:
             return self.execute_command("MGET", *keys)
         positions = list(groups.values())
         replies = self._execute_batch(
-            [(("MGET",) + tuple([keys[i] for i in idx]), None) for idx in positions])
+            [(("MGET", keys[idx[0]]) if len(idx) == 1 else
+              ("MGET",) + tuple([keys[i] for i in idx]), None) for idx in positions])
         out = [None] * len(keys)
         for idx, reply in zip(positions, replies):
             if isinstance(reply, Exception):
@@ -267,8 +270,6 @@ class MultiKeyCommands:
         https://redis.io/commands/exists"""
         return self._sum_by_slot("EXISTS", names)
 
-    __contains__ = exists
-
     def touch(self, *args):
         """Update the last access time of keys; returns how many exist. Keys in
         several slots: one TOUCH per slot, in parallel.
@@ -292,19 +293,18 @@ class MultiKeyCommands:
     def renamenx(self, src, dst):
         """Rename ``src`` to ``dst`` if ``dst`` does not exist; True or False.
 
-        Same slot: the server's RENAMENX. Across slots (not atomic): EXISTS
-        ``dst`` + DUMP/PTTL ``src`` in one batch, RESTORE ``dst`` (without
-        REPLACE, so a ``dst`` created meanwhile is kept and False returned),
-        DEL ``src``. https://redis.io/commands/renamenx"""
+        Same slot: the server's RENAMENX. Across slots (not atomic): DUMP +
+        PTTL of ``src``, RESTORE ``dst`` without REPLACE (an existing ``dst`` is
+        kept and False returned), DEL ``src``. As the server, a missing ``src``
+        raises ResponseError("no such key") even when ``dst`` exists
+        (redis-py-cluster returned False then). https://redis.io/commands/renamenx"""
         if self._same_slot([src, dst]):
             return self.execute_command("RENAMENX", src, dst)
-        if self.execute_command("EXISTS", dst):
-            return False
         return self._move_key(src, dst, False)
 
     def _move_key(self, src, dst, replace):
         dumped = self._dump([src])[0]
-        if dumped is None:
+        if dumped is None or dumped[1] == -2:  # -2: expired right after DUMP
             raise ResponseError("no such key")
         data, ttl = dumped
         restore = ("RESTORE", dst, ttl if ttl > 0 else 0, data)

@@ -145,7 +145,8 @@ class SortedSetCommands:
         if nx and (gt or lt):
             raise DataError("ZADD allows only one of 'nx', 'gt' and 'lt'")
         if incr and len(mapping) != 1:
-            raise DataError("ZADD option 'incr' only works when passing a single element/score pair")
+            raise DataError("ZADD option 'incr' only works when passing a single "
+                            "element/score pair")
         pieces = []
         options = {}
         for flag, token in ((nx, b"NX"), (xx, b"XX"), (gt, b"GT"), (lt, b"LT"), (ch, b"CH")):

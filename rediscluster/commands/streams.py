@@ -19,8 +19,9 @@ from ._util import DataError, bool_ok, pairs_to_dict
 
 
 def parse_stream_list(response, **options):
-    """[[id, [f1, v1, ...]], ...] -> [(id, {f1: v1, ...}), ...]; an entry deleted
-    meanwhile (nil) becomes (None, None)."""
+    """[[id, [f1, v1, ...]], ...] -> [(id, {f1: v1, ...}), ...]; an entry
+    without fields ([id, nil]: deleted while pending) gives (id, {}), a nil
+    entry (None, None), as redis-py."""
     if response is None:
         return None
     out = []
