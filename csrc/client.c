@@ -102,6 +102,10 @@ rc_route_packed(const rc_argv *a, const rc_cmdinfo *ci)
             return RC_RT_KEYLESS;
         }
         k = rc_cmd_first_key(ci, a->n, rc_argv_get, (void *)a);
+        if (k == 0 && (ci->flags & RC_CMD_PUBSUB) && a->n >= 2 &&
+            ci->name_len == 7 && memcmp(ci->name, "PUBLISH", 7) == 0) {
+            k = 1; /* PUBLISH goes to the channel's slot owner, as in the original */
+        }
         if (k == 0) {
             return (ci->flags & RC_CMD_NO_MANDATORY_KEYS) ? RC_RT_RANDOM_MASTER : RC_RT_KEYLESS;
         }

@@ -3,6 +3,9 @@
  * stay on one connection); pub/sub will too. Replies are raw (no response
  * callbacks); server errors are exception instances. A connection that saw an
  * error is closed, never returned to the pool. */
+#include <errno.h>
+#include <poll.h>
+
 #include "core.h"
 
 typedef struct {
@@ -112,6 +115,152 @@ done:
     return out;
 }
 
+/* Close the held connection after an error and raise it. */
+static PyObject *
+rc_conn_fail(ConnectionObject *self, int status)
+{
+    rc_conn *c = self->conn;
+    self->conn = NULL;
+    if (status == RC_ST_NET) {
+        rc_raise_from(self->st, &c->err, c->node->name);
+    }
+    rc_pool_discard(&self->pool->cl, c);
+    return NULL;
+}
+
+/* send(commands): write commands (argument tuples) without reading. */
+static PyObject *
+Connection_send(ConnectionObject *self, PyObject *commands)
+{
+    PyObject *seq = NULL, *ret = NULL;
+    rc_buf buf;
+    size_t sent = 0;
+    int rc = RC_OK;
+
+    rc_buf_init(&buf);
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    seq = PySequence_Fast(commands, "commands must be a sequence of argument tuples");
+    if (seq == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *args = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
+            PyErr_SetString(PyExc_TypeError, "each command must be a non-empty tuple");
+            goto done;
+        }
+        if (rc_pack_command(self->st, &self->pool->cl.cfg.codec, &buf,
+                            &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), NULL) < 0) {
+            goto done;
+        }
+    }
+    self->conn->dirty = 1;
+    Py_BEGIN_ALLOW_THREADS
+    rc = rc_net_send_all(self->conn->fd, buf.data, buf.len, &sent, &self->conn->err);
+    Py_END_ALLOW_THREADS
+    if (rc != RC_OK) {
+        rc_conn_fail(self, RC_ST_NET);
+        goto done;
+    }
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    rc_buf_free(&buf);
+    Py_XDECREF(seq);
+    return ret;
+}
+
+/* read(timeout=None) -> reply, or None when nothing complete arrived within
+ * `timeout` seconds (None: wait as long as it takes). For pub/sub. */
+static PyObject *
+Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    double timeout = -1, deadline = 0;
+    char buf[16384];
+
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, "read(timeout=None)");
+        return NULL;
+    }
+    if (nargs == 1 && args[0] != Py_None) {
+        timeout = PyFloat_AsDouble(args[0]);
+        if (timeout == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (timeout < 0) {
+            timeout = 0;
+        }
+        deadline = rc_net_now() + timeout;
+    }
+    for (;;) {
+        PyObject *obj;
+        ssize_t n = 0;
+        int ready = 0, r;
+        rc_conn *c = self->conn;
+
+        r = rc_reader_get(c->reader, &c->ctx, &obj);
+        if (r < 0) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
+                       c->reader->errstr[0] ? c->reader->errstr : "bad reply");
+            return rc_conn_fail(self, RC_ST_NET);
+        }
+        if (r == 1) {
+            return rc_conn_value(self, obj);
+        }
+        Py_BEGIN_ALLOW_THREADS
+        {
+            struct pollfd pfd;
+            double wait = timeout < 0 ? -1 : deadline - rc_net_now();
+            pfd.fd = c->fd;
+            pfd.events = POLLIN;
+            pfd.revents = 0;
+            if (timeout >= 0 && wait < 0) {
+                wait = 0;
+            }
+            ready = poll(&pfd, 1, wait < 0 ? -1 : (int)(wait * 1000.0));
+            if (ready > 0) {
+                n = rc_net_recv_nb(c->fd, buf, sizeof buf, &c->err);
+            }
+        }
+        Py_END_ALLOW_THREADS
+        if (ready < 0) {
+            if (errno == EINTR) {
+                if (PyErr_CheckSignals() < 0) {
+                    return NULL;
+                }
+                continue;
+            }
+            rc_err_set(&c->err, RC_E_IO, errno, "poll failed");
+            return rc_conn_fail(self, RC_ST_NET);
+        }
+        if (ready == 0) {
+            Py_RETURN_NONE; /* nothing within the timeout */
+        }
+        if (n < 0) {
+            return rc_conn_fail(self, RC_ST_NET);
+        }
+        if (n > 0 && rc_reader_feed(c->reader, buf, (size_t)n) != RC_OK) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
+            return rc_conn_fail(self, RC_ST_NET);
+        }
+    }
+}
+
+static PyObject *
+Connection_fileno(ConnectionObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLong(self->conn->fd);
+}
+
 /* execute(*args) -> reply; a server error reply is raised. */
 static PyObject *
 Connection_execute(ConnectionObject *self, PyObject *args)
@@ -207,6 +356,13 @@ static PyMethodDef Connection_methods[] = {
      "Write all commands at once, read one raw reply each (errors in place)."},
     {"execute", (PyCFunction)Connection_execute, METH_VARARGS,
      "execute($self, *args)\n--\n\nOne command; raw reply; error replies raised."},
+    {"send", (PyCFunction)Connection_send, METH_O,
+     "send($self, commands, /)\n--\n\nWrite commands without reading replies (pub/sub)."},
+    {"read", (PyCFunction)(void (*)(void))Connection_read, METH_FASTCALL,
+     "read($self, timeout=None, /)\n--\n\n"
+     "The next reply, or None if none is complete within timeout seconds."},
+    {"fileno", (PyCFunction)Connection_fileno, METH_NOARGS,
+     "fileno($self, /)\n--\n\nThe socket's file descriptor."},
     {"release", (PyCFunction)Connection_release, METH_NOARGS,
      "release($self, /)\n--\n\nGive the connection back to its pool (closed if unhealthy)."},
     {"close", (PyCFunction)Connection_close, METH_NOARGS,

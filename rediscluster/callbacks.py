@@ -112,8 +112,6 @@ _BASE_CALLBACKS = dict_merge(
         "SET": _core.set_ok,
         "PING": lambda r: nativestr(r) == "PONG",
         "ECHO": lambda r: r,
-        "TTL": lambda r: r,
-        "PTTL": lambda r: r,
         "CLIENT SETNAME": bool_ok,
         "CLIENT GETNAME": lambda r: r and nativestr(r),
         "DBSIZE": int,

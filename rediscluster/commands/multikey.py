@@ -117,7 +117,8 @@ class MultiKeyCommands:
             cmds.append((("DUMP", key), None))
             cmds.append((("PTTL", key), None))
         replies = _raise_errors(self._execute_batch(cmds))
-        return [None if replies[i] is None else (replies[i], int(replies[i + 1]))
+        return [None if replies[i] is None else
+                (replies[i], -1 if replies[i + 1] is None else int(replies[i + 1]))
                 for i in range(0, len(replies), 2)]
 
     def _slot_tag(self, key):
@@ -337,11 +338,11 @@ class MultiKeyCommands:
         https://redis.io/commands/brpoplpush"""
         if timeout is None:
             timeout = 0
-        if self._same_slot([src, dst]):
-            return self.execute_command("BRPOPLPUSH", src, dst, timeout)
         try:
+            if self._same_slot([src, dst]):
+                return self.execute_command("BRPOPLPUSH", src, dst, timeout)
             popped = self.execute_command("BRPOP", src, timeout)
-        except TimeoutError:
+        except TimeoutError:  # the socket timed out first: None, as redis-py-cluster
             return None
         if popped is None:
             return None
