@@ -119,7 +119,10 @@ rc_route_packed(const rc_argv *a, const rc_cmdinfo *ci)
 static int
 rc_is_read(const rc_cmdinfo *ci)
 {
-    return ci != NULL && (ci->flags & RC_CMD_READONLY) && !(ci->flags & RC_CMD_WRITE);
+    /* Blocking reads (XREAD BLOCK) are not re-sent: a timeout there is
+     * usually the command's own wait. */
+    return ci != NULL && (ci->flags & RC_CMD_READONLY) &&
+           !(ci->flags & (RC_CMD_WRITE | RC_CMD_BLOCKING));
 }
 
 /* A read that may go to a replica. Not the cursor commands: a cursor only
