@@ -117,7 +117,8 @@ class RedisCluster(_core.Client, ClusterCommands):
             result_callbacks=dict(self.RESULT_CALLBACKS),
             ttl=self.RedisClusterRequestTTL,
             cluster_down_retry_attempts=cluster_down_retry_attempts,
-            read_from_replicas=read_from_replicas,
+            # readonly_mode reads from replicas too (the original never did: §8)
+            read_from_replicas=bool(read_from_replicas or readonly_mode),
         )
         self.refresh_table_asap = False
 
