@@ -225,26 +225,6 @@ rc_net_recv(int fd, char *p, size_t cap, rc_err *err)
 }
 
 ssize_t
-rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err)
-{
-    for (;;) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w >= 0) {
-            return w;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return 0;
-        }
-        rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
-                   strerror(errno));
-        return -1;
-    }
-}
-
-ssize_t
 rc_net_sendv_nb(int fd, const struct iovec *iov, int cnt, rc_err *err)
 {
     struct msghdr msg;

@@ -35,9 +35,8 @@ int rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, rc_err *err);
  * handlers and may call again). */
 ssize_t rc_net_recv(int fd, char *p, size_t cap, rc_err *err);
 
-/* Non-blocking variants for the poll loop: return bytes moved (>= 0; 0 means
- * "would block"), or -1 with *err set. rc_net_recv_nb reports EOF as -1. */
-ssize_t rc_net_send_nb(int fd, const char *p, size_t n, rc_err *err);
+/* Non-blocking receive for the poll loop: bytes read (0 means "would
+ * block"), or -1 with *err set (EOF included). */
 ssize_t rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err);
 
 struct iovec;

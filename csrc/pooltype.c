@@ -409,6 +409,24 @@ done:
     return ret;
 }
 
+/* Node index for a (host: str, port: int) argument pair, added if new; -1
+ * with an exception set. */
+static int
+rc_node_arg(PoolObject *self, PyObject *hosto, PyObject *porto)
+{
+    Py_ssize_t hn;
+    const char *host = PyUnicode_AsUTF8AndSize(hosto, &hn);
+    long port = PyLong_AsLong(porto);
+    if (host == NULL || (port == -1 && PyErr_Occurred())) {
+        return -1;
+    }
+    if (port <= 0 || port > 65535) {
+        PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+        return -1;
+    }
+    return rc_cluster_node(&self->cl, host, (size_t)hn, (int)port, 1);
+}
+
 /* _node_command(host, port, *args): one command to one address, no
  * redirects; returns the raw reply, raises error replies. */
 static PyObject *
@@ -417,9 +435,6 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     rc_cluster *cl = &self->cl;
     rc_buf buf;
     char inline_buf[256];
-    const char *host;
-    Py_ssize_t hn;
-    long port;
     int ni;
     rc_route rt;
     rc_limits lim = {1, 0}; /* discovery moves on to the next node instead */
@@ -432,16 +447,7 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "_node_command(host, port, *args)");
         return NULL;
     }
-    host = PyUnicode_AsUTF8AndSize(args[0], &hn);
-    port = PyLong_AsLong(args[1]);
-    if (host == NULL || (port == -1 && PyErr_Occurred())) {
-        return NULL;
-    }
-    if (port <= 0 || port > 65535) {
-        PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
-        return NULL;
-    }
-    ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+    ni = rc_node_arg(self, args[0], args[1]);
     if (ni < 0) {
         return NULL;
     }
@@ -495,17 +501,7 @@ Pool_connection(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
                                 slot, cl->cfg.skip_coverage ? "True" : "False");
         }
     } else if (nargs == 2) {
-        Py_ssize_t hn;
-        const char *host = PyUnicode_AsUTF8AndSize(args[0], &hn);
-        long port = PyLong_AsLong(args[1]);
-        if (host == NULL || (port == -1 && PyErr_Occurred())) {
-            return NULL;
-        }
-        if (port <= 0 || port > 65535) {
-            PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
-            return NULL;
-        }
-        ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+        ni = rc_node_arg(self, args[0], args[1]);
         if (ni < 0) {
             return NULL;
         }
