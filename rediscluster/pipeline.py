@@ -74,7 +74,7 @@ class ClusterPipeline(RedisCluster):
         self.startup_nodes = startup_nodes or []
         self.refresh_table_asap = False
         self.command_stack = []
-        self.transaction = bool(transaction)
+        self._transaction_mode = bool(transaction)
         self.explicit_transaction = False
         self.watching = False
         self._conn = None        # held connection while WATCHing
@@ -149,7 +149,7 @@ class ClusterPipeline(RedisCluster):
         if not stack and not self.watching:
             return []
         try:
-            if self.transaction or self.explicit_transaction:
+            if self._transaction_mode or self.explicit_transaction:
                 results = self._execute_transaction(stack)
             else:
                 results = _core.Client._execute_batch(self, stack)
