@@ -56,6 +56,9 @@ SCENARIOS = {
 }
 DEFAULT_SCENARIOS = ["set", "get", "pipeline-set", "pipeline-get", "mset", "mget"]
 TARGET_SCENARIOS = ("set", "get")  # the PASS/MISS targets are about these
+# mget calls/s of ours >= factor x the peer's (redis-py: mget_nonatomic)
+MGET_TARGETS = (("rpc", 20.0, "redis-py-cluster's"),
+                ("redispy", 3.0, "redis-py's (mget_nonatomic)"))
 
 
 def _rb_key(tag):
@@ -612,6 +615,23 @@ def targets(res):
                 txt = "ours %s %s, needs %s %s" % (fmt(mine, key), unit, cmp_, fmt(lim, key))
             out.append({"target": name, "op": op, "status": status, "ours": mine, "limit": lim,
                         "detail": txt})
+    if "mget" in res:
+        per = SCENARIOS["mget"]["per_call"]
+        ops = g("mget", "ours", "ops_per_s")
+        mine = ops / per if ops else None
+        for peer, factor, who in MGET_TARGETS:
+            ref = g("mget", peer, "ops_per_s")
+            lim = ref / per * factor if ref else None
+            if lim is None:
+                status, txt = "N/A", "reference not measured"
+            elif mine is None:
+                status, txt = "N/A", "ours not measured; needs >= %s calls/s" % fmt(lim, "ops_per_s")
+            else:
+                status = "PASS" if mine >= lim else "MISS"
+                txt = "ours %s calls/s (%.1fx), needs >= %s calls/s" % (
+                    fmt(mine, "ops_per_s"), mine / (lim / factor), fmt(lim, "ops_per_s"))
+            out.append({"target": "mget calls/s >= %gx %s" % (factor, who), "op": "mget",
+                        "status": status, "ours": mine, "limit": lim, "detail": txt})
     return out
 
 
@@ -742,7 +762,7 @@ def main(argv=None):
     lines.append("")
     lines.append("== targets")
     if not tg:
-        lines.append("   (none: the targets are about the set and get scenarios)")
+        lines.append("   (none: the targets are about the set, get and mget scenarios)")
     for t in tg:
         lines.append("   %-4s  %-52s %s" % (t["status"], t["target"], t["detail"]))
     for impl, why in skipped_impl.items():

@@ -7,6 +7,10 @@ parallel), and the results are put back together in the caller's order. When
 all keys share a slot, the server's own (atomic) command is sent instead. None
 of the split versions is atomic across slots, as in the original.
 
+MGET, MSET, DEL, UNLINK, EXISTS and TOUCH go through the batch even for one
+slot: a slot being migrated with its keys split between two nodes answers
+TRYAGAIN, and that group is then sent again key by key (``_run_groups``).
+
 Values that must travel through the client (RENAME across slots, PFMERGE and
 PFCOUNT across slots) go as DUMP payloads: raw DUMP + PTTL normally, and with
 ``decode_responses=True`` (where a binary payload cannot be decoded) through a
@@ -16,7 +20,7 @@ small script that returns the payload hex-encoded.
 import os
 
 from .. import _core
-from ..exceptions import RedisError, ResponseError, TimeoutError
+from ..exceptions import RedisError, ResponseError, TimeoutError, TryAgainError
 from ._util import list_or_args
 
 # KEYS[1] -> {hex(DUMP), PTTL}, or nil if the key does not exist. Used only with
@@ -60,6 +64,14 @@ def _as_set(reply):
     return set(reply) if reply else set()
 
 
+def _concat(replies):
+    return [value for reply in replies for value in reply]
+
+
+def _all_ok(replies):
+    return all(replies)
+
+
 class MultiKeyCommands:
     """Commands over several keys that may live in different slots."""
 
@@ -85,17 +97,46 @@ class MultiKeyCommands:
                 return False
         return True
 
+    def _run_groups(self, cmds, step, merge):
+        """Send ``cmds`` (one multi-key command per slot group) in one batch and
+        return the replies; raise the first error.
+
+        A group whose slot is being migrated with its keys split between the two
+        nodes gets TRYAGAIN until the engine's retries run out; such a group is
+        sent again key by key (``step`` arguments per key, through ASK) and its
+        reply is ``merge`` of the per-key replies -- so a migration delays the
+        call instead of failing it, as with redis-py-cluster's one command per
+        key."""
+        replies = self._execute_batch(cmds)
+        again = []
+        for n, reply in enumerate(replies):
+            if isinstance(reply, Exception):
+                if not isinstance(reply, TryAgainError):
+                    raise reply
+                again.append(n)
+        if again:
+            single, owner = [], []
+            for n in again:
+                command, args = cmds[n][0][0], cmds[n][0][1:]
+                for j in range(0, len(args), step):
+                    single.append(((command,) + args[j:j + step], None))
+                    owner.append(n)
+            parts = {n: [] for n in again}
+            for n, reply in zip(owner, _raise_errors(self._execute_batch(single))):
+                parts[n].append(reply)
+            for n in again:
+                replies[n] = merge(parts[n])
+        return replies
+
     def _sum_by_slot(self, command, names):
         """Run a counting multi-key command once per slot group, in parallel
         through the engine, and add the counts up (not atomic across slots;
         when all keys share a slot this is the server's own command)."""
         if len(names) <= 1:
             return self.execute_command(command, *names)
-        groups = self._slot_groups(names)
-        if len(groups) == 1:
-            return self.execute_command(command, *names)
-        cmds = [((command,) + tuple(names[i] for i in idx), None) for idx in groups.values()]
-        return sum(_raise_errors(self._execute_batch(cmds)))
+        cmds = [((command,) + tuple([names[i] for i in idx]), None)
+                for idx in self._slot_groups(names).values()]
+        return sum(self._run_groups(cmds, 1, sum))
 
     def _dump(self, keys):
         """[(payload bytes, pttl) or None] for ``keys``, read in one batch."""
@@ -185,17 +226,15 @@ class MultiKeyCommands:
         keys = list_or_args(keys, args)
         if len(keys) <= 1:
             return self.execute_command("MGET", *keys) if keys else []
-        groups = self._slot_groups(keys)
-        if len(groups) == 1:
-            return self.execute_command("MGET", *keys)
-        positions = list(groups.values())
-        replies = self._execute_batch(
+        positions = list(self._slot_groups(keys).values())
+        if len(positions) == 1:
+            return self._run_groups([(("MGET",) + tuple(keys), None)], 1, _concat)[0]
+        replies = self._run_groups(
             [(("MGET", keys[idx[0]]) if len(idx) == 1 else
-              ("MGET",) + tuple([keys[i] for i in idx]), None) for idx in positions])
+              ("MGET",) + tuple([keys[i] for i in idx]), None) for idx in positions],
+            1, _concat)
         out = [None] * len(keys)
         for idx, reply in zip(positions, replies):
-            if isinstance(reply, Exception):
-                raise reply
             if len(idx) == 1:
                 out[idx[0]] = reply[0]
             else:
@@ -211,16 +250,15 @@ class MultiKeyCommands:
         if not mapping:
             return True
         items = list(mapping.items())
-        groups = self._slot_groups([k for k, _ in items])
-        if len(groups) == 1:
-            return self.execute_command("MSET", *[x for item in items for x in item])
+        if len(items) == 1:
+            return self.execute_command("MSET", *items[0])
         cmds = []
-        for idx in groups.values():
+        for idx in self._slot_groups([k for k, _ in items]).values():
             cmd = ["MSET"]
             for i in idx:
                 cmd += items[i]
             cmds.append((tuple(cmd), None))
-        _raise_errors(self._execute_batch(cmds))
+        self._run_groups(cmds, 2, _all_ok)
         return True
 
     def msetnx(self, *args, **kwargs):

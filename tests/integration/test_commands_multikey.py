@@ -6,6 +6,8 @@ own command, once (checked with INFO commandstats on the node). Each split
 command is compared with the server's command on the same data in one slot.
 """
 
+import time
+
 import pytest
 
 from rediscluster.exceptions import (
@@ -16,7 +18,7 @@ from rediscluster.exceptions import (
     ResponseError,
 )
 
-from rcit import key_for_slot, keys_for_slot, parse_info, PREFIX
+from rcit import PREFIX, RespError, key_for_slot, keys_for_slot, parse_info
 
 
 @pytest.fixture(scope="module")
@@ -454,6 +456,14 @@ def test_rpoplpush_brpoplpush(client, slots, layout, flush):
         client.rpoplpush(src, dst)
 
 
+def test_brpoplpush_socket_timeout_gives_none(new_client, slots, flush):
+    c = new_client(socket_timeout=0.2)
+    src = k(slots["a"], "bt-src")
+    for dst in (k(slots["a"], "bt-dst"), k(slots["c"], "bt-dst")):
+        assert c.brpoplpush(src, dst, timeout=5) is None  # as redis-py-cluster
+    assert c.exists(src) == 0
+
+
 def test_rpoplpush_rotates_one_list(rc, slots, flush):
     key = k(slots["b"], "rot")
     rc.rpush(key, "1", "2", "3")
@@ -600,6 +610,35 @@ def test_same_slot_sends_the_server_command(new_client, slots, flush):
     c.renamenx(keys[1], keys[2])
     c.pfmerge(keys[0] + "h", keys[0] + "h2")
     c.pfcount(keys[0] + "h", keys[0] + "h2")
-    assert rec.batches == []
-    assert rec.singles == ["MSET", "MGET", "EXISTS", "DEL", "SADD", "SUNIONSTORE", "SMOVE",
-                           "RENAME", "RENAMENX", "PFMERGE", "PFCOUNT"]
+    # one server command each (the mget/mset/counting family through a
+    # one-command batch, which can be split if a migration answers TRYAGAIN)
+    assert rec.batches == [["MSET"], ["MGET"], ["EXISTS"], ["DEL"]]
+    assert rec.singles == ["SADD", "SUNIONSTORE", "SMOVE", "RENAME", "RENAMENX", "PFMERGE",
+                           "PFCOUNT"]
+
+
+# ---------------------------------------------------------------- slot migration
+
+
+def test_split_slot_during_migration(rc, new_client, cluster, slots, migration):
+    # keys of one slot split between two nodes: a multi-key command gets
+    # TRYAGAIN until the engine gives up; the group is then sent key by key
+    slot = slots["b"]
+    m = migration(slot)
+    keys = keys_for_slot(slot, 3, stem="mig")
+    other = k(slots["c"], "mig")
+    rc.mset({key: key for key in keys + [other]})
+    m.begin()
+    m.move(keys[:1])
+    with pytest.raises(RespError, match="^TRYAGAIN"):
+        cluster.raw(m.src, "MGET", *keys)
+    c = new_client()
+    t0 = time.monotonic()
+    assert c.mget(keys + [other]) == [key.encode() for key in keys + [other]]
+    assert c.mset({keys[0]: "n0", keys[2]: "n2", other: "n"}) is True
+    assert time.monotonic() - t0 < 5
+    assert cluster.pipe(m.dst, [("ASKING",), ("GET", keys[0])])[1] == b"n0"
+    assert [cluster.raw(m.src, "GET", key) for key in keys[1:]] == [keys[1].encode(), b"n2"]
+    m.move_rest()
+    m.finish()
+    assert c.mget(keys + [other]) == [b"n0", keys[1].encode(), b"n2", b"n"]
