@@ -57,6 +57,14 @@ return 1
 class _Plain:
     """Token storage shared by all threads (``thread_local=False``)."""
 
+    token = None
+
+
+class _PerThread(threading.local):
+    """Token storage per thread; a thread that did not acquire sees None."""
+
+    token = None
+
 
 class Lock:
     """A shared, distributed lock named ``name``, like ``threading.Lock``.
@@ -81,7 +89,7 @@ class Lock:
         self.blocking = blocking
         self.blocking_timeout = blocking_timeout
         self.thread_local = bool(thread_local)
-        self.local = threading.local() if self.thread_local else _Plain()
+        self.local = _PerThread() if self.thread_local else _Plain()
         self.local.token = None
         self.register_scripts()
 
@@ -93,6 +101,7 @@ class Lock:
         self.lua_reacquire = client.register_script(self.LUA_REACQUIRE_SCRIPT)
 
     def _encode(self, value):
+        """A token as the bytes the client stores (its encoding)."""
         if isinstance(value, bytes):
             return value
         kwargs = getattr(self.redis.connection_pool, "connection_kwargs", {}) or {}
@@ -133,6 +142,7 @@ class Lock:
             time.sleep(self.sleep)
 
     def do_acquire(self, token):
+        """One SET NX [PX] attempt; True if the lock was taken."""
         px = int(self.timeout * 1000) if self.timeout else None
         return bool(self.redis.set(self.name, token, nx=True, px=px))
 
@@ -157,6 +167,7 @@ class Lock:
         self.do_release(expected)
 
     def do_release(self, expected_token):
+        """Delete the key if it still holds ``expected_token``."""
         if not self.lua_release(keys=[self.name], args=[expected_token], client=self.redis):
             raise LockNotOwnedError("Cannot release a lock that's no longer owned")
 
@@ -170,6 +181,7 @@ class Lock:
         return self.do_extend(additional_time, replace_ttl)
 
     def do_extend(self, additional_time, replace_ttl):
+        """Add to (or replace) the TTL if the token still matches."""
         ms = int(additional_time * 1000)
         if not self.lua_extend(keys=[self.name],
                                args=[self.local.token, ms, "1" if replace_ttl else "0"],
@@ -187,6 +199,7 @@ class Lock:
         return self.do_reacquire()
 
     def do_reacquire(self):
+        """Reset the TTL to ``timeout`` if the token still matches."""
         ms = int(self.timeout * 1000)
         if not self.lua_reacquire(keys=[self.name], args=[self.local.token, ms],
                                   client=self.redis):

@@ -33,7 +33,15 @@ _BLOCKED = (
     "flushdb info keys lastsave move ping publish randomkey save scan script_exists "
     "script_flush script_kill script_load sentinel_get_master_addr_by_name sentinel_master "
     "sentinel_masters sentinel_monitor sentinel_remove sentinel_sentinels sentinel_set "
-    "sentinel_slaves shutdown slaveof slowlog_get slowlog_len slowlog_reset sort time"
+    "sentinel_slaves shutdown slaveof slowlog_get slowlog_len slowlog_reset sort time "
+    # ours: helpers that talk to chosen nodes themselves cannot be queued
+    "cluster_addslots cluster_delslots cluster_failover cluster_meet cluster_replicate "
+    "cluster_reset cluster_reset_all_nodes cluster_set_config_epoch cluster_setslot "
+    "cluster_save_config cluster_count_failure_report client_info client_id client_pause "
+    "client_unpause client_kill_filter memory_stats memory_doctor memory_malloc_stats "
+    "memory_purge latency_latest latency_history latency_reset latency_doctor "
+    "latency_histogram function_load function_delete function_flush function_list "
+    "function_dump function_restore function_stats scan_iter"
 ).split()
 
 

@@ -27,7 +27,9 @@ class ClusterManagementCommands:
         remap = self.connection_pool.nodes.remap_internal_node_object
         out = {}
         for node in self.cluster_nodes():
-            if node["host"]:
+            # a node being met has a made-up id and no address of its own yet
+            if node["host"] and "handshake" not in node["flags"] \
+                    and "noaddr" not in node["flags"]:
                 host, port = remap([node["host"], node["port"]])[:2]
                 out[node["id"]] = (host, int(port))
         return out
@@ -149,8 +151,9 @@ class ClusterManagementCommands:
         """CLUSTER RESET on every node (SOFT, or HARD if ``soft`` is False): a list
         with one result per node. https://redis.io/commands/cluster-reset"""
         option = b"SOFT" if soft else b"HARD"
+        addresses = list(dict.fromkeys(self._node_addresses().values()))
         return [self._send_to_address(address, "CLUSTER RESET", option)
-                for address in self._node_addresses().values()]
+                for address in addresses]
 
     def cluster_save_config(self):
         """Make every node save its cluster config to disk: ``{'host:port': True}``.
