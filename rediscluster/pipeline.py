@@ -12,6 +12,7 @@ use one per thread.
 """
 
 import warnings
+import weakref
 
 from . import _core
 from .client import RedisCluster
@@ -87,6 +88,7 @@ class ClusterPipeline(RedisCluster):
         self.watching = False
         self._conn = None        # held connection while WATCHing
         self._slot = None        # the one slot of a transaction
+        self._abort_index = None  # EXECABORT: index of the first refused command
 
     def __repr__(self):
         return "{0}<{1} commands>".format(type(self).__name__, len(self.command_stack))
@@ -120,8 +122,16 @@ class ClusterPipeline(RedisCluster):
         return self._immediate(args, kwargs)
 
     def _set_immediate(self, on):
+        # A closure over a weak reference, not a bound method: the instance
+        # must not refer to itself, or a dropped watching pipeline would keep
+        # its connection until the cycle collector runs.
         if on:
-            self.execute_command = self._immediate_command
+            ref = weakref.ref(self)
+
+            def execute_command(*args, **kwargs):
+                return ref()._immediate(args, kwargs)
+
+            self.execute_command = execute_command
         else:
             self.__dict__.pop("execute_command", None)
 
@@ -156,6 +166,7 @@ class ClusterPipeline(RedisCluster):
         stack = self.command_stack
         if not stack and not self.watching:
             return []
+        self._abort_index = None
         try:
             if self._transaction_mode or self.explicit_transaction:
                 results = self._execute_transaction(stack)
@@ -164,6 +175,9 @@ class ClusterPipeline(RedisCluster):
         finally:
             self.reset()
         if raise_on_error:
+            first = self._abort_index
+            if first is not None:
+                self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
             self._raise_first_error(stack, results)
         return results
 
@@ -175,12 +189,13 @@ class ClusterPipeline(RedisCluster):
         return results
 
     @staticmethod
-    def _raise_first_error(stack, results):
+    def _raise_first_error(stack, results, offset=0):
         for i, r in enumerate(results):
             if isinstance(r, Exception):
                 args = stack[i][0]
                 msg = "Command # %d (%s) of pipeline caused error: %s" % (
-                    i + 1, " ".join(_safe_str(a) for a in args), r.args[0] if r.args else "")
+                    i + 1 + offset, " ".join(_safe_str(a) for a in args),
+                    r.args[0] if r.args else "")
                 r.args = (msg,) + tuple(r.args[1:])
                 raise r
 
@@ -309,9 +324,13 @@ class ClusterPipeline(RedisCluster):
             if exec_reply is None:
                 raise WatchError("Watched variable changed.")
             if isinstance(exec_reply, Exception):
-                # EXECABORT: report the first queuing error, in its place.
-                first = next((r for r in queued if isinstance(r, Exception)), exec_reply)
-                return [first if isinstance(r, Exception) else exec_reply for r in queued]
+                # EXECABORT: each command refused while queuing keeps its own
+                # error; the others get the EXECABORT. raise_on_error raises
+                # the first refused command's error (as redis-py does).
+                results = [r if isinstance(r, Exception) else exec_reply for r in queued]
+                self._abort_index = next(
+                    (i for i, r in enumerate(queued) if isinstance(r, Exception)), None)
+                return results
             results = []
             for (args, options), r in zip(stack, exec_reply):
                 if not isinstance(r, Exception):

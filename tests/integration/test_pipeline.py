@@ -209,7 +209,8 @@ def test_raise_on_error_raises_the_first_error(rc, flush):
     # default is raise_on_error=True; non-UTF-8 arguments are shown, not a crash
     raw_key = key_for_slot(2, "bin").encode() + b"\xff\xfe"
     rc.set(raw_key, "s")
-    with pytest.raises(ResponseError, match=r"^Command # 1 \(SADD .*:bin\ufffd\ufffd m\) of pipeline caused error: WRONGTYPE"):
+    expected = r"^Command # 1 \(SADD .*:bin\ufffd\ufffd m\) of pipeline caused error: WRONGTYPE"
+    with pytest.raises(ResponseError, match=expected):
         rc.pipeline().sadd(raw_key, "m").get(raw_key).execute()
 
 
