@@ -60,6 +60,7 @@ typedef struct rc_node {
     int nconns;           /* open connections (idle + checked out) */
     unsigned gen;         /* bumped by disconnect() */
     int in_topology;      /* 1 if the last topology listed this node */
+    double down_until;    /* a connect failed: replica reads avoid it until then */
 } rc_node;
 
 typedef struct rc_cluster {

@@ -95,7 +95,22 @@ rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
         return m;
     }
     pick = cl->rr++ % (unsigned)(mn->nreplicas + 1);
-    return pick == 0 ? m : mn->replicas[pick - 1];
+    if (pick == 0) {
+        return m;
+    }
+    /* A replica that refused a connection lately is skipped for a second. */
+    if (cl->nodes[mn->replicas[pick - 1]]->down_until > 0 &&
+        rc_net_now() < cl->nodes[mn->replicas[pick - 1]]->down_until) {
+        return m;
+    }
+    return mn->replicas[pick - 1];
+}
+
+/* Whether node ni is a replica read's detour (not the slot's master). */
+static int
+rc_on_replica(rc_cluster *cl, const rc_route *rt, int ni)
+{
+    return rt->replica_ok && rt->slot >= 0 && ni != (int)cl->slots[rt->slot];
 }
 
 /* Fold one command's view of a round into the round's (max of counters). */
@@ -277,6 +292,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         }
         if (r == RC_ST_NET) {
             Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
+            if (rc_on_replica(cl, rt, ni)) {
+                continue; /* the retry goes to the master: no wait, no refresh */
+            }
             rc_note_conn_fail(cl, &rs, &err);
             if (err.kind == RC_E_TIMEOUT && rs.timeouts > 1) {
                 stopped_early = 1;
@@ -349,6 +367,11 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             goto done;
         }
         rc_pool_checkin(cl, c);
+        if (rc_on_replica(cl, rt, ni) &&
+            PyErr_GivenExceptionMatches(reply, st->BusyLoadingError)) {
+            Py_CLEAR(reply); /* a replica still loading: ask the master */
+            continue;
+        }
         *out = reply;
         reply = NULL;
         status = RC_ST_OK;
@@ -833,8 +856,9 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 Py_DECREF(exc);
                 continue;
             }
-            /* Could not connect: nothing was sent, retry these later. */
-            {
+            /* Could not connect: nothing was sent, retry these later (reads
+             * sent to a replica go to the master next: no wait for those). */
+            if (node->role != RC_ROLE_REPLICA) {
                 rc_retry t = start;
                 rc_note_conn_fail(cl, &t, &err);
                 rc_retry_merge(&rs, &t);
@@ -872,6 +896,13 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             for (int j = 0; j < l->nitems; j++) {
                 rc_item *it = &l->items[j];
                 rc_bcmd *c = &b->cmds[it->cmd];
+                if (!it->asking && c->result != NULL && c->tries == 0 &&
+                    rc_on_replica(cl, &c->rt, l->node) &&
+                    PyErr_GivenExceptionMatches(c->result, st->BusyLoadingError)) {
+                    Py_CLEAR(c->result); /* replica still loading: the master */
+                    c->tries++;
+                    continue;
+                }
                 if (it->asking || c->result != NULL) {
                     continue;
                 }

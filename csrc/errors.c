@@ -134,6 +134,7 @@ rc_errors_load(rc_state *st, PyObject *module)
     RC_LOAD(AskError)
     RC_LOAD(TryAgainError)
     RC_LOAD(MasterDownError)
+    RC_LOAD(BusyLoadingError)
 #undef RC_LOAD
 
     table = PyObject_GetAttrString(module, "ERROR_PREFIXES");
@@ -212,6 +213,7 @@ rc_errors_clear(rc_state *st)
     Py_CLEAR(st->AskError);
     Py_CLEAR(st->TryAgainError);
     Py_CLEAR(st->MasterDownError);
+    Py_CLEAR(st->BusyLoadingError);
 }
 
 static PyObject *

@@ -288,7 +288,7 @@ static PyMethodDef rc_module_methods[] = {
     {"bool_ok", (PyCFunction)rc_mod_bool_ok, METH_O,
      "bool_ok(reply, /)\n--\n\nTrue if the reply is OK (response callback)."},
     {"set_ok", (PyCFunction)(void (*)(void))rc_mod_set_ok, METH_FASTCALL | METH_KEYWORDS,
-     "set_ok(reply, /)\n--\n\nSET's callback: None stays None, else reply == OK."},
+     "set_ok(reply, /, *, get=False)\n--\n\nSET's callback: None stays None, else reply == OK."},
     {"key_slot", (PyCFunction)rc_mod_key_slot, METH_O,
      "key_slot(key, /)\n--\n\nCluster slot of a key (utf-8 for str)."},
     {"crc16", (PyCFunction)rc_mod_crc16, METH_O,

@@ -186,6 +186,11 @@ rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
     if (status != RC_ST_OK) {
         node->nconns--;
         cl->nconns--;
+        if (status == RC_ST_NET) {
+            node->down_until = rc_net_now() + 1.0;
+        }
+    } else {
+        node->down_until = 0;
     }
     return status;
 }

@@ -681,7 +681,7 @@ static PyMethodDef Pool_methods[] = {
     {"_topology", (PyCFunction)Pool_topology, METH_NOARGS,
      "_topology($self, /)\n--\n\n(epoch, nodes, slots) as the engine sees them."},
     {"_node_command", (PyCFunction)(void (*)(void))Pool_node_command, METH_FASTCALL,
-     "_node_command($self, host, port, *args)\n--\n\nOne command to one address."},
+     "_node_command($self, host, port, /, *args)\n--\n\nOne command to one address."},
     {"_connection", (PyCFunction)(void (*)(void))Pool_connection, METH_FASTCALL,
      "_connection($self, *where)\n--\n\nA held Connection to (host, port) or to a slot's master."},
     {"_patch_slot", (PyCFunction)(void (*)(void))Pool_patch_slot, METH_FASTCALL,

@@ -30,7 +30,7 @@ typedef struct rc_state {
     PyObject *RedisError, *ConnectionError, *TimeoutError, *AuthenticationError;
     PyObject *ResponseError, *DataError, *RedisClusterException, *ClusterError;
     PyObject *ClusterDownError, *SlotNotCoveredError, *MovedError, *AskError;
-    PyObject *TryAgainError, *MasterDownError;
+    PyObject *TryAgainError, *MasterDownError, *BusyLoadingError;
 
     rc_errcode *errcodes; /* the error-prefix table */
     int nerrcodes;

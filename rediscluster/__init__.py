@@ -31,6 +31,7 @@ from .exceptions import (
 )
 from .nodemanager import NodeManager
 from .pipeline import ClusterPipeline, StrictClusterPipeline
+from .pubsub import ClusterPubSub
 
 
 def int_or_str(value):
@@ -50,6 +51,7 @@ __all__ = [
     "ClusterDownException",
     "ClusterError",
     "ClusterPipeline",
+    "ClusterPubSub",
     "ClusterReadOnlyConnectionPool",
     "ClusterWithReadReplicasConnectionPool",
     "MasterDownError",

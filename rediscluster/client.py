@@ -127,6 +127,11 @@ class RedisCluster(_core.Client, ClusterCommands):
                  read_from_replicas=False, **kwargs):
         """Client from ``redis://[[user]:password@]host[:port][/db][?option=value]``."""
         options = parse_url(url, **kwargs)
+        # URL query options may carry these too (?read_from_replicas=1)
+        skip_full_coverage_check = options.pop("skip_full_coverage_check", False) or \
+            skip_full_coverage_check
+        readonly_mode = options.pop("readonly_mode", False) or readonly_mode
+        read_from_replicas = options.pop("read_from_replicas", False) or read_from_replicas
         if db is not None:
             options["db"] = db
         if options.get("db") not in (None, 0, "0"):
@@ -237,6 +242,14 @@ class RedisCluster(_core.Client, ClusterCommands):
     @property
     def RedisClusterRequestTTL_active(self):
         return self._request_ttl
+
+    def pubsub(self, **kwargs):
+        """A ``ClusterPubSub`` on this client's pool (redis-py's ``PubSub`` API,
+        plus sharded Pub/Sub). ``ignore_subscribe_messages=True`` drops the
+        (un)subscribe confirmations."""
+        from .pubsub import ClusterPubSub
+
+        return ClusterPubSub(self.connection_pool, **kwargs)
 
 
 class StrictRedisCluster(RedisCluster):

@@ -1,0 +1,142 @@
+# Type stub of the C extension rediscluster._core (csrc/module.c, pooltype.c,
+# client.c, conntype.c). tests/unit/test_stubs.py keeps it in sync with the
+# built module (names, members, parameter names and kinds) and `make typecheck`
+# runs mypy's stubtest on it.
+#
+# Replies are typed Any: their shape depends on the command, on the response
+# callback and on decode_responses.
+
+from collections.abc import Callable, Iterable
+from typing import Any, overload
+
+from typing_extensions import Buffer, Self, TypeAlias, disjoint_base, final
+
+# What the packer accepts as one command argument (str is encoded with the
+# pool's encoding, int/float are formatted as redis-py does; bool and None
+# raise DataError).
+_Arg: TypeAlias = bytes | str | int | float | memoryview
+# A command as the batch/connection calls take it: the argument tuple.
+_Command: TypeAlias = tuple[_Arg, ...]
+# Upper-case command name -> callable (response parser / fan-out merger) or a
+# routing flag; the engine requires a real dict (subclasses allowed).
+_CallbackDict: TypeAlias = dict[str, Any]
+
+__version__: str
+command_table_version: str
+hiredis_version: tuple[int, int, int]
+
+def key_slot(key: _Arg, /) -> int: ...
+def crc16(data: Buffer, /) -> int: ...
+def command_keys(*args: _Arg) -> list[int]: ...
+def pack_command(*args: _Arg) -> bytes: ...
+def bool_ok(reply: object, /) -> bool: ...
+# SET's response callback: None stays None, else reply == OK; with get=True
+# the reply (the old value) is returned as it is. Other keyword options are
+# accepted and ignored (the engine passes a command's options to its callback).
+def set_ok(reply: Any, /, *, get: bool = False) -> Any: ...
+
+# Pool and Client have a C instance layout (PEP 800): a class cannot derive from
+# both, or from one of them and another C type with its own layout.
+@disjoint_base
+class Pool:
+    """Cluster engine state: nodes, slot map and connection pools."""
+
+    def __init__(
+        self,
+        *,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        decode_responses: bool = False,
+        socket_timeout: float | None = None,
+        socket_connect_timeout: float | None = None,
+        socket_keepalive: bool = False,
+        socket_keepalive_options: dict[int, int] | None = None,
+        username: _Arg | None = None,
+        password: _Arg | None = None,
+        client_name: _Arg | None = None,
+        readonly: bool = False,
+        max_connections: int = ...,  # 2**31
+        max_connections_per_node: bool = False,
+        skip_full_coverage_check: bool = False,
+        reinitialize_steps: int = 25,
+    ) -> None: ...
+    def keyslot(self, key: _Arg, /) -> int: ...
+    def disconnect(self) -> None: ...
+    # nodes: (host, port, role, master index or -1); slots: 16384 native
+    # uint16 indices into nodes (0xFFFF: uncovered).
+    def _set_topology(self, nodes: Iterable[tuple[str, int, int, int]], slots: Buffer, /) -> None: ...
+    # (epoch, [(host, port, "host:port", role, master, in_topology)], slots)
+    def _topology(self) -> tuple[int, list[tuple[str, int, str, int, int, int]], bytes]: ...
+    def _node_command(self, host: str, port: int, /, *args: _Arg) -> Any: ...
+    @overload
+    def _connection(self, slot: int, /) -> Connection: ...
+    @overload
+    def _connection(self, host: str, port: int, /) -> Connection: ...
+    def _patch_slot(self, slot: int, host: str, port: int, /) -> None: ...
+    def _refresh(self, force: bool = True, /) -> None: ...
+    def _stats(self) -> dict[str, Any]: ...
+    _refresh_callback: Callable[[], object] | None
+    @property
+    def _epoch(self) -> int: ...
+
+@disjoint_base
+class Client:
+    """Cluster client core: execute_command in C."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        # each defaults to a new empty dict (None is refused)
+        response_callbacks: _CallbackDict = ...,
+        nodes_flags: _CallbackDict = ...,
+        result_callbacks: _CallbackDict = ...,
+        ttl: int = 16,
+        cluster_down_retry_attempts: int = 3,
+        read_from_replicas: bool = False,
+    ) -> None: ...
+    def execute_command(self, *args: _Arg, **options: Any) -> Any: ...
+    def _queue_command(self, *args: _Arg, **options: Any) -> Self: ...
+    # [(args, options or None), ...] -> results in order, errors in place.
+    def _execute_batch(
+        self, commands: Iterable[tuple[_Command, dict[str, Any] | None]], /
+    ) -> list[Any]: ...
+    # A Pool; typed Any because the Python layer always installs a
+    # ClusterConnectionPool and its callers use that class's attributes
+    # (connection_pool.nodes, ...), which this stub cannot name.
+    @property
+    def connection_pool(self) -> Any: ...
+    command_stack: list[Any]
+    response_callbacks: _CallbackDict
+    nodes_flags: _CallbackDict
+    result_callbacks: _CallbackDict
+    _request_ttl: int
+    cluster_down_retry_attempts: int
+    read_from_replicas: bool
+
+@final
+class Connection:
+    """A connection held across calls (transactions). Made by Pool._connection."""
+
+    def execute_many(self, commands: Iterable[_Command], /) -> list[Any]: ...
+    def execute(self, *args: _Arg) -> Any: ...
+    def send(self, commands: Iterable[_Command], /) -> None: ...
+    def read(self, timeout: float | None = None, /) -> Any: ...
+    def fileno(self) -> int: ...
+    def release(self) -> None: ...
+    def close(self) -> None: ...
+    @property
+    def node(self) -> str | None: ...
+    @property
+    def open(self) -> bool: ...
+
+@final
+class Reader:
+    """RESP reader (the engine's parser) for tests and tools."""
+
+    def __init__(
+        self, *, decode_responses: bool = False, encoding: str = "utf-8", errors: str = "strict"
+    ) -> None: ...
+    def feed(self, data: Buffer, /) -> None: ...
+    # The next reply, or False if none is complete yet.
+    def gets(self) -> Any: ...
