@@ -13,12 +13,31 @@ typedef struct {
     rc_state *st;
     PoolObject *pool; /* owned */
     rc_conn *conn;    /* NULL once released or closed */
+    int busy;         /* a call is using conn (maybe with the GIL released) */
 } ConnectionObject;
 
 static PyTypeObject *rc_connection_type(rc_state *st);
 
 static int
 rc_conn_check(ConnectionObject *self)
+{
+    if (self->busy) {
+        /* Another thread is inside a call on this connection with the GIL
+         * released; using it now would interleave replies or free it. */
+        PyErr_SetString(PyExc_RuntimeError,
+                        "Connection is in use by another thread (a Connection is not thread-safe)");
+        return -1;
+    }
+    if (self->conn == NULL) {
+        PyErr_SetString(self->st->ConnectionError, "connection already released or closed");
+        return -1;
+    }
+    return 0;
+}
+
+/* The connection is still held (no busy check: for the inner calls). */
+static int
+rc_conn_alive(ConnectionObject *self)
 {
     if (self->conn == NULL) {
         PyErr_SetString(self->st->ConnectionError, "connection already released or closed");
@@ -59,7 +78,7 @@ Connection_execute_many(ConnectionObject *self, PyObject *commands)
     int r;
 
     rc_buf_init(&buf);
-    if (rc_conn_check(self) < 0) {
+    if (rc_conn_alive(self) < 0) {
         return NULL;
     }
     cl = &self->pool->cl;
@@ -138,7 +157,7 @@ Connection_send(ConnectionObject *self, PyObject *commands)
     int rc = RC_OK;
 
     rc_buf_init(&buf);
-    if (rc_conn_check(self) < 0) {
+    if (rc_conn_alive(self) < 0) {
         return NULL;
     }
     seq = PySequence_Fast(commands, "commands must be a sequence of argument tuples");
@@ -180,7 +199,7 @@ Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
     double timeout = -1, deadline = 0;
     char buf[16384];
 
-    if (rc_conn_check(self) < 0) {
+    if (rc_conn_alive(self) < 0) {
         return NULL;
     }
     if (nargs > 1) {
@@ -255,7 +274,7 @@ static PyObject *
 Connection_fileno(ConnectionObject *self, PyObject *unused)
 {
     (void)unused;
-    if (rc_conn_check(self) < 0) {
+    if (rc_conn_alive(self) < 0) {
         return NULL;
     }
     return PyLong_FromLong(self->conn->fd);
@@ -289,6 +308,10 @@ static PyObject *
 Connection_release(ConnectionObject *self, PyObject *unused)
 {
     (void)unused;
+    if (self->busy) {
+        rc_conn_check(self);
+        return NULL;
+    }
     if (self->conn != NULL) {
         rc_conn *c = self->conn;
         self->conn = NULL;
@@ -301,6 +324,10 @@ static PyObject *
 Connection_close(ConnectionObject *self, PyObject *unused)
 {
     (void)unused;
+    if (self->busy) {
+        rc_conn_check(self);
+        return NULL;
+    }
     if (self->conn != NULL) {
         rc_conn *c = self->conn;
         self->conn = NULL;
@@ -350,15 +377,68 @@ Connection_dealloc(ConnectionObject *self)
     Py_DECREF(tp);
 }
 
+/* The calls that may release the GIL hold `busy` for their duration. */
+static PyObject *
+Connection_execute_many_locked(ConnectionObject *self, PyObject *commands)
+{
+    PyObject *r;
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    self->busy = 1;
+    r = Connection_execute_many(self, commands);
+    self->busy = 0;
+    return r;
+}
+
+static PyObject *
+Connection_send_locked(ConnectionObject *self, PyObject *commands)
+{
+    PyObject *r;
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    self->busy = 1;
+    r = Connection_send(self, commands);
+    self->busy = 0;
+    return r;
+}
+
+static PyObject *
+Connection_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *r;
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    self->busy = 1;
+    r = Connection_read(self, args, nargs);
+    self->busy = 0;
+    return r;
+}
+
+static PyObject *
+Connection_execute_locked(ConnectionObject *self, PyObject *args)
+{
+    PyObject *r;
+    if (rc_conn_check(self) < 0) {
+        return NULL;
+    }
+    self->busy = 1;
+    r = Connection_execute(self, args);
+    self->busy = 0;
+    return r;
+}
+
 static PyMethodDef Connection_methods[] = {
-    {"execute_many", (PyCFunction)Connection_execute_many, METH_O,
+    {"execute_many", (PyCFunction)Connection_execute_many_locked, METH_O,
      "execute_many($self, commands, /)\n--\n\n"
      "Write all commands at once, read one raw reply each (errors in place)."},
-    {"execute", (PyCFunction)Connection_execute, METH_VARARGS,
+    {"execute", (PyCFunction)Connection_execute_locked, METH_VARARGS,
      "execute($self, *args)\n--\n\nOne command; raw reply; error replies raised."},
-    {"send", (PyCFunction)Connection_send, METH_O,
+    {"send", (PyCFunction)Connection_send_locked, METH_O,
      "send($self, commands, /)\n--\n\nWrite commands without reading replies (pub/sub)."},
-    {"read", (PyCFunction)(void (*)(void))Connection_read, METH_FASTCALL,
+    {"read", (PyCFunction)(void (*)(void))Connection_read_locked, METH_FASTCALL,
      "read($self, timeout=None, /)\n--\n\n"
      "The next reply, or None if none is complete within timeout seconds."},
     {"fileno", (PyCFunction)Connection_fileno, METH_NOARGS,
@@ -425,6 +505,7 @@ rc_connection_new(PoolObject *pool, int node)
     Py_INCREF(pool);
     self->pool = pool;
     self->conn = c;
+    self->busy = 0;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
