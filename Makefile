@@ -11,6 +11,11 @@ PYTHON       ?= python3
 VENV         ?= .venv
 ASAN_VENV    ?= .venv-asan
 CLUSTER_BASE ?= 7000
+# The second cluster (password, ACL users, CONFIG renamed) for the auth and
+# managed-service tests; AUTH_CLUSTER=0: test/asan/tox do not start it (those
+# tests then skip).
+CLUSTER_AUTH_BASE ?= 7010
+AUTH_CLUSTER ?= 1
 PYTEST_ARGS  ?=
 # KEEP_CLUSTER=1: never stop the cluster after test/asan/tox.
 KEEP_CLUSTER ?=
@@ -19,9 +24,11 @@ ASAN_CC      ?= gcc
 
 VENV_PY      := $(VENV)/bin/python
 CLUSTER      := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_BASE)
+AUTH_CLUSTER_CMD := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_AUTH_BASE)
+AUTH_CLUSTER_OPTS := --auth --no-config --also-bind 127.0.0.2
 SETUP_STAMP  := $(VENV)/.rc-setup
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := redis-server redis-tools libhiredis-dev pkg-config valgrind
+APT_PACKAGES := redis-server redis-tools libhiredis-dev libssl-dev pkg-config valgrind openssl
 
 EXT_SUFFIX   := $(shell if [ -x $(VENV_PY) ]; then $(VENV_PY) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'; \
                         else $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))'; fi)
@@ -35,6 +42,8 @@ TEST_DIRS    := $(wildcard tests/unit tests/integration)
 # The tests and scripts find the cluster that this Makefile starts.
 export RC_CLUSTER_BASE_PORT := $(CLUSTER_BASE)
 export RC_CLUSTER_URL       := redis://127.0.0.1:$(CLUSTER_BASE)
+export RC_CLUSTER_AUTH_URL  := redis://127.0.0.1:$(CLUSTER_AUTH_BASE)
+export RC_CLUSTER_AUTH_BASE_PORT := $(CLUSTER_AUTH_BASE)
 
 empty :=
 space := $(empty) $(empty)
@@ -42,8 +51,9 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit demo bench benchmark asan tox check-hiredis1 \
-        cluster-start cluster-stop cluster-status clean distclean FORCE
+.PHONY: help setup os-deps build test test-unit test-resilience demo bench benchmark asan tox check-hiredis1 \
+        cluster-start cluster-stop cluster-status cluster-start-auth cluster-stop-auth \
+        cluster-status-auth clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -55,8 +65,9 @@ help:
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
+	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
 	@echo "make clean | distclean"
-	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
+	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
 
 # ---------------------------------------------------------------- set-up
 
@@ -119,15 +130,30 @@ cluster-stop:
 cluster-status:
 	@$(CLUSTER) status
 
-# $(call with_cluster,COMMAND): start the cluster, run COMMAND, stop the
-# cluster again (even when COMMAND fails) if this run started it, and exit
-# with COMMAND's status. A cluster that was already healthy is left running.
+cluster-start-auth:
+	@$(AUTH_CLUSTER_CMD) start $(AUTH_CLUSTER_OPTS)
+
+cluster-stop-auth:
+	@$(AUTH_CLUSTER_CMD) stop
+
+cluster-status-auth:
+	@$(AUTH_CLUSTER_CMD) status
+
+# $(call with_cluster,COMMAND): start the cluster (and, with AUTH_CLUSTER=1,
+# the auth cluster), run COMMAND, stop them again (even when COMMAND fails) if
+# this run started them, and exit with COMMAND's status. A cluster that was
+# already healthy is left running.
 define with_cluster
 	@if $(CLUSTER) status -q; then owned=; else owned=1; fi; \
-	rc_stop() { if [ -n "$$owned" ] && [ -z "$(KEEP_CLUSTER)" ]; then $(CLUSTER) stop; fi; }; \
+	auth_owned=; if [ "$(AUTH_CLUSTER)" = 1 ] && ! $(AUTH_CLUSTER_CMD) status -q; then auth_owned=1; fi; \
+	rc_stop() { if [ -z "$(KEEP_CLUSTER)" ]; then \
+	    if [ -n "$$owned" ]; then $(CLUSTER) stop; fi; \
+	    if [ -n "$$auth_owned" ]; then $(AUTH_CLUSTER_CMD) stop; fi; fi; }; \
 	trap 'rc_stop; exit 130' INT TERM; \
 	$(CLUSTER) start || { rc_stop; exit 1; }; \
-	( $(1) ); rc=$$?; \
+	if [ "$(AUTH_CLUSTER)" = 1 ]; then \
+	    $(AUTH_CLUSTER_CMD) start $(AUTH_CLUSTER_OPTS) || { rc_stop; exit 1; }; fi; \
+	( export RC_CLUSTER_AUTH_REQUIRED=$(AUTH_CLUSTER); $(1) ); rc=$$?; \
 	rc_stop; exit $$rc
 endef
 
@@ -138,6 +164,13 @@ test: setup build
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# Fault tests (tests/resilience): kill, stop and fail over nodes under load,
+# then rewrite the results table in docs/reliability.md (report.py). They need
+# only the main cluster.
+test-resilience: AUTH_CLUSTER := 0
+test-resilience: setup build
+	$(call with_cluster,RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest tests/resilience -q $(PYTEST_ARGS); rc=$$?; $(VENV_PY) tests/resilience/report.py; exit $$rc)
 
 # The ASan+UBSan build is a non-editable install into $(ASAN_VENV), built in
 # build/debug-sanitize/ (setup.py's variant dir), so the in-place build is
@@ -159,6 +192,55 @@ asan: setup
 	cd build/asan-run && $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -c \
 	    'import rediscluster._core as m; assert "$(ASAN_VENV)" in m.__file__, m.__file__; print("asan build:", m.__file__)'
 	$(call with_cluster,cd build/asan-run && RC_REQUIRE_CLUSTER=1 $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -m pytest $(abspath $(TEST_DIRS)) -q -p no:cacheprovider $(PYTEST_ARGS))
+
+# ---------------------------------------------------------------- fuzzing, leaks
+
+# fuzz/README.md: atheris runs each fuzz/fuzz_<target>.py for FUZZ_SECONDS
+# against the extension compiled by clang with ASan+UBSan and libFuzzer
+# coverage (-fsanitize=fuzzer-no-link), installed into $(FUZZ_VENV) and built
+# in build/sanitize/. New inputs go to build/fuzz/corpus/<target>, crashes to
+# build/fuzz/artifacts/, logs to build/fuzz/<target>.log; fuzz/corpus/ (the
+# seeds) is only read.
+FUZZ_VENV    ?= .venv-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= reply pack engine
+FUZZ_ARGS    ?=
+FUZZ_ENV      = ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=64 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONMALLOC=malloc
+
+.PHONY: fuzz test-leak
+
+fuzz: setup
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	    echo "installing clang" && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends clang >/dev/null; } || \
+	    { echo "error: $(FUZZ_CC) not found (FUZZ_CC=...)" >&2; exit 1; }
+	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=70.1' atheris
+	-@$(FUZZ_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
+	rm -rf build/sanitize
+	CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link -UNDEBUG -g" RC_SANITIZE=1 \
+	    $(FUZZ_VENV)/bin/python -m pip install -q --no-build-isolation .
+	@mkdir -p build/fuzz-run build/fuzz/artifacts
+	@cd build/fuzz-run && py=$(abspath $(FUZZ_VENV))/bin/python && \
+	preload="$$($$py -c 'import atheris, os; print(os.path.join(atheris.path(), "asan_with_fuzzer.so"))')" && \
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p ../fuzz/corpus/$$t; log=../fuzz/$$t.log; \
+	    echo "fuzz_$$t: $(FUZZ_SECONDS) s, log in build/fuzz/$$t.log"; \
+	    LD_PRELOAD="$$preload" $(FUZZ_ENV) $$py $(CURDIR)/fuzz/fuzz_$$t.py \
+	        -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 -detect_leaks=0 \
+	        -print_final_stats=1 -artifact_prefix=$(CURDIR)/build/fuzz/artifacts/$$t- $(FUZZ_ARGS) \
+	        ../fuzz/corpus/$$t $(CURDIR)/fuzz/corpus/$$t >$$log 2>&1; rc=$$?; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units' $$log; \
+	    if [ $$rc != 0 ]; then tail -n 60 $$log; echo "error: fuzz_$$t found a problem (exit $$rc)" >&2; exit $$rc; fi; \
+	done
+
+# Reference-count and memory-growth tests (tests/leak, about two minutes);
+# RC_LEAK_OPS=n sets the operation count of the RSS test (default 1000000).
+test-leak: AUTH_CLUSTER := 0
+test-leak: setup build
+	$(call with_cluster,RC_REQUIRE_CLUSTER=1 RC_LEAK_TESTS=1 $(VENV_PY) -m pytest tests/leak -q -m leak $(PYTEST_ARGS))
 
 # tox builds and tests in its own environments, one per interpreter found.
 tox: setup $(VENV)/.rc-tox
@@ -185,6 +267,35 @@ benchmark: bench
 
 $(VENV)/.rc-bench: $(SETUP_STAMP)
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test,bench]'
+	@touch $@
+
+# ---------------------------------------------------------------- typing, packaging
+
+.PHONY: typecheck check-sdist
+
+# mypy 1.19 is the last series that can check for Python 3.9 (see mypy.ini).
+MYPY_VERSION  ?= 1.19.1
+BUILD_VERSION ?= 1.6.1
+
+# mypy over the package, the stub and tests/typecheck/ (mypy.ini), then
+# stubtest: rediscluster/_core.pyi against the built extension.
+typecheck: setup build $(VENV)/.rc-mypy-$(MYPY_VERSION)
+	$(VENV_PY) -m mypy --config-file mypy.ini
+	$(VENV_PY) -m mypy.stubtest rediscluster._core --mypy-config-file mypy.ini \
+	    --allowlist tools/stubtest_allowlist.txt
+
+$(VENV)/.rc-mypy-$(MYPY_VERSION): $(SETUP_STAMP)
+	$(VENV_PY) -m pip install -q 'mypy==$(MYPY_VERSION)'
+	@touch $@
+
+# python -m build into dist/ (the sdist, and the wheel from it), what they
+# hold, the sdist installed into a fresh venv with tests/unit run against that
+# copy, and mypy against it (tools/check_sdist.sh).
+check-sdist: setup $(VENV)/.rc-mypy-$(MYPY_VERSION) $(VENV)/.rc-build-$(BUILD_VERSION)
+	tools/check_sdist.sh $(abspath $(VENV_PY))
+
+$(VENV)/.rc-build-$(BUILD_VERSION): $(SETUP_STAMP)
+	$(VENV_PY) -m pip install -q 'build==$(BUILD_VERSION)'
 	@touch $@
 
 # ---------------------------------------------------------------- clean

@@ -26,10 +26,10 @@ from setuptools import Extension, setup
 INSTALL_HINT = """\
 rediscluster links the operating system's hiredis C library, found with pkg-config.
 Install both, then build again:
-    Debian/Ubuntu:  apt-get install pkg-config libhiredis-dev
-    Fedora/RHEL:    dnf install pkgconf-pkg-config hiredis-devel
-    Alpine:         apk add pkgconf hiredis-dev
-    macOS:          brew install pkg-config hiredis"""
+    Debian/Ubuntu:  apt-get install pkg-config libhiredis-dev libssl-dev
+    Fedora/RHEL:    dnf install pkgconf-pkg-config hiredis-devel openssl-devel
+    Alpine:         apk add pkgconf hiredis-dev openssl-dev
+    macOS:          brew install pkg-config hiredis openssl"""
 
 
 def knob(name):
@@ -101,6 +101,13 @@ if knob("RC_NO_EXTENSION"):
     pass
 elif sources:
     hi_include, hi_libdirs, hi_libs, hi_cflags, hi_ldflags = pkg_config("hiredis")
+    # TLS: OpenSSL's libssl (Debian: libssl-dev), the library CPython uses too.
+    ssl_include, ssl_libdirs, ssl_libs, ssl_cflags, ssl_ldflags = pkg_config("openssl")
+    hi_include += ssl_include
+    hi_libdirs += ssl_libdirs
+    hi_libs += ssl_libs
+    hi_cflags += ssl_cflags
+    hi_ldflags += ssl_ldflags
     ext_modules.append(
         Extension(
             "rediscluster._core",

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "pack.h"
 #include "reply.h"
+#include "tls.h"
 
 enum { RC_ROLE_UNKNOWN = 0, RC_ROLE_MASTER = 1, RC_ROLE_REPLICA = 2 };
 
@@ -29,6 +30,8 @@ typedef struct rc_cfg {
     long long max_conns;   /* limit on open connections */
     int per_node;          /* 1: max_conns counts per node */
     int skip_coverage;     /* skip_full_coverage_check (for messages) */
+    void *tls_ctx;         /* SSL_CTX * when ssl=True, else NULL (owned) */
+    int tls_check_hostname; /* verify the certificate's name against the host */
 } rc_cfg;
 
 struct rc_node;
@@ -43,6 +46,8 @@ typedef struct rc_conn {
     double idle_since;       /* when it went back to the pool */
     int readonly;            /* READONLY was sent */
     int dirty;               /* written to but not fully read: never reuse */
+    void *ssl;               /* SSL * on a TLS connection, else NULL (owned) */
+    double timeout;          /* socket_timeout (TLS waits use it) */
     rc_err err;              /* sticky I/O error */
 } rc_conn;
 
@@ -112,6 +117,14 @@ int rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObjec
 
 /* Read one more reply (as rc_conn_roundtrip without sending). */
 int rc_conn_read(rc_conn *c, PyObject **out);
+
+/* Socket I/O of a connection, plain or TLS (no GIL needed: C data only).
+ * Same conventions as the rc_net_* functions they wrap. */
+int rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent);
+ssize_t rc_conn_recv(rc_conn *c, char *p, size_t cap);
+ssize_t rc_conn_recv_nb(rc_conn *c, char *p, size_t cap);
+ssize_t rc_conn_sendv_nb(rc_conn *c, const struct iovec *iov, int cnt);
+int rc_conn_pending(const rc_conn *c); /* TLS bytes poll() cannot see */
 
 /* ---- pool.c ---- */
 

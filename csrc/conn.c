@@ -13,11 +13,57 @@
 
 static const char rc_readonly_cmd[] = "*1\r\n$8\r\nREADONLY\r\n";
 
+int
+rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent)
+{
+    if (c->ssl != NULL) {
+        return rc_tls_send_all(c->ssl, c->fd, p, n, sent, c->timeout, &c->err);
+    }
+    return rc_net_send_all(c->fd, p, n, sent, &c->err);
+}
+
+ssize_t
+rc_conn_recv(rc_conn *c, char *p, size_t cap)
+{
+    if (c->ssl != NULL) {
+        return rc_tls_recv(c->ssl, c->fd, p, cap, c->timeout, &c->err);
+    }
+    return rc_net_recv(c->fd, p, cap, &c->err);
+}
+
+ssize_t
+rc_conn_recv_nb(rc_conn *c, char *p, size_t cap)
+{
+    if (c->ssl != NULL) {
+        return rc_tls_recv_nb(c->ssl, p, cap, &c->err);
+    }
+    return rc_net_recv_nb(c->fd, p, cap, &c->err);
+}
+
+ssize_t
+rc_conn_sendv_nb(rc_conn *c, const struct iovec *iov, int cnt)
+{
+    if (c->ssl != NULL) {
+        return rc_tls_sendv_nb(c->ssl, iov, cnt, &c->err);
+    }
+    return rc_net_sendv_nb(c->fd, iov, cnt, &c->err);
+}
+
+int
+rc_conn_pending(const rc_conn *c)
+{
+    return c->ssl != NULL && rc_tls_pending(c->ssl) > 0;
+}
+
 void
 rc_conn_free(rc_conn *c)
 {
     if (c == NULL) {
         return;
+    }
+    if (c->ssl != NULL) {
+        rc_tls_free(c->ssl);
+        c->ssl = NULL;
     }
     if (c->fd >= 0) {
         close(c->fd);
@@ -65,7 +111,7 @@ rc_conn_read(rc_conn *c, PyObject **out)
             return r == 1 ? RC_ST_OK : r;
         }
         Py_BEGIN_ALLOW_THREADS
-        n = rc_net_recv(c->fd, buf, sizeof buf, &c->err);
+        n = rc_conn_recv(c, buf, sizeof buf);
         Py_END_ALLOW_THREADS
         if (n == -2) {
             if (PyErr_CheckSignals() < 0) {
@@ -94,9 +140,9 @@ rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **
     c->dirty = 1;
     /* The fast path: one send and one recv under a single GIL release. */
     Py_BEGIN_ALLOW_THREADS
-    rc = rc_net_send_all(c->fd, p, n, sent, &c->err);
+    rc = rc_conn_send_all(c, p, n, sent);
     if (rc == RC_OK) {
-        got = rc_net_recv(c->fd, buf, sizeof buf, &c->err);
+        got = rc_conn_recv(c, buf, sizeof buf);
     }
     Py_END_ALLOW_THREADS
     if (rc != RC_OK || got == -1) {
@@ -184,13 +230,24 @@ rc_conn_open(rc_cluster *cl, rc_node *node, int readonly, rc_conn **out, rc_err 
     }
     nreplies = cl->cfg.hello_n + (readonly ? 1 : 0);
 
+    c->timeout = cl->cfg.sock.timeout;
     Py_BEGIN_ALLOW_THREADS
     fd = rc_net_connect(node->host, node->port, &cl->cfg.sock, err);
-    if (fd >= 0 && hello.len > 0) {
-        rc = rc_net_send_all(fd, hello.data, hello.len, &sent, err);
+    c->fd = fd;
+    if (fd >= 0 && cl->cfg.tls_ctx != NULL) {
+        c->ssl = rc_tls_connect(cl->cfg.tls_ctx, fd, node->host, cl->cfg.tls_check_hostname,
+                                cl->cfg.sock.connect_timeout, err);
+        if (c->ssl == NULL) {
+            rc = RC_ERR;
+        }
+    }
+    if (fd >= 0 && rc == RC_OK && hello.len > 0) {
+        rc = rc_conn_send_all(c, hello.data, hello.len, &sent);
+        if (rc != RC_OK) {
+            rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
+        }
     }
     Py_END_ALLOW_THREADS
-    c->fd = fd;
     if (fd < 0 || rc != RC_OK) {
         goto done; /* RC_ST_NET, err set */
     }

@@ -177,7 +177,7 @@ Connection_send(ConnectionObject *self, PyObject *commands)
     }
     self->conn->dirty = 1;
     Py_BEGIN_ALLOW_THREADS
-    rc = rc_net_send_all(self->conn->fd, buf.data, buf.len, &sent, &self->conn->err);
+    rc = rc_conn_send_all(self->conn, buf.data, buf.len, &sent);
     Py_END_ALLOW_THREADS
     if (rc != RC_OK) {
         rc_conn_fail(self, RC_ST_NET);
@@ -241,9 +241,9 @@ Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
             if (timeout >= 0 && wait < 0) {
                 wait = 0;
             }
-            ready = poll(&pfd, 1, wait < 0 ? -1 : (int)(wait * 1000.0));
+            ready = rc_conn_pending(c) ? 1 : poll(&pfd, 1, wait < 0 ? -1 : (int)(wait * 1000.0));
             if (ready > 0) {
-                n = rc_net_recv_nb(c->fd, buf, sizeof buf, &c->err);
+                n = rc_conn_recv_nb(c, buf, sizeof buf);
             }
         }
         Py_END_ALLOW_THREADS

@@ -514,7 +514,7 @@ rc_lane_send(rc_lane *l)
             iov[cnt].iov_len -= l->seg_off;
         }
     }
-    w = rc_net_sendv_nb(l->conn->fd, iov, cnt, &l->conn->err);
+    w = rc_conn_sendv_nb(l->conn, iov, cnt);
     if (w <= 0) {
         return w;
     }
@@ -569,14 +569,18 @@ rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
         Py_BEGIN_ALLOW_THREADS
         {
             double wait = -1, t = rc_net_now();
-            int rc;
+            int rc, pending = 0;
             for (int k = 0; k < np; k++) {
                 double d = lanes[map[k]].deadline;
                 if (d > 0 && (wait < 0 || d - t < wait)) {
                     wait = d - t < 0 ? 0 : d - t;
                 }
+                if (rc_conn_pending(lanes[map[k]].conn)) {
+                    pending = 1; /* TLS bytes already decrypted: don't sleep */
+                    pfd[k].revents = POLLIN;
+                }
             }
-            rc = poll(pfd, (nfds_t)np, wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
+            rc = pending ? np : poll(pfd, (nfds_t)np, wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
             if (rc < 0 && errno == EINTR) {
                 intr = 1;
             } else if (rc < 0) {
@@ -603,8 +607,8 @@ rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
                         rc_err_set(&l->conn->err, RC_E_OOM, ENOMEM, "Out of memory");
                         l->failed = 1;
                     } else {
-                        ssize_t r = rc_net_recv_nb(l->conn->fd, l->rx.data + l->rx.len,
-                                                   l->rx.cap - l->rx.len, &l->conn->err);
+                        ssize_t r = rc_conn_recv_nb(l->conn, l->rx.data + l->rx.len,
+                                                    l->rx.cap - l->rx.len);
                         if (r < 0) {
                             l->failed = 1;
                         } else if (r > 0) {

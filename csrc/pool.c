@@ -67,6 +67,10 @@ rc_cluster_clear(rc_cluster *cl)
     cl->nodes = NULL;
     cl->nnodes = cl->nodes_cap = 0;
     rc_buf_free(&cl->cfg.hello);
+    if (cl->cfg.tls_ctx != NULL) {
+        rc_tls_ctx_free(cl->cfg.tls_ctx);
+        cl->cfg.tls_ctx = NULL;
+    }
     free(cl->cfg.encoding);
     free(cl->cfg.errors);
     cl->cfg.encoding = cl->cfg.errors = NULL;

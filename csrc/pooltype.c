@@ -92,7 +92,15 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
                              "max_connections_per_node",
                              "skip_full_coverage_check",
                              "reinitialize_steps",
+                             "ssl",
+                             "ssl_keyfile",
+                             "ssl_certfile",
+                             "ssl_cert_reqs",
+                             "ssl_ca_certs",
+                             "ssl_check_hostname",
                              NULL};
+    int use_ssl = 0, cert_reqs = RC_TLS_VERIFY_REQUIRED, check_hostname = 0;
+    const char *keyfile = NULL, *certfile = NULL, *cafile = NULL;
     const char *encoding = "utf-8", *errors = "strict";
     int decode = 0, keepalive = 0, readonly = 0, per_node = 0, skip = 0, steps = 25;
     long long maxc = (long long)1 << 31;
@@ -104,10 +112,12 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (st == NULL) {
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppi:Pool", kwlist, &encoding,
-                                     &errors, &decode, &timeout, &ctimeout, &keepalive, &kaopts,
-                                     &username, &password, &client_name, &readonly, &maxc,
-                                     &per_node, &skip, &steps)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizp:Pool", kwlist,
+                                     &encoding, &errors, &decode, &timeout, &ctimeout,
+                                     &keepalive, &kaopts, &username, &password, &client_name,
+                                     &readonly, &maxc, &per_node, &skip, &steps, &use_ssl,
+                                     &keyfile, &certfile, &cert_reqs, &cafile,
+                                     &check_hostname)) {
         return -1;
     }
     if (!PyCodec_KnownEncoding(encoding)) {
@@ -205,6 +215,21 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
         Py_DECREF(setname[0]);
         Py_DECREF(setname[1]);
         cl->cfg.hello_n++;
+    }
+    if (use_ssl) {
+        rc_tlsopts to = {certfile, keyfile, cafile, cert_reqs};
+        rc_err err;
+        rc_err_clear(&err);
+        if (cert_reqs < RC_TLS_VERIFY_NONE || cert_reqs > RC_TLS_VERIFY_REQUIRED) {
+            PyErr_SetString(PyExc_ValueError, "ssl_cert_reqs must be 0, 1 or 2 (none/optional/required)");
+            return -1;
+        }
+        cl->cfg.tls_ctx = rc_tls_ctx_new(&to, &err);
+        if (cl->cfg.tls_ctx == NULL) {
+            PyErr_SetString(st->ConnectionError, err.msg);
+            return -1;
+        }
+        cl->cfg.tls_check_hostname = check_hostname;
     }
     cl->cfg.readonly_all = readonly;
     cl->cfg.max_conns = maxc;

@@ -61,16 +61,36 @@ _CORE_OPTIONS = {
     "health_check_interval": None,
     "socket_read_size": None,
     "socket_type": None,
-    "ssl": None,
-    "ssl_keyfile": None,
-    "ssl_certfile": None,
-    "ssl_cert_reqs": None,
-    "ssl_ca_certs": None,
-    "ssl_check_hostname": None,
+    "ssl": "ssl",
+    "ssl_keyfile": "ssl_keyfile",
+    "ssl_certfile": "ssl_certfile",
+    "ssl_cert_reqs": "ssl_cert_reqs",
+    "ssl_ca_certs": "ssl_ca_certs",
+    "ssl_check_hostname": "ssl_check_hostname",
     "db": None,
     "host": None,
     "port": None,
 }
+
+
+_CERT_REQS = {"none": 0, "optional": 1, "required": 2}
+
+
+def _cert_reqs(value):
+    """redis-py's ssl_cert_reqs (None, 'none'/'optional'/'required' or an
+    ``ssl.CERT_*`` constant) -> 0/1/2."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        try:
+            return _CERT_REQS[value.lower()]
+        except KeyError:
+            raise ValueError(
+                "Invalid SSL Certificate Requirements Flag: {0}".format(value)) from None
+    value = int(value)
+    if value not in (0, 1, 2):
+        raise ValueError("Invalid SSL Certificate Requirements Flag: {0}".format(value))
+    return value
 
 
 def _core_options(kwargs, caller="__init__"):
@@ -87,9 +107,17 @@ def _core_options(kwargs, caller="__init__"):
             out[target] = None
     if kwargs.get("db") not in (None, 0, "0"):
         raise RedisClusterException("Argument 'db' is not possible to use in cluster mode")
-    if kwargs.get("ssl"):
-        raise RedisClusterException(
-            "TLS (ssl=True) is not supported by this version of rediscluster yet")
+    if out.get("ssl"):
+        out["ssl"] = True
+        out["ssl_cert_reqs"] = _cert_reqs(kwargs.get("ssl_cert_reqs", "required"))
+        for name in ("ssl_keyfile", "ssl_certfile", "ssl_ca_certs"):
+            if out.get(name) is not None:
+                out[name] = str(out[name])
+        out["ssl_check_hostname"] = bool(kwargs.get("ssl_check_hostname", False))
+    else:
+        for name in ("ssl", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs",
+                     "ssl_check_hostname"):
+            out.pop(name, None)
     if kwargs.get("unix_socket_path"):
         raise RedisClusterException("Unix sockets do not work in a cluster environment")
     return out

@@ -287,6 +287,7 @@ class NodeManager:
         """Discover the topology and install it in the engine."""
         pool = self._pool
         last_covered = None
+        last_error = None
         answered = False
         for node in self._candidates():
             host, port = node["host"], int(node["port"])
@@ -294,7 +295,9 @@ class NodeManager:
                 reply = pool._node_command(host, port, "CLUSTER", "SLOTS")
             except AuthenticationError:
                 raise
-            except (ConnectionError, TimeoutError):
+            except (ConnectionError, TimeoutError) as e:
+                name = "{0}:{1}".format(host, port)
+                last_error = str(e) if name in str(e) else "{0}: {1}".format(name, e)
                 continue
             except ResponseError as e:
                 if "CLUSTERDOWN" in str(e) or "MASTERDOWN" in str(e):
@@ -321,7 +324,8 @@ class NodeManager:
             return
         if not answered:
             raise RedisClusterException(
-                "Redis Cluster cannot be connected. Please provide at least one reachable node.")
+                "Redis Cluster cannot be connected. Please provide at least one reachable node."
+                + (" (last error: {0})".format(last_error) if last_error else ""))
         raise RedisClusterException(
             "All slots are not covered after query all startup_nodes. "
             "{0} of {1} covered...".format(last_covered, self.REDIS_CLUSTER_HASH_SLOTS))
