@@ -66,6 +66,7 @@ typedef struct rc_node {
     unsigned gen;         /* bumped by disconnect() */
     int in_topology;      /* 1 if the last topology listed this node */
     double down_until;    /* a connect failed: replica reads avoid it until then */
+    unsigned rr;          /* masters: round-robin position over self + replicas */
 } rc_node;
 
 typedef struct rc_cluster {
@@ -86,7 +87,6 @@ typedef struct rc_cluster {
     long long refresh_count;      /* refreshes run (for tests and stats) */
     int moved_count;              /* MOVED replies since the last refresh */
     int reinit_steps;             /* refresh after this many MOVED (>= 1) */
-    unsigned rr;                  /* round-robin counter for replica reads */
 } rc_cluster;
 
 /* Status of operations that can fail on the network or in Python. */

@@ -94,7 +94,7 @@ rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
     if (mn->nreplicas == 0) {
         return m;
     }
-    pick = cl->rr++ % (unsigned)(mn->nreplicas + 1);
+    pick = mn->rr++ % (unsigned)(mn->nreplicas + 1); /* per master: even whatever the key mix */
     if (pick == 0) {
         return m;
     }

@@ -286,7 +286,10 @@ rc_cluster_refresh(rc_cluster *cl, int force)
     r = PyObject_CallNoArgs(cl->refresh_cb);
     cl->refreshing = 0;
     if (r == NULL) {
-        if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        /* BaseExceptions (Ctrl-C) and refused credentials propagate: retrying
+         * would only repeat the refusal. */
+        if (!PyErr_ExceptionMatches(PyExc_Exception) ||
+            PyErr_ExceptionMatches(cl->st->AuthenticationError)) {
             return -1;
         }
         PyErr_Clear();

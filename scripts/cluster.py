@@ -4,6 +4,7 @@
 Python 3 standard library only; uses the OS's ``redis-server`` and ``redis-cli``.
 
     python3 scripts/cluster.py start|stop|status|wait [--base-port 7000] [--dir DIR]
+    python3 scripts/cluster.py start [--auth] [--no-config] [--also-bind ADDR] [...]
     python3 scripts/cluster.py stop-node|start-node|kill-node PORT [...]
 
 Nodes listen on 127.0.0.1:BASE..BASE+5 (BASE from --base-port, else the
@@ -29,6 +30,32 @@ nodes with no fail/handshake flags, each node's CLUSTER SLOTS covers all 16384
 slots and all views are identical, three masters with one replica each, and
 every replica reports master_link_status:up.
 
+Options of start (the other commands read a cluster's options back from its
+nodes' redis.conf and need none; start with other options than those of the
+running cluster recreates it):
+  --auth        password and ACL users, as on a managed service:
+                  default    password "rc-default-secret" (requirepass; also
+                             the replicas' masterauth, and what this script
+                             and redis-cli --cluster authenticate with)
+                  rcuser     password "rcuser-secret": all rights
+                             (user rcuser on >... ~* &* +@all)
+                  rclimited  password "rclimited-secret": keys rcit:lim:* only,
+                             and only the commands a client needs to connect
+                             and discover the cluster (AUTH, HELLO, PING, ECHO,
+                             READONLY, READWRITE, CLIENT SETNAME/GETNAME,
+                             CLUSTER SLOTS/INFO/NODES/SHARDS/MYID) plus GET,
+                             SET, DEL and EXISTS
+  --no-config   rename CONFIG away (rename-command CONFIG ""), as managed
+                services do: clients need skip_full_coverage_check=True
+                when the slots are not all covered
+  --also-bind ADDR
+                the nodes also listen on ADDR (e.g. 127.0.0.2, a loopback
+                alias on Linux; Redis >= 7 skips it where it does not exist);
+                CLUSTER SLOTS still reports 127.0.0.1 (host_port_remap tests)
+The test suite's auth cluster is
+`start --auth --no-config --also-bind 127.0.0.2 --base-port 7010`
+(`make cluster-start-auth`); tests that need it skip when it is not running.
+
 Exit codes: 0 success, 1 failure, 2 usage error, 3 (status, wait) not running.
 Nodes are always found by port (and the pid a node reports), never by name.
 """
@@ -52,6 +79,21 @@ TOTAL_SLOTS = 16384
 POLL = 0.1  # seconds between polls
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+
+# --auth: the credentials (test values, documented; not secrets).
+AUTH_PASSWORD = "rc-default-secret"
+FULL_USER, FULL_PASSWORD = "rcuser", "rcuser-secret"
+LIMITED_USER, LIMITED_PASSWORD = "rclimited", "rclimited-secret"
+LIMITED_KEYS = "rcit:lim:*"
+LIMITED_COMMANDS = (
+    "+ping +echo +hello +readonly +readwrite +client|setname +client|getname "
+    "+cluster|slots +cluster|info +cluster|nodes +cluster|shards +cluster|myid "
+    "+get +set +del +exists"
+)
+
+# The password this run authenticates with (AUTH before any command), or
+# None: set by main() from the cluster's configuration.
+_password = None
 
 
 class Failure(Exception):
@@ -77,6 +119,12 @@ class Conn:
     def __init__(self, port: int, timeout: float = 2.0) -> None:
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
         self.file = self.sock.makefile("rb")
+        if _password is not None:
+            try:
+                self.call("AUTH", _password)
+            except BaseException:
+                self.close()
+                raise
 
     def __enter__(self) -> "Conn":
         return self
@@ -164,11 +212,44 @@ def parse_info(text: str) -> dict:
 
 
 class Config:
-    def __init__(self, base: int, root: str, timeout: float) -> None:
+    def __init__(self, base: int, root: str, timeout: float, auth: bool = False,
+                 no_config: bool = False, also_bind=None) -> None:
         self.base = base
         self.root = os.path.abspath(root)
         self.timeout = timeout
         self.ports = list(range(base, base + NODES))
+        self.auth = auth  # --auth: requirepass, masterauth, ACL users
+        self.no_config = no_config  # --no-config: CONFIG renamed away
+        self.also_bind = also_bind  # --also-bind ADDR: a second listening address
+
+    def options(self) -> str:
+        """The start options this configuration stands for, e.g. "--auth"."""
+        opts = [o for o, on in (("--auth", self.auth), ("--no-config", self.no_config)) if on]
+        if self.also_bind:
+            opts.append("--also-bind %s" % self.also_bind)
+        return " ".join(opts)
+
+    def read_options(self) -> bool:
+        """Set auth/no_config from the nodes' redis.conf files (as written by
+        start); False when there is none (no cluster was created here)."""
+        for port in self.ports:
+            try:
+                with open(self.conf(port)) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            self.auth = any(line.startswith("requirepass ") for line in lines)
+            self.no_config = any(line.startswith("rename-command CONFIG ") for line in lines)
+            self.also_bind = None
+            for line in lines:
+                words = line.split()
+                if words[:1] == ["bind"] and len(words) > 2:
+                    self.also_bind = words[2].lstrip("-")
+            return True
+        return False
+
+    def password(self):
+        return AUTH_PASSWORD if self.auth else None
 
     def node_dir(self, port: int) -> str:
         return os.path.join(self.root, str(port))
@@ -195,7 +276,7 @@ def node_conf(cfg: Config, port: int) -> str:
     return "\n".join(
         [
             "port %d" % port,
-            "bind 127.0.0.1",
+            "bind 127.0.0.1" + (" -%s" % cfg.also_bind if cfg.also_bind else ""),
             "daemonize yes",
             "dir %s" % quote(d),
             "pidfile %s" % quote(cfg.pidfile(port)),
@@ -217,9 +298,25 @@ def node_conf(cfg: Config, port: int) -> str:
             # offset is non-zero, i.e. after the master's first replication
             # PING: every second instead of every 10 s.
             "repl-ping-replica-period 1",
-            "",
         ]
+        + auth_conf(cfg)
+        + (['rename-command CONFIG ""'] if cfg.no_config else [])
+        + [""]
     )
+
+
+def auth_conf(cfg: Config) -> list:
+    """redis.conf lines of --auth: the default user's password, the replicas'
+    masterauth and the two ACL users (see the module docstring)."""
+    if not cfg.auth:
+        return []
+    return [
+        "requirepass %s" % quote(AUTH_PASSWORD),
+        "masterauth %s" % quote(AUTH_PASSWORD),
+        "user %s on >%s ~* &* +@all" % (FULL_USER, FULL_PASSWORD),
+        "user %s on >%s resetchannels ~%s -@all %s"
+        % (LIMITED_USER, LIMITED_PASSWORD, LIMITED_KEYS, LIMITED_COMMANDS),
+    ]
 
 
 def find_tool(name: str, env: str) -> str:
@@ -484,15 +581,33 @@ def wait_healthy(cfg: Config, timeout: float) -> None:
 # --------------------------------------------------------------------------
 
 
+def use_password(cfg: Config) -> None:
+    """Authenticate the script's connections as cfg's cluster requires."""
+    global _password
+    _password = cfg.password()
+
+
 def cmd_start(cfg: Config, args) -> int:
-    problems, probes = health(cfg)
-    if not problems:
-        print("cluster already running on %s" % cfg.label())
+    # Probe and stop what runs with its own options (from its redis.conf).
+    old = Config(cfg.base, cfg.root, cfg.timeout)
+    known = old.read_options()
+    use_password(old)
+    problems, probes = health(old)
+    same = not known or old.options() == cfg.options()
+    if not problems and same:
+        print("cluster already running on %s%s" % (cfg.label(), describe_options(old)))
         return EXIT_OK
     running = [n["port"] for n in probes if n["up"]]
     if running:
-        print("cluster on %s not healthy (%s); recreating" % (cfg.label(), problems[0]))
+        if problems:
+            print("cluster on %s not healthy (%s); recreating" % (cfg.label(), problems[0]))
+        else:
+            print(
+                "cluster on %s runs with options [%s], not [%s]; recreating"
+                % (cfg.label(), old.options(), cfg.options())
+            )
         stop_ports(cfg, cfg.ports)
+    use_password(cfg)
     busy = [p for p in cfg.ports if port_in_use(p) or port_in_use(p + 10000)]
     if busy:
         raise Failure(
@@ -509,10 +624,15 @@ def cmd_start(cfg: Config, args) -> int:
     for port in cfg.ports:
         start_node_process(cfg, port)
     wait_answering(cfg, cfg.ports)
+    env = dict(os.environ)
+    env.pop("REDISCLI_AUTH", None)
+    if cfg.auth:
+        env["REDISCLI_AUTH"] = AUTH_PASSWORD  # not -a: no warning, not in ps
     proc = subprocess.run(
         [cli, "--cluster", "create"]
         + ["%s:%d" % (HOST, p) for p in cfg.ports]
         + ["--cluster-replicas", "1", "--cluster-yes"],
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -524,8 +644,19 @@ def cmd_start(cfg: Config, args) -> int:
             % (proc.returncode, proc.stdout.decode(errors="replace").strip()[-3000:], log_tails(cfg))
         )
     wait_healthy(cfg, cfg.timeout)
-    print("cluster ready on %s (dir %s)" % (cfg.label(), cfg.root))
+    print("cluster ready on %s (dir %s)%s" % (cfg.label(), cfg.root, describe_options(cfg)))
     return EXIT_OK
+
+
+def describe_options(cfg: Config) -> str:
+    parts = []
+    if cfg.auth:
+        parts.append("password and ACL users %s, %s" % (FULL_USER, LIMITED_USER))
+    if cfg.no_config:
+        parts.append("CONFIG renamed away")
+    if cfg.also_bind:
+        parts.append("also on %s" % cfg.also_bind)
+    return " [%s]" % "; ".join(parts) if parts else ""
 
 
 def cmd_stop(cfg: Config, args) -> int:
@@ -583,7 +714,7 @@ def cmd_status(cfg: Config, args) -> int:
         if problems:
             print("not healthy: %s" % "; ".join(problems[:4]))
         else:
-            print("healthy")
+            print("healthy%s" % describe_options(cfg))
     return EXIT_FAIL if problems else EXIT_OK
 
 
@@ -724,7 +855,28 @@ def parse_args(argv):
     parser.add_argument("--no-restart", action="store_true", help="wait: do not restart nodes that are down")
     parser.add_argument("--restore-roles", action="store_true", help="wait: make BASE..BASE+2 masters again")
     parser.add_argument("-q", "--quiet", action="store_true", help="status: print nothing, exit code only")
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="start: require a password and add ACL users (see below); "
+        "other commands find this out from the nodes' redis.conf",
+    )
+    parser.add_argument(
+        "--no-config", action="store_true", help='start: rename CONFIG away (rename-command CONFIG "")'
+    )
+    parser.add_argument(
+        "--also-bind",
+        metavar="ADDR",
+        help="start: the nodes also listen on ADDR, an IPv4 address such as 127.0.0.2",
+    )
     args = parser.parse_args(argv)
+    if args.also_bind is not None:
+        try:
+            socket.inet_aton(args.also_bind)
+        except OSError:
+            parser.error("--also-bind needs an IPv4 address")
+        if len(args.also_bind.split(".")) != 4 or args.also_bind == HOST:
+            parser.error("--also-bind needs a full IPv4 address other than %s" % HOST)
     if not 1 <= args.base_port <= 65535 - NODES - 10000:
         parser.error("--base-port out of range")
     return args
@@ -737,7 +889,10 @@ def main(argv=None) -> int:
         or os.environ.get("RC_CLUSTER_DIR")
         or os.path.join(tempfile.gettempdir(), "rediscluster-cluster-%d" % args.base_port)
     )
-    cfg = Config(args.base_port, root, args.timeout)
+    cfg = Config(args.base_port, root, args.timeout, args.auth, args.no_config, args.also_bind)
+    if args.command != "start" and not cfg.read_options():
+        cfg.auth, cfg.no_config, cfg.also_bind = args.auth, args.no_config, args.also_bind
+    use_password(cfg)
     try:
         if args.command == "status":
             return cmd_status(cfg, args)

@@ -5,6 +5,13 @@ the ``integration`` marker automatically. Integration tests are skipped when no
 Redis Cluster answers CLUSTER INFO at --cluster-url (checked once, with a raw
 socket, not with our client); with RC_REQUIRE_CLUSTER=1 (set by `make test`)
 that is an error instead. Client fixtures belong in tests/integration/conftest.py.
+
+The auth cluster (password, ACL users, CONFIG renamed, also listening on
+127.0.0.2: `make cluster-start-auth`, i.e. ``scripts/cluster.py start --auth
+--no-config --also-bind 127.0.0.2 --base-port 7010``) is found at
+--auth-cluster-url ($RC_CLUSTER_AUTH_URL, default redis://127.0.0.1:7010); tests
+that use the ``auth_cluster`` fixture skip when it is not running, or fail with
+RC_CLUSTER_AUTH_REQUIRED=1 (set by `make test` when it starts that cluster).
 """
 
 import os
@@ -19,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "scripts" / "cluster.py"
 DEFAULT_URL = "redis://127.0.0.1:7000"
+DEFAULT_AUTH_URL = "redis://127.0.0.1:7010"
 
 
 def pytest_addoption(parser):
@@ -26,6 +34,12 @@ def pytest_addoption(parser):
         "--cluster-url",
         default=os.environ.get("RC_CLUSTER_URL", DEFAULT_URL),
         help="a node of the test cluster (default: $RC_CLUSTER_URL or %s)" % DEFAULT_URL,
+    )
+    parser.addoption(
+        "--auth-cluster-url",
+        default=os.environ.get("RC_CLUSTER_AUTH_URL", DEFAULT_AUTH_URL),
+        help="a node of the auth cluster (scripts/cluster.py start --auth --no-config "
+        "--also-bind 127.0.0.2; default: $RC_CLUSTER_AUTH_URL or %s)" % DEFAULT_AUTH_URL,
     )
 
 
@@ -128,3 +142,131 @@ def cluster_script(cluster_base_port):
         return proc
 
     return run
+
+
+# ---------------------------------------------------------------------------
+# the auth cluster
+
+
+def load_cluster_script():
+    """scripts/cluster.py as a module (standard library only): its constants
+    (AUTH_PASSWORD, FULL_USER, LIMITED_USER, ...) are the auth cluster's
+    credentials."""
+    import importlib.util
+
+    mod = sys.modules.get("rc_cluster_script")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("rc_cluster_script", str(CLUSTER_SCRIPT))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["rc_cluster_script"] = mod
+    return mod
+
+
+def auth_cluster_problem(host, port, password, timeout=2.0):
+    """None if an auth cluster answers AUTH <password> + CLUSTER INFO with
+    cluster_state:ok on host:port, else why not (text)."""
+    auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(password), password.encode())
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(auth + b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
+            data = b""
+            while not (data.count(b"\r\n") >= 2 and b"cluster_known_nodes" in data):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+                if data.startswith(b"-"):
+                    break
+    except OSError as e:
+        return "nothing answers (%s)" % (e.strerror or type(e).__name__)
+    if not data.startswith(b"+OK"):
+        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+        return "AUTH with the script's password failed (%s): not the auth cluster" % line
+    if b"cluster_state:ok" not in data:
+        return "cluster_state is not ok"
+    return None
+
+
+@pytest.fixture(scope="session")
+def auth_cluster_url(pytestconfig):
+    return pytestconfig.getoption("--auth-cluster-url")
+
+
+@pytest.fixture(scope="session")
+def auth_cluster_addr(auth_cluster_url):
+    return parse_url(auth_cluster_url)
+
+
+@pytest.fixture(scope="session")
+def auth_cluster_base_port(auth_cluster_addr):
+    return int(os.environ.get("RC_CLUSTER_AUTH_BASE_PORT") or auth_cluster_addr[1])
+
+
+@pytest.fixture(scope="session")
+def auth_cluster_script(auth_cluster_base_port):
+    """Like ``cluster_script``, for the auth cluster."""
+
+    def run(*args, check=True, timeout=120):
+        cmd = [sys.executable, str(CLUSTER_SCRIPT), *map(str, args),
+               "--base-port", str(auth_cluster_base_port)]
+        proc = subprocess.run(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+        )
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout)
+        return proc
+
+    return run
+
+
+class AuthClusterInfo:
+    """The auth cluster: address, credentials and (``.raw``, ``.cluster``)
+    admin access over plain sockets that authenticate as the default user."""
+
+    def __init__(self, host, base, script):
+        self.host, self.base = host, base
+        self.port = base
+        self.ports = list(range(base, base + 6))
+        self.password = script.AUTH_PASSWORD  # the default user's
+        self.user, self.user_password = script.FULL_USER, script.FULL_PASSWORD
+        self.limited_user = script.LIMITED_USER
+        self.limited_password = script.LIMITED_PASSWORD
+        self.limited_prefix = script.LIMITED_KEYS.rstrip("*")  # "rcit:lim:"
+        self.secrets = (self.password, self.user_password, self.limited_password)
+        self.cluster = None  # an rcit.Cluster whose connections AUTH first
+
+    def raw(self, port, *args, timeout=5.0):
+        return self.cluster.raw(port, *args, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def auth_cluster(auth_cluster_addr, auth_cluster_base_port):
+    """``AuthClusterInfo`` of the running auth cluster; skips the test (or fails
+    it, with RC_CLUSTER_AUTH_REQUIRED=1) when that cluster is not running."""
+    script = load_cluster_script()
+    host, port = auth_cluster_addr
+    problem = auth_cluster_problem(host, port, script.AUTH_PASSWORD)
+    if problem is not None:
+        reason = ("no auth cluster at %s:%d: %s — run `make cluster-start-auth` "
+                  "(scripts/cluster.py start --auth --no-config --also-bind 127.0.0.2 "
+                  "--base-port %d)" % (host, port, problem, auth_cluster_base_port))
+        if os.environ.get("RC_CLUSTER_AUTH_REQUIRED", "") not in ("", "0"):
+            pytest.fail(reason + " (RC_CLUSTER_AUTH_REQUIRED is set)", pytrace=False)
+        pytest.skip(reason)
+    info = AuthClusterInfo(host, auth_cluster_base_port, script)
+    rcit = sys.modules.get("rcit")
+    if rcit is not None:  # tests/integration/conftest.py's helpers
+        password = info.password
+
+        class AuthRawConn(rcit.RawConn):
+            def __init__(self, host, port, timeout=5.0):
+                super().__init__(host, port, timeout)
+                self.call("AUTH", password)
+
+        class AuthCluster(rcit.Cluster):
+            def conn(self, port, timeout=5.0):
+                return AuthRawConn(self.host, port, timeout)
+
+        info.cluster = AuthCluster(host, auth_cluster_base_port)
+    return info
