@@ -16,6 +16,11 @@ CLUSTER_BASE ?= 7000
 # tests then skip).
 CLUSTER_AUTH_BASE ?= 7010
 AUTH_CLUSTER ?= 1
+# The third cluster (TLS only, client certificates optional, certificates made
+# in its data directory) for the TLS tests; TLS_CLUSTER=0: test/asan/tox do
+# not start it (those tests then skip).
+CLUSTER_TLS_BASE ?= 7020
+TLS_CLUSTER ?= 1
 PYTEST_ARGS  ?=
 # KEEP_CLUSTER=1: never stop the cluster after test/asan/tox.
 KEEP_CLUSTER ?=
@@ -26,6 +31,8 @@ VENV_PY      := $(VENV)/bin/python
 CLUSTER      := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_BASE)
 AUTH_CLUSTER_CMD := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_AUTH_BASE)
 AUTH_CLUSTER_OPTS := --auth --no-config --also-bind 127.0.0.2
+TLS_CLUSTER_CMD := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_TLS_BASE)
+TLS_CLUSTER_OPTS := --tls --also-bind 127.0.0.2
 SETUP_STAMP  := $(VENV)/.rc-setup
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := redis-server redis-tools libhiredis-dev libssl-dev pkg-config valgrind openssl
@@ -44,6 +51,8 @@ export RC_CLUSTER_BASE_PORT := $(CLUSTER_BASE)
 export RC_CLUSTER_URL       := redis://127.0.0.1:$(CLUSTER_BASE)
 export RC_CLUSTER_AUTH_URL  := redis://127.0.0.1:$(CLUSTER_AUTH_BASE)
 export RC_CLUSTER_AUTH_BASE_PORT := $(CLUSTER_AUTH_BASE)
+export RC_CLUSTER_TLS_URL   := rediss://127.0.0.1:$(CLUSTER_TLS_BASE)
+export RC_CLUSTER_TLS_BASE_PORT := $(CLUSTER_TLS_BASE)
 
 empty :=
 space := $(empty) $(empty)
@@ -53,7 +62,8 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 .DEFAULT_GOAL := help
 .PHONY: help setup os-deps build test test-unit test-resilience demo bench benchmark asan tox check-hiredis1 \
         cluster-start cluster-stop cluster-status cluster-start-auth cluster-stop-auth \
-        cluster-status-auth clean distclean FORCE
+        cluster-status-auth cluster-start-tls cluster-stop-tls cluster-status-tls \
+        clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -66,8 +76,9 @@ help:
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
+	@echo "make cluster-start-tls | cluster-stop-tls | cluster-status-tls    TLS cluster on 127.0.0.1:$(CLUSTER_TLS_BASE)-$$(($(CLUSTER_TLS_BASE)+5))"
 	@echo "make clean | distclean"
-	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
+	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) CLUSTER_TLS_BASE=$(CLUSTER_TLS_BASE) TLS_CLUSTER=$(TLS_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
 
 # ---------------------------------------------------------------- set-up
 
@@ -139,21 +150,34 @@ cluster-stop-auth:
 cluster-status-auth:
 	@$(AUTH_CLUSTER_CMD) status
 
+cluster-start-tls:
+	@$(TLS_CLUSTER_CMD) start $(TLS_CLUSTER_OPTS)
+
+cluster-stop-tls:
+	@$(TLS_CLUSTER_CMD) stop
+
+cluster-status-tls:
+	@$(TLS_CLUSTER_CMD) status
+
 # $(call with_cluster,COMMAND): start the cluster (and, with AUTH_CLUSTER=1,
-# the auth cluster), run COMMAND, stop them again (even when COMMAND fails) if
-# this run started them, and exit with COMMAND's status. A cluster that was
-# already healthy is left running.
+# the auth cluster; with TLS_CLUSTER=1, the TLS cluster), run COMMAND, stop
+# them again (even when COMMAND fails) if this run started them, and exit with
+# COMMAND's status. A cluster that was already healthy is left running.
 define with_cluster
 	@if $(CLUSTER) status -q; then owned=; else owned=1; fi; \
 	auth_owned=; if [ "$(AUTH_CLUSTER)" = 1 ] && ! $(AUTH_CLUSTER_CMD) status -q; then auth_owned=1; fi; \
+	tls_owned=; if [ "$(TLS_CLUSTER)" = 1 ] && ! $(TLS_CLUSTER_CMD) status -q; then tls_owned=1; fi; \
 	rc_stop() { if [ -z "$(KEEP_CLUSTER)" ]; then \
 	    if [ -n "$$owned" ]; then $(CLUSTER) stop; fi; \
-	    if [ -n "$$auth_owned" ]; then $(AUTH_CLUSTER_CMD) stop; fi; fi; }; \
+	    if [ -n "$$auth_owned" ]; then $(AUTH_CLUSTER_CMD) stop; fi; \
+	    if [ -n "$$tls_owned" ]; then $(TLS_CLUSTER_CMD) stop; fi; fi; }; \
 	trap 'rc_stop; exit 130' INT TERM; \
 	$(CLUSTER) start || { rc_stop; exit 1; }; \
 	if [ "$(AUTH_CLUSTER)" = 1 ]; then \
 	    $(AUTH_CLUSTER_CMD) start $(AUTH_CLUSTER_OPTS) || { rc_stop; exit 1; }; fi; \
-	( export RC_CLUSTER_AUTH_REQUIRED=$(AUTH_CLUSTER); $(1) ); rc=$$?; \
+	if [ "$(TLS_CLUSTER)" = 1 ]; then \
+	    $(TLS_CLUSTER_CMD) start $(TLS_CLUSTER_OPTS) || { rc_stop; exit 1; }; fi; \
+	( export RC_CLUSTER_AUTH_REQUIRED=$(AUTH_CLUSTER) RC_CLUSTER_TLS_REQUIRED=$(TLS_CLUSTER); $(1) ); rc=$$?; \
 	rc_stop; exit $$rc
 endef
 
@@ -169,6 +193,7 @@ test-unit: setup build
 # then rewrite the results table in docs/reliability.md (report.py). They need
 # only the main cluster.
 test-resilience: AUTH_CLUSTER := 0
+test-resilience: TLS_CLUSTER := 0
 test-resilience: setup build
 	$(call with_cluster,RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest tests/resilience -q $(PYTEST_ARGS); rc=$$?; $(VENV_PY) tests/resilience/report.py; exit $$rc)
 
@@ -239,6 +264,7 @@ fuzz: setup
 # Reference-count and memory-growth tests (tests/leak, about two minutes);
 # RC_LEAK_OPS=n sets the operation count of the RSS test (default 1000000).
 test-leak: AUTH_CLUSTER := 0
+test-leak: TLS_CLUSTER := 0
 test-leak: setup build
 	$(call with_cluster,RC_REQUIRE_CLUSTER=1 RC_LEAK_TESTS=1 $(VENV_PY) -m pytest tests/leak -q -m leak $(PYTEST_ARGS))
 
