@@ -123,6 +123,9 @@ class StringCommands:
         does. Returns True, or None when NX/XX prevented the write. With
         ``get=True`` it returns the old value instead (None if there was none).
         https://redis.io/commands/set"""
+        if (ex is None and px is None and exat is None and pxat is None
+                and not (nx or xx or keepttl or get)):
+            return self.execute_command("SET", name, value)  # the common case, kept cheap
         exclusive(nx=nx, xx=xx)
         exclusive(ex=ex is not None, px=px is not None, exat=exat is not None,
                   pxat=pxat is not None, keepttl=keepttl)
