@@ -44,7 +44,10 @@ rc_tls_ctx_new(const rc_tlsopts *o, rc_err *err)
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if (o->cafile != NULL ? SSL_CTX_load_verify_locations(ctx, o->cafile, NULL) != 1
                               : SSL_CTX_set_default_verify_paths(ctx) != 1) {
-            rc_tls_err(err, RC_E_CONNECT, "loading CA certificates");
+            char what[200];
+            snprintf(what, sizeof what, "loading CA certificates from %.150s",
+                     o->cafile ? o->cafile : "the system's default paths");
+            rc_tls_err(err, RC_E_CONNECT, what);
             SSL_CTX_free(ctx);
             return NULL;
         }
@@ -55,7 +58,10 @@ rc_tls_ctx_new(const rc_tlsopts *o, rc_err *err)
         if (SSL_CTX_use_certificate_chain_file(ctx, o->certfile) != 1 ||
             SSL_CTX_use_PrivateKey_file(ctx, o->keyfile ? o->keyfile : o->certfile,
                                         SSL_FILETYPE_PEM) != 1) {
-            rc_tls_err(err, RC_E_CONNECT, "loading the client certificate");
+            char what[200];
+            snprintf(what, sizeof what, "loading the client certificate %.80s / key %.80s",
+                     o->certfile, o->keyfile ? o->keyfile : o->certfile);
+            rc_tls_err(err, RC_E_CONNECT, what);
             SSL_CTX_free(ctx);
             return NULL;
         }

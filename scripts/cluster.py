@@ -4,7 +4,7 @@
 Python 3 standard library only; uses the OS's ``redis-server`` and ``redis-cli``.
 
     python3 scripts/cluster.py start|stop|status|wait [--base-port 7000] [--dir DIR]
-    python3 scripts/cluster.py start [--auth] [--no-config] [--also-bind ADDR] [...]
+    python3 scripts/cluster.py start [--auth] [--no-config] [--also-bind ADDR] [--tls] [...]
     python3 scripts/cluster.py stop-node|start-node|kill-node PORT [...]
 
 Nodes listen on 127.0.0.1:BASE..BASE+5 (BASE from --base-port, else the
@@ -52,9 +52,26 @@ running cluster recreates it):
                 the nodes also listen on ADDR (e.g. 127.0.0.2, a loopback
                 alias on Linux; Redis >= 7 skips it where it does not exist);
                 CLUSTER SLOTS still reports 127.0.0.1 (host_port_remap tests)
+  --tls         the nodes speak TLS only (port 0, tls-port BASE..BASE+5;
+                cluster bus and replication over TLS too) and accept client
+                certificates (tls-auth-clients optional: a client without one
+                is let in, one with a bad one is not). The certificates are
+                made with the openssl command into DIR/tls/ once and kept:
+                  ca.crt, ca.key          the test CA
+                  server.crt, server.key  the nodes' certificate (CA-signed;
+                                          subjectAltName IP:127.0.0.1 and
+                                          DNS:localhost, nothing else)
+                  client.crt, client.key  a client certificate (CA-signed)
+                  other-ca.crt, other-ca.key, other-client.crt, other-client.key
+                                          an unrelated CA and a client
+                                          certificate it signed (negative tests)
+                This script's connections verify the nodes with ca.crt and
+                present client.crt; redis-cli gets --tls --cacert ... too.
 The test suite's auth cluster is
 `start --auth --no-config --also-bind 127.0.0.2 --base-port 7010`
-(`make cluster-start-auth`); tests that need it skip when it is not running.
+(`make cluster-start-auth`) and its TLS cluster
+`start --tls --also-bind 127.0.0.2 --base-port 7020` (`make cluster-start-tls`);
+tests that need them skip when they are not running.
 
 Exit codes: 0 success, 1 failure, 2 usage error, 3 (status, wait) not running.
 Nodes are always found by port (and the pid a node reports), never by name.
@@ -67,6 +84,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -91,9 +109,24 @@ LIMITED_COMMANDS = (
     "+get +set +del +exists"
 )
 
+# --tls: the directory of the certificates (under the cluster's directory)
+# and their file names.
+TLS_DIRNAME = "tls"
+TLS_CA, TLS_CA_KEY = "ca.crt", "ca.key"
+TLS_SERVER_CERT, TLS_SERVER_KEY = "server.crt", "server.key"
+TLS_CLIENT_CERT, TLS_CLIENT_KEY = "client.crt", "client.key"
+TLS_OTHER_CA, TLS_OTHER_CA_KEY = "other-ca.crt", "other-ca.key"
+TLS_OTHER_CLIENT_CERT, TLS_OTHER_CLIENT_KEY = "other-client.crt", "other-client.key"
+TLS_SERVER_SAN = "IP:127.0.0.1, DNS:localhost"
+TLS_DAYS = 3650
+
 # The password this run authenticates with (AUTH before any command), or
 # None: set by main() from the cluster's configuration.
 _password = None
+# The certificate directory when the cluster speaks TLS (else None), and the
+# SSLContext made from it on first use: set by use_password() too.
+_tls_dir = None
+_tls_ctx = None
 
 
 class Failure(Exception):
@@ -118,6 +151,12 @@ class Conn:
 
     def __init__(self, port: int, timeout: float = 2.0) -> None:
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        if _tls_dir is not None:
+            try:
+                self.sock = tls_context().wrap_socket(self.sock, server_hostname=HOST)
+            except BaseException:
+                self.sock.close()
+                raise
         self.file = self.sock.makefile("rb")
         if _password is not None:
             try:
@@ -174,6 +213,28 @@ class Conn:
         raise ConnectionError("unexpected RESP type %r" % kind)
 
 
+def tls_context() -> ssl.SSLContext:
+    """The client context of this run's TLS connections: verifies the nodes
+    with DIR/tls/ca.crt and presents client.crt. Without ca.crt (the files
+    were removed under a running cluster) it verifies nothing, so that the
+    nodes can still be stopped."""
+    global _tls_ctx
+    if _tls_ctx is None:
+        ca = os.path.join(_tls_dir, TLS_CA)
+        if os.path.exists(ca):
+            ctx = ssl.create_default_context(cafile=ca)
+        else:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        cert = os.path.join(_tls_dir, TLS_CLIENT_CERT)
+        key = os.path.join(_tls_dir, TLS_CLIENT_KEY)
+        if os.path.exists(cert) and os.path.exists(key):
+            ctx.load_cert_chain(cert, key)
+        _tls_ctx = ctx
+    return _tls_ctx
+
+
 def call(port: int, *args: object, timeout: float = 2.0):
     with Conn(port, timeout) as conn:
         return conn.call(*args)
@@ -213,7 +274,7 @@ def parse_info(text: str) -> dict:
 
 class Config:
     def __init__(self, base: int, root: str, timeout: float, auth: bool = False,
-                 no_config: bool = False, also_bind=None) -> None:
+                 no_config: bool = False, also_bind=None, tls: bool = False) -> None:
         self.base = base
         self.root = os.path.abspath(root)
         self.timeout = timeout
@@ -221,17 +282,21 @@ class Config:
         self.auth = auth  # --auth: requirepass, masterauth, ACL users
         self.no_config = no_config  # --no-config: CONFIG renamed away
         self.also_bind = also_bind  # --also-bind ADDR: a second listening address
+        self.tls = tls  # --tls: TLS only, certificates in DIR/tls
 
     def options(self) -> str:
         """The start options this configuration stands for, e.g. "--auth"."""
         opts = [o for o, on in (("--auth", self.auth), ("--no-config", self.no_config)) if on]
         if self.also_bind:
             opts.append("--also-bind %s" % self.also_bind)
+        if self.tls:
+            opts.append("--tls")
         return " ".join(opts)
 
     def read_options(self) -> bool:
-        """Set auth/no_config from the nodes' redis.conf files (as written by
-        start); False when there is none (no cluster was created here)."""
+        """Set auth/no_config/also_bind/tls from the nodes' redis.conf files
+        (as written by start); False when there is none (no cluster was
+        created here)."""
         for port in self.ports:
             try:
                 with open(self.conf(port)) as f:
@@ -240,6 +305,7 @@ class Config:
                 continue
             self.auth = any(line.startswith("requirepass ") for line in lines)
             self.no_config = any(line.startswith("rename-command CONFIG ") for line in lines)
+            self.tls = any(line.startswith("tls-port ") for line in lines)
             self.also_bind = None
             for line in lines:
                 words = line.split()
@@ -250,6 +316,12 @@ class Config:
 
     def password(self):
         return AUTH_PASSWORD if self.auth else None
+
+    def tls_dir(self) -> str:
+        return os.path.join(self.root, TLS_DIRNAME)
+
+    def tls_file(self, name: str) -> str:
+        return os.path.join(self.tls_dir(), name)
 
     def node_dir(self, port: int) -> str:
         return os.path.join(self.root, str(port))
@@ -274,8 +346,8 @@ def quote(value: str) -> str:
 def node_conf(cfg: Config, port: int) -> str:
     d = cfg.node_dir(port)
     return "\n".join(
-        [
-            "port %d" % port,
+        (["port 0", "tls-port %d" % port] if cfg.tls else ["port %d" % port])
+        + [
             "bind 127.0.0.1" + (" -%s" % cfg.also_bind if cfg.also_bind else ""),
             "daemonize yes",
             "dir %s" % quote(d),
@@ -300,6 +372,7 @@ def node_conf(cfg: Config, port: int) -> str:
             "repl-ping-replica-period 1",
         ]
         + auth_conf(cfg)
+        + tls_conf(cfg)
         + (['rename-command CONFIG ""'] if cfg.no_config else [])
         + [""]
     )
@@ -317,6 +390,126 @@ def auth_conf(cfg: Config) -> list:
         "user %s on >%s resetchannels ~%s -@all %s"
         % (LIMITED_USER, LIMITED_PASSWORD, LIMITED_KEYS, LIMITED_COMMANDS),
     ]
+
+
+def tls_conf(cfg: Config) -> list:
+    """redis.conf lines of --tls (besides "port 0" and "tls-port")."""
+    if not cfg.tls:
+        return []
+    return [
+        "tls-cert-file %s" % quote(cfg.tls_file(TLS_SERVER_CERT)),
+        "tls-key-file %s" % quote(cfg.tls_file(TLS_SERVER_KEY)),
+        "tls-ca-cert-file %s" % quote(cfg.tls_file(TLS_CA)),
+        # The nodes are each other's clients on the bus and for replication:
+        # they present server.crt (its extendedKeyUsage allows clientAuth).
+        "tls-cluster yes",
+        "tls-replication yes",
+        "tls-auth-clients optional",
+    ]
+
+
+OPENSSL_CNF = """\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = rediscluster test
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = %s
+[client_ext]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+""" % TLS_SERVER_SAN
+
+
+def openssl(*args: str, cwd: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [find_tool("openssl", "RC_OPENSSL")] + list(args),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+    )
+
+
+def certs_ok(d: str) -> bool:
+    """The certificates in d are all there and each verifies against its CA
+    (so none has expired and no CA was made anew without what it signs)."""
+    names = (TLS_CA, TLS_CA_KEY, TLS_SERVER_CERT, TLS_SERVER_KEY, TLS_CLIENT_CERT,
+             TLS_CLIENT_KEY, TLS_OTHER_CA, TLS_OTHER_CA_KEY, TLS_OTHER_CLIENT_CERT,
+             TLS_OTHER_CLIENT_KEY)
+    if not all(os.path.isfile(os.path.join(d, n)) for n in names):
+        return False
+    checks = ((TLS_CA, TLS_SERVER_CERT, TLS_CLIENT_CERT), (TLS_OTHER_CA, TLS_OTHER_CLIENT_CERT))
+    return all(
+        openssl("verify", "-CAfile", ca, *certs, cwd=d).returncode == 0 for ca, *certs in checks
+    )
+
+
+def make_certs(cfg: Config) -> None:
+    """Make the --tls certificates in DIR/tls (start does when they are not
+    all there and valid: see certs_ok).
+
+    They are made in a scratch directory and then moved in, so that a failed
+    or interrupted run leaves either the old set or a complete new one."""
+    d = cfg.tls_dir()
+    os.makedirs(cfg.root, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".tls-", dir=cfg.root)
+    try:
+        with open(os.path.join(work, "openssl.cnf"), "w") as f:
+            f.write(OPENSSL_CNF)
+
+        def run(*args: str) -> None:
+            proc = openssl(*args, cwd=work)
+            if proc.returncode != 0:
+                raise Failure(
+                    "openssl %s failed (%d):\n%s"
+                    % (args[0], proc.returncode, proc.stdout.decode(errors="replace").strip())
+                )
+
+        def new_ca(crt: str, key: str, name: str) -> None:
+            run("req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
+                "-days", str(TLS_DAYS), "-keyout", key, "-out", crt, "-subj", "/CN=" + name,
+                "-config", "openssl.cnf", "-extensions", "ca_ext")
+
+        def new_cert(crt: str, key: str, name: str, ca: str, ca_key: str, ext: str) -> None:
+            csr = crt + ".csr"
+            run("req", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", key,
+                "-out", csr, "-subj", "/CN=" + name, "-config", "openssl.cnf")
+            serial = str(int.from_bytes(os.urandom(8), "big") >> 1)
+            run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-set_serial", serial,
+                "-sha256", "-days", str(TLS_DAYS), "-out", crt,
+                "-extfile", "openssl.cnf", "-extensions", ext)
+            os.remove(os.path.join(work, csr))
+
+        new_ca(TLS_CA, TLS_CA_KEY, "rediscluster test CA")
+        new_cert(TLS_SERVER_CERT, TLS_SERVER_KEY, "rediscluster test server",
+                 TLS_CA, TLS_CA_KEY, "server_ext")
+        new_cert(TLS_CLIENT_CERT, TLS_CLIENT_KEY, "rediscluster test client",
+                 TLS_CA, TLS_CA_KEY, "client_ext")
+        new_ca(TLS_OTHER_CA, TLS_OTHER_CA_KEY, "rediscluster unrelated test CA")
+        new_cert(TLS_OTHER_CLIENT_CERT, TLS_OTHER_CLIENT_KEY, "rediscluster unrelated client",
+                 TLS_OTHER_CA, TLS_OTHER_CA_KEY, "client_ext")
+        os.remove(os.path.join(work, "openssl.cnf"))
+        os.chmod(work, 0o755)  # mkdtemp's 0700; the keys stay 0600
+        old = d + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        if os.path.exists(d):
+            os.rename(d, old)
+        os.rename(work, d)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("made TLS certificates in %s" % d)
 
 
 def find_tool(name: str, env: str) -> str:
@@ -582,9 +775,12 @@ def wait_healthy(cfg: Config, timeout: float) -> None:
 
 
 def use_password(cfg: Config) -> None:
-    """Authenticate the script's connections as cfg's cluster requires."""
-    global _password
+    """Authenticate (and, with --tls, encrypt) the script's connections as
+    cfg's cluster requires."""
+    global _password, _tls_dir, _tls_ctx
     _password = cfg.password()
+    _tls_dir = cfg.tls_dir() if cfg.tls else None
+    _tls_ctx = None
 
 
 def cmd_start(cfg: Config, args) -> int:
@@ -592,6 +788,11 @@ def cmd_start(cfg: Config, args) -> int:
     old = Config(cfg.base, cfg.root, cfg.timeout)
     known = old.read_options()
     use_password(old)
+    if cfg.tls and not certs_ok(cfg.tls_dir()):
+        if known and old.tls:  # nodes that use the certificates about to be replaced
+            stop_ports(old, cfg.ports)
+        make_certs(cfg)
+        use_password(old)  # a new context, from the new files
     problems, probes = health(old)
     same = not known or old.options() == cfg.options()
     if not problems and same:
@@ -628,8 +829,12 @@ def cmd_start(cfg: Config, args) -> int:
     env.pop("REDISCLI_AUTH", None)
     if cfg.auth:
         env["REDISCLI_AUTH"] = AUTH_PASSWORD  # not -a: no warning, not in ps
+    tls_args = []
+    if cfg.tls:
+        tls_args = ["--tls", "--cacert", cfg.tls_file(TLS_CA),
+                    "--cert", cfg.tls_file(TLS_CLIENT_CERT), "--key", cfg.tls_file(TLS_CLIENT_KEY)]
     proc = subprocess.run(
-        [cli, "--cluster", "create"]
+        [cli] + tls_args + ["--cluster", "create"]
         + ["%s:%d" % (HOST, p) for p in cfg.ports]
         + ["--cluster-replicas", "1", "--cluster-yes"],
         env=env,
@@ -656,6 +861,8 @@ def describe_options(cfg: Config) -> str:
         parts.append("CONFIG renamed away")
     if cfg.also_bind:
         parts.append("also on %s" % cfg.also_bind)
+    if cfg.tls:
+        parts.append("TLS only, CA %s" % cfg.tls_file(TLS_CA))
     return " [%s]" % "; ".join(parts) if parts else ""
 
 
@@ -869,6 +1076,11 @@ def parse_args(argv):
         metavar="ADDR",
         help="start: the nodes also listen on ADDR, an IPv4 address such as 127.0.0.2",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="start: TLS only, with certificates made in DIR/tls (see below)",
+    )
     args = parser.parse_args(argv)
     if args.also_bind is not None:
         try:
@@ -889,9 +1101,11 @@ def main(argv=None) -> int:
         or os.environ.get("RC_CLUSTER_DIR")
         or os.path.join(tempfile.gettempdir(), "rediscluster-cluster-%d" % args.base_port)
     )
-    cfg = Config(args.base_port, root, args.timeout, args.auth, args.no_config, args.also_bind)
+    cfg = Config(args.base_port, root, args.timeout, args.auth, args.no_config, args.also_bind,
+                 args.tls)
     if args.command != "start" and not cfg.read_options():
         cfg.auth, cfg.no_config, cfg.also_bind = args.auth, args.no_config, args.also_bind
+        cfg.tls = args.tls
     use_password(cfg)
     try:
         if args.command == "status":

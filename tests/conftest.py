@@ -12,6 +12,13 @@ The auth cluster (password, ACL users, CONFIG renamed, also listening on
 --auth-cluster-url ($RC_CLUSTER_AUTH_URL, default redis://127.0.0.1:7010); tests
 that use the ``auth_cluster`` fixture skip when it is not running, or fail with
 RC_CLUSTER_AUTH_REQUIRED=1 (set by `make test` when it starts that cluster).
+
+The TLS cluster (TLS only, client certificates optional, also listening on
+127.0.0.2: `make cluster-start-tls`, i.e. ``scripts/cluster.py start --tls
+--also-bind 127.0.0.2 --base-port 7020``) is found at --tls-cluster-url
+($RC_CLUSTER_TLS_URL, default rediss://127.0.0.1:7020); tests that use the
+``tls_cluster`` fixture skip when it is not running, or fail with
+RC_CLUSTER_TLS_REQUIRED=1 (set by `make test` when it starts that cluster).
 """
 
 import os
@@ -27,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "scripts" / "cluster.py"
 DEFAULT_URL = "redis://127.0.0.1:7000"
 DEFAULT_AUTH_URL = "redis://127.0.0.1:7010"
+DEFAULT_TLS_URL = "rediss://127.0.0.1:7020"
 
 
 def pytest_addoption(parser):
@@ -40,6 +48,12 @@ def pytest_addoption(parser):
         default=os.environ.get("RC_CLUSTER_AUTH_URL", DEFAULT_AUTH_URL),
         help="a node of the auth cluster (scripts/cluster.py start --auth --no-config "
         "--also-bind 127.0.0.2; default: $RC_CLUSTER_AUTH_URL or %s)" % DEFAULT_AUTH_URL,
+    )
+    parser.addoption(
+        "--tls-cluster-url",
+        default=os.environ.get("RC_CLUSTER_TLS_URL", DEFAULT_TLS_URL),
+        help="a node of the TLS cluster (scripts/cluster.py start --tls --also-bind "
+        "127.0.0.2; default: $RC_CLUSTER_TLS_URL or %s)" % DEFAULT_TLS_URL,
     )
 
 
@@ -269,4 +283,171 @@ def auth_cluster(auth_cluster_addr, auth_cluster_base_port):
                 return AuthRawConn(self.host, port, timeout)
 
         info.cluster = AuthCluster(host, auth_cluster_base_port)
+    return info
+
+
+# ---------------------------------------------------------------------------
+# the TLS cluster
+
+
+class TLSClusterInfo:
+    """The TLS cluster: address, certificate paths and (``.raw``,
+    ``.cluster``) admin access over TLS sockets that verify with ``ca``.
+
+    Paths (files made by scripts/cluster.py in its DIR/tls/):
+      ca                             the CA that signed the nodes' certificate
+      client_cert, client_key        a client certificate signed by ``ca``
+      wrong_ca                       an unrelated CA (the nodes do not verify with it)
+      wrong_client_cert, wrong_client_key
+                                     a client certificate signed by ``wrong_ca``
+    The nodes' certificate names IP 127.0.0.1 and DNS localhost only."""
+
+    def __init__(self, host, base, tls_dir, script):
+        self.host, self.base = host, base
+        self.port = base
+        self.ports = list(range(base, base + 6))
+        self.tls_dir = tls_dir
+        self.ca = os.path.join(tls_dir, script.TLS_CA)
+        self.client_cert = os.path.join(tls_dir, script.TLS_CLIENT_CERT)
+        self.client_key = os.path.join(tls_dir, script.TLS_CLIENT_KEY)
+        self.wrong_ca = os.path.join(tls_dir, script.TLS_OTHER_CA)
+        self.wrong_client_cert = os.path.join(tls_dir, script.TLS_OTHER_CLIENT_CERT)
+        self.wrong_client_key = os.path.join(tls_dir, script.TLS_OTHER_CLIENT_KEY)
+        self.cluster = None  # an rcit.Cluster whose connections speak TLS
+
+    def ssl_context(self):
+        """An ``ssl.SSLContext`` that verifies the nodes with ``ca``."""
+        import ssl
+
+        return ssl.create_default_context(cafile=self.ca)
+
+    def raw(self, port, *args, timeout=5.0):
+        return self.cluster.raw(port, *args, timeout=timeout)
+
+
+def _read_reply(f):
+    """One RESP2 reply from the file f (an error reply as a str, bulk as bytes)."""
+    line = f.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError("connection closed")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"$":
+        n = int(rest)
+        return None if n < 0 else f.read(n + 2)[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read_reply(f) for _ in range(n)]
+    if kind == b":":
+        return int(rest)
+    return rest.decode(errors="replace")
+
+
+def tls_cluster_probe(host, port, timeout=2.0):
+    """(tls_dir, None) if a TLS cluster node answers CLUSTER INFO with
+    cluster_state:ok on host:port, else (None, why not). The certificate
+    directory is where the node's tls-ca-cert-file is (CONFIG GET, over a
+    connection that does not verify: the CA is not known yet)."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw_sock:
+            with ctx.wrap_socket(raw_sock) as sock, sock.makefile("rb") as f:
+                sock.sendall(b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
+                info = _read_reply(f)
+                sock.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\ntls-ca-cert-file\r\n")
+                config = _read_reply(f)
+    except ssl.SSLError as e:
+        return None, "no TLS handshake (%s)" % (e.reason or e)
+    except socket.timeout:
+        return None, "no TLS reply within %.0fs (a server without TLS?)" % timeout
+    except (OSError, ValueError) as e:
+        return None, "nothing answers (%s)" % (getattr(e, "strerror", None) or e or type(e).__name__)
+    if not isinstance(info, bytes) or b"cluster_state:ok" not in info:
+        return None, "not a healthy cluster node (CLUSTER INFO: %r)" % (info,)
+    if not isinstance(config, list) or len(config) != 2 or not config[1]:
+        return None, "CONFIG GET tls-ca-cert-file gave no path (%r)" % (config,)
+    ca = config[1].decode()
+    return os.path.dirname(ca), None
+
+
+@pytest.fixture(scope="session")
+def tls_cluster_url(pytestconfig):
+    return pytestconfig.getoption("--tls-cluster-url")
+
+
+@pytest.fixture(scope="session")
+def tls_cluster_addr(tls_cluster_url):
+    return parse_url(tls_cluster_url)
+
+
+@pytest.fixture(scope="session")
+def tls_cluster_base_port(tls_cluster_addr):
+    return int(os.environ.get("RC_CLUSTER_TLS_BASE_PORT") or tls_cluster_addr[1])
+
+
+@pytest.fixture(scope="session")
+def tls_cluster_script(tls_cluster_base_port):
+    """Like ``cluster_script``, for the TLS cluster (the script reads --tls
+    back from the nodes' redis.conf)."""
+
+    def run(*args, check=True, timeout=120):
+        cmd = [sys.executable, str(CLUSTER_SCRIPT), *map(str, args),
+               "--base-port", str(tls_cluster_base_port)]
+        proc = subprocess.run(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+        )
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout)
+        return proc
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def tls_cluster(tls_cluster_addr, tls_cluster_base_port):
+    """``TLSClusterInfo`` of the running TLS cluster; skips the test (or fails
+    it, with RC_CLUSTER_TLS_REQUIRED=1) when that cluster is not running."""
+    script = load_cluster_script()
+    host, port = tls_cluster_addr
+    tls_dir, problem = tls_cluster_probe(host, port)
+    info = None
+    if problem is None:
+        info = TLSClusterInfo(host, tls_cluster_base_port, tls_dir, script)
+        missing = [p for p in (info.ca, info.client_cert, info.client_key, info.wrong_ca,
+                               info.wrong_client_cert, info.wrong_client_key)
+                   if not os.path.isfile(p)]
+        if missing:
+            problem = "certificate file(s) missing: %s" % ", ".join(missing)
+    if problem is not None:
+        reason = ("no TLS cluster at %s:%d: %s — run `make cluster-start-tls` "
+                  "(scripts/cluster.py start --tls --also-bind 127.0.0.2 --base-port %d)"
+                  % (host, port, problem, tls_cluster_base_port))
+        if os.environ.get("RC_CLUSTER_TLS_REQUIRED", "") not in ("", "0"):
+            pytest.fail(reason + " (RC_CLUSTER_TLS_REQUIRED is set)", pytrace=False)
+        pytest.skip(reason)
+    rcit = sys.modules.get("rcit")
+    if rcit is not None:  # tests/integration/conftest.py's helpers
+        ctx = info.ssl_context()
+        ctx.load_cert_chain(info.client_cert, info.client_key)
+
+        class TLSRawConn(rcit.RawConn):
+            def __init__(self, host, port, timeout=5.0):
+                self.host, self.port = host, port
+                sock = socket.create_connection((host, port), timeout=timeout)
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.sock = ctx.wrap_socket(sock, server_hostname=host)
+                except BaseException:
+                    sock.close()
+                    raise
+                self.f = self.sock.makefile("rb")
+
+        class TLSCluster(rcit.Cluster):
+            def conn(self, port, timeout=5.0):
+                return TLSRawConn(self.host, port, timeout)
+
+        info.cluster = TLSCluster(host, tls_cluster_base_port)
     return info

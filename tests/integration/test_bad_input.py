@@ -148,7 +148,7 @@ def test_unreachable_startup_node():
     t0 = time.monotonic()
     with pytest.raises(RedisClusterException) as ei:
         RedisCluster(host="127.0.0.1", port=port, socket_connect_timeout=1.0)
-    assert str(ei.value) == UNREACHABLE
+    assert str(ei.value).startswith(UNREACHABLE)
     assert time.monotonic() - t0 < 10
 
 
@@ -156,7 +156,7 @@ def test_startup_node_that_hangs_up(hangup_server):
     t0 = time.monotonic()
     with pytest.raises(RedisClusterException) as ei:
         RedisCluster(host="127.0.0.1", port=hangup_server, socket_timeout=1.0)
-    assert str(ei.value) == UNREACHABLE
+    assert str(ei.value).startswith(UNREACHABLE)
     assert time.monotonic() - t0 < 10
 
 
