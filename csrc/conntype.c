@@ -457,7 +457,20 @@ static PyGetSetDef Connection_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* Made only by Pool._connection (3.9 lacks Py_TPFLAGS_DISALLOW_INSTANTIATION). */
+static PyObject *
+Connection_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    (void)type;
+    (void)args;
+    (void)kw;
+    PyErr_SetString(PyExc_TypeError,
+                    "cannot create 'rediscluster._core.Connection' instances; use Pool._connection()");
+    return NULL;
+}
+
 static PyType_Slot Connection_slots[] = {
+    {Py_tp_new, Connection_new},
     {Py_tp_doc, "A connection held across calls (transactions). Made by Pool._connection."},
     {Py_tp_dealloc, Connection_dealloc},
     {Py_tp_traverse, Connection_traverse},
@@ -469,7 +482,7 @@ static PyType_Slot Connection_slots[] = {
 PyType_Spec Connection_spec = {
     .name = "rediscluster._core.Connection",
     .basicsize = sizeof(ConnectionObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .slots = Connection_slots,
 };
 

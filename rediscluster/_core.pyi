@@ -59,6 +59,12 @@ class Pool:
         max_connections_per_node: bool = False,
         skip_full_coverage_check: bool = False,
         reinitialize_steps: int = 25,
+        ssl: bool = False,
+        ssl_keyfile: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_cert_reqs: int = 2,  # 0 none, 1 optional, 2 required (ssl.CERT_*)
+        ssl_ca_certs: str | None = None,
+        ssl_check_hostname: bool = False,
     ) -> None: ...
     def keyslot(self, key: _Arg, /) -> int: ...
     def disconnect(self) -> None: ...

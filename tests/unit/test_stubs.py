@@ -9,7 +9,8 @@ this also checks an installed copy (``make check-sdist``):
   (writable); ``@final`` exactly where the type cannot be subclassed;
 - parameter names, kinds and defaults agree with each ``__text_signature__``;
 - the constructors (no text signature) accept the stub's keywords with the
-  stub's defaults, keyword-only, and nothing else;
+  stub's defaults, keyword-only, and nothing else; their keyword lists in
+  csrc/ (``kwlist`` and the ``$`` of the format) are the stub's;
 - constants have the stub's types; py.typed is there; no ``.pyi`` hides a
   ``.py`` from type checkers.
 
@@ -18,6 +19,7 @@ this also checks an installed copy (``make check-sdist``):
 
 import ast
 import inspect
+import re
 import socket
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from rediscluster import _core
 
 PKG = Path(_core.__file__).resolve().parent
 STUB = PKG / "_core.pyi"
+CSRC = Path(__file__).resolve().parents[2] / "csrc"
 
 # Names every extension module has; not part of the stub.
 MODULE_ATTRS = {"__doc__", "__file__", "__loader__", "__name__", "__package__", "__spec__"}
@@ -321,3 +324,44 @@ def test_constructor_keywords(cname):
         make(no_such_option=1)
     with pytest.raises(TypeError):
         getattr(_core, cname)(*too_many_positionals)
+
+
+def _c_init_keywords(cname):
+    """(positional-or-keyword names, keyword-only names) of ``<cname>_init`` in
+    csrc/*.c: its ``kwlist`` and the ``$`` in its PyArg_ParseTupleAndKeywords
+    format. None if no source defines it."""
+    for path in sorted(CSRC.glob("*.c")):
+        text = path.read_text(errors="replace")
+        start = re.search(r"^%s_init\s*\(" % re.escape(cname), text, re.M)
+        if start is None:
+            continue
+        body = text[start.end():]
+        kwlist = re.search(r"kwlist\[\]\s*=\s*\{(.*?)\};", body, re.S)
+        fmt = re.search(r"PyArg_ParseTupleAndKeywords\(\s*\w+\s*,\s*\w+\s*,\s*\"([^\"]*)\"", body)
+        assert kwlist and fmt, "%s: no kwlist / format in %s_init" % (path.name, cname)
+        names = re.findall(r'"([^"]+)"', kwlist.group(1))
+        units = fmt.group(1).split(":")[0]
+        if "$" in units:
+            positional = len(re.findall(r"[A-Za-z]", units[: units.index("$")]))
+        else:
+            positional = len(names)
+        return names[:positional], names[positional:]
+    return None
+
+
+@pytest.mark.parametrize("cname", sorted(CONSTRUCTORS))
+def test_constructor_keywords_match_c_source(cname):
+    """The runtime cannot list a tp_init's keywords: read them from csrc/."""
+    if not CSRC.is_dir():
+        pytest.skip("no csrc/ next to the tests (installed copy without the sources)")
+    found = _c_init_keywords(cname)
+    assert found is not None, "no %s_init in csrc/*.c" % cname
+    c_positional, c_keywords = found
+    kind, defs = _class_members(STUB_CLASSES[cname])["__init__"]
+    params = _stub_params(defs[0])
+    P = inspect.Parameter
+    stub_positional = [n for n, k, _ in params if k in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    stub_keywords = [n for n, k, _ in params if k == P.KEYWORD_ONLY]
+    assert stub_positional == c_positional
+    assert sorted(set(c_keywords) - set(stub_keywords)) == [], "keywords of %s missing in the stub" % cname
+    assert sorted(set(stub_keywords) - set(c_keywords)) == [], "keywords of %s not in csrc" % cname
