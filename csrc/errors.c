@@ -8,10 +8,17 @@
 #include "errors.h"
 
 static int
-rc_parse_int(const char *s, size_t n, int *out)
+rc_is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* ASCII digits with a value at most `max` (leading zeros allowed). */
+static int
+rc_parse_uint(const char *s, size_t n, long max, int *out)
 {
     long v = 0;
-    if (n == 0 || n > 9) {
+    if (n == 0) {
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
@@ -19,44 +26,72 @@ rc_parse_int(const char *s, size_t n, int *out)
             return -1;
         }
         v = v * 10 + (s[i] - '0');
+        if (v > max) {
+            return -1;
+        }
     }
     *out = (int)v;
     return 0;
 }
 
-/* "SLOT host:port" (host may be empty or IPv6: split at the last ':'). */
+/* "SLOT HOST:PORT", the same rules as exceptions._parse_redirect: exactly two
+ * whitespace-separated tokens; SLOT digits below 16384; split the address at
+ * its last ':'; PORT digits in 1..65535; one pair of brackets around the host
+ * removed; the host may be empty (the node that replied). */
 static int
 rc_parse_target(const char *s, size_t n, rc_redirect *r)
 {
-    const char *sp = memchr(s, ' ', n), *colon = NULL, *hp;
+    const char *tok[3];
+    size_t len[3];
+    int ntok = 0;
+    const char *hp, *colon = NULL;
     size_t hn;
 
-    if (sp == NULL || rc_parse_int(s, (size_t)(sp - s), &r->slot) < 0 || r->slot >= RC_SLOTS) {
+    for (size_t i = 0; i < n;) {
+        size_t j;
+        while (i < n && rc_is_ws(s[i])) {
+            i++;
+        }
+        if (i >= n) {
+            break;
+        }
+        j = i;
+        while (j < n && !rc_is_ws(s[j])) {
+            j++;
+        }
+        if (ntok == 2) {
+            return -1; /* more than two tokens */
+        }
+        tok[ntok] = s + i;
+        len[ntok++] = j - i;
+        i = j;
+    }
+    if (ntok != 2 || rc_parse_uint(tok[0], len[0], RC_SLOTS - 1, &r->slot) < 0) {
         return -1;
     }
-    hp = sp + 1;
-    hn = n - (size_t)(hp - s);
+    hp = tok[1];
+    hn = len[1];
     for (size_t i = hn; i > 0; i--) {
         if (hp[i - 1] == ':') {
             colon = hp + i - 1;
             break;
         }
     }
-    if (colon == NULL || (size_t)(colon - hp) >= sizeof r->host) {
+    if (colon == NULL ||
+        rc_parse_uint(colon + 1, hn - (size_t)(colon + 1 - hp), 65535, &r->port) < 0 ||
+        r->port == 0) {
         return -1;
     }
-    if (rc_parse_int(colon + 1, hn - (size_t)(colon + 1 - hp), &r->port) < 0 || r->port <= 0 ||
-        r->port > 65535) {
+    hn = (size_t)(colon - hp);
+    if (hn >= 2 && hp[0] == '[' && hp[hn - 1] == ']') {
+        hp++;
+        hn -= 2;
+    }
+    if (hn >= sizeof r->host) {
         return -1;
     }
-    if (colon - hp >= 2 && hp[0] == '[' && colon[-1] == ']') {
-        hp++; /* "[::1]:7000" -> host "::1" */
-        memcpy(r->host, hp, (size_t)(colon - 1 - hp));
-        r->host[colon - 1 - hp] = '\0';
-        return 0;
-    }
-    memcpy(r->host, hp, (size_t)(colon - hp));
-    r->host[colon - hp] = '\0';
+    memcpy(r->host, hp, hn);
+    r->host[hn] = '\0';
     return 0;
 }
 
