@@ -788,6 +788,13 @@ def main(argv=None):
     with open(ARGS.json, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
     log("\nwrote %s (%.0f s)" % (ARGS.json, time.time() - t_start))
+    try:  # benchmarks/chart.py: a PNG next to the JSON when matplotlib is installed
+        sys.path.insert(0, HERE)
+        import chart
+        chart.write_chart(ARGS.json, os.path.join(os.path.dirname(os.path.abspath(ARGS.json)),
+                                                  "chart.png"), log=log)
+    except Exception as e:
+        log("chart: failed: %s: %s" % (type(e).__name__, e))
     return 0
 
 
