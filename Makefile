@@ -63,7 +63,7 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 .PHONY: help setup os-deps build test test-unit test-resilience demo bench benchmark asan tox check-hiredis1 \
         cluster-start cluster-stop cluster-status cluster-start-auth cluster-stop-auth \
         cluster-status-auth cluster-start-tls cluster-stop-tls cluster-status-tls \
-        clean distclean FORCE
+        docs clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -73,6 +73,7 @@ help:
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
+	@echo "make docs           the manual (Sphinx, warnings are errors) into docs/_build/html"
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
@@ -322,6 +323,17 @@ check-sdist: setup $(VENV)/.rc-mypy-$(MYPY_VERSION) $(VENV)/.rc-build-$(BUILD_VE
 
 $(VENV)/.rc-build-$(BUILD_VERSION): $(SETUP_STAMP)
 	$(VENV_PY) -m pip install -q 'build==$(BUILD_VERSION)'
+	@touch $@
+
+# ---------------------------------------------------------------- docs
+
+# The manual (docs/): Sphinx + myst-parser in $(VENV); autodoc imports the
+# in-place build, hence `build`. Warnings are errors.
+docs: setup build $(VENV)/.rc-docs
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+$(VENV)/.rc-docs: $(SETUP_STAMP)
+	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test,docs]'
 	@touch $@
 
 # ---------------------------------------------------------------- clean
