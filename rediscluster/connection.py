@@ -179,6 +179,7 @@ class ClusterConnectionPool(_core.Pool):
 
     @classmethod
     def from_url(cls, url, **kwargs):
+        """A pool from a ``redis://`` / ``rediss://`` URL (see ``RedisCluster.from_url``)."""
         options = parse_url(url, **kwargs)
         host, port = options.pop("host"), options.pop("port")
         return cls(startup_nodes=[{"host": host, "port": port}], **options)
@@ -198,6 +199,7 @@ class ClusterConnectionPool(_core.Pool):
         self.nodes.initialize()
 
     def get_master_node_by_slot(self, slot):
+        """The master node dict of ``slot``; SlotNotCoveredError if no node serves it."""
         try:
             return self.nodes.slots[slot][0]
         except KeyError:
@@ -206,9 +208,11 @@ class ClusterConnectionPool(_core.Pool):
                     slot, self.nodes._skip_full_coverage_check))
 
     def get_node_by_slot(self, slot, *args, **kwargs):
+        """The node dict for ``slot`` (its master)."""
         return self.get_master_node_by_slot(slot)
 
     def count_all_num_connections(self, node):
+        """Open connections to ``node`` (or to all nodes, unless counting per node)."""
         stats = self._stats()["nodes"]
         if self.max_connections_per_node:
             return stats.get(node["name"], (0, 0))[0]

@@ -73,15 +73,18 @@ class NodeManager:
 
     @staticmethod
     def make_node_obj(host, port, server_type):
+        """A node dict ``{host, port, name, server_type}`` and its name."""
         name = "{0}:{1}".format(host, port)
         return {"host": host, "port": port, "name": name, "server_type": server_type}, name
 
     @staticmethod
     def set_node_name(n):
+        """Add ``name`` ("host:port") to a node dict that lacks it."""
         if "name" not in n:
             n["name"] = "{0}:{1}".format(n["host"], n["port"])
 
     def set_node(self, host, port, server_type=None):
+        """Record a node under its name and return its dict."""
         node, name = self.make_node_obj(host, port, server_type)
         self.nodes[name] = node
         return node
@@ -127,29 +130,35 @@ class NodeManager:
         return self._slots
 
     def all_nodes(self):
+        """Iterate over every node (masters and replicas)."""
         for node in self.nodes.values():
             yield node
 
     def all_masters(self):
+        """Iterate over the masters."""
         for node in self.nodes.values():
             if node["server_type"] == "master":
                 yield node
 
     def node_from_slot(self, slot):
+        """The master serving ``slot``."""
         for node in self.slots[slot]:
             if node["server_type"] == "master":
                 return node
         return None
 
     def random_startup_node(self):
+        """A startup node, chosen at random (shuffles the list)."""
         random.shuffle(self.startup_nodes)
         return self.startup_nodes[0]
 
     def random_startup_node_ittr(self):
+        """An endless iterator of random startup nodes."""
         while True:
             yield random.choice(self.startup_nodes)
 
     def random_node(self):
+        """A random node of the cluster."""
         return random.choice(list(self.nodes.values()))
 
     # ------------------------------------------------------------ discovery
@@ -178,6 +187,7 @@ class NodeManager:
         return out
 
     def remap_internal_node_object(self, node_obj):
+        """Apply ``host_port_remap`` to a ``[host, port, ...]`` entry."""
         if not self.host_port_remap:
             return node_obj
         for rule in self.host_port_remap:
@@ -331,10 +341,12 @@ class NodeManager:
             "{0} of {1} covered...".format(last_covered, self.REDIS_CLUSTER_HASH_SLOTS))
 
     def increment_reinitialize_counter(self, ct=1, count=1):
+        """Count MOVED replies; rediscover every ``reinitialize_steps``."""
         for _ in range(min(ct, self.reinitialize_steps)):
             self.reinitialize_counter += count
             if self.reinitialize_counter % self.reinitialize_steps == 0:
                 self.initialize()
 
     def reset(self):
+        """Rediscover the topology."""
         self.initialize()

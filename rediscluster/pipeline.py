@@ -136,6 +136,7 @@ class ClusterPipeline(RedisCluster):
             self.__dict__.pop("execute_command", None)
 
     def pipeline_execute_command(self, *args, **options):
+        """Queue a command (the original's name for ``execute_command`` in pipelines)."""
         return self.execute_command(*args, **options)
 
     def _execute_batch(self, commands):
@@ -356,11 +357,13 @@ class ClusterPipeline(RedisCluster):
         return self.execute_command(*args)
 
     def mget(self, keys, *args):
+        """Queue MGET; all keys must map to one slot (use a {hash tag})."""
         keys = list(keys) if not isinstance(keys, (bytes, str)) else [keys]
         keys.extend(args)
         return self._queue_one_slot("MGET", keys, ["MGET"] + keys)
 
     def mset(self, *args, **kwargs):
+        """Queue MSET (a dict or keyword arguments); all keys must map to one slot."""
         if args:
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise RedisClusterException("MSET requires **kwargs or a single dict arg")
@@ -369,6 +372,7 @@ class ClusterPipeline(RedisCluster):
         return self._queue_one_slot("MSET", list(kwargs), ["MSET"] + pieces)
 
     def msetnx(self, *args, **kwargs):
+        """Queue MSETNX (a dict or keyword arguments); all keys must map to one slot."""
         if args:
             if len(args) != 1 or not isinstance(args[0], dict):
                 raise RedisClusterException("MSETNX requires **kwargs or a single dict arg")
@@ -377,36 +381,47 @@ class ClusterPipeline(RedisCluster):
         return self._queue_one_slot("MSETNX", list(kwargs), ["MSETNX"] + pieces)
 
     def delete(self, *names):
+        """Queue DEL; all keys must map to one slot."""
         return self._queue_one_slot("DEL", names, ("DEL",) + names)
 
     def unlink(self, *names):
+        """Queue UNLINK; all keys must map to one slot."""
         return self._queue_one_slot("UNLINK", names, ("UNLINK",) + names)
 
     def exists(self, *names):
+        """Queue EXISTS; all keys must map to one slot."""
         return self._queue_one_slot("EXISTS", names, ("EXISTS",) + names)
 
     def touch(self, *names):
+        """Queue TOUCH; all keys must map to one slot."""
         return self._queue_one_slot("TOUCH", names, ("TOUCH",) + names)
 
     def rename(self, src, dst, replace=False):
+        """Queue RENAME; both keys must map to one slot."""
         return self._queue_one_slot("RENAME", (src, dst), ("RENAME", src, dst))
 
     def renamenx(self, src, dst):
+        """Queue RENAMENX; both keys must map to one slot."""
         return self._queue_one_slot("RENAMENX", (src, dst), ("RENAMENX", src, dst))
 
     def rpoplpush(self, src, dst):
+        """Queue RPOPLPUSH; both keys must map to one slot."""
         return self._queue_one_slot("RPOPLPUSH", (src, dst), ("RPOPLPUSH", src, dst))
 
     def brpoplpush(self, src, dst, timeout=0):
+        """Queue BRPOPLPUSH; both keys must map to one slot."""
         return self._queue_one_slot("BRPOPLPUSH", (src, dst), ("BRPOPLPUSH", src, dst, timeout or 0))
 
     def smove(self, src, dst, value):
+        """Queue SMOVE; both keys must map to one slot."""
         return self._queue_one_slot("SMOVE", (src, dst), ("SMOVE", src, dst, value))
 
     def pfcount(self, *sources):
+        """Queue PFCOUNT; all keys must map to one slot."""
         return self._queue_one_slot("PFCOUNT", sources, ("PFCOUNT",) + sources)
 
     def pfmerge(self, dest, *sources):
+        """Queue PFMERGE; all keys must map to one slot."""
         return self._queue_one_slot("PFMERGE", (dest,) + sources, ("PFMERGE", dest) + sources)
 
     def _setop(self, name, keys, args, dest=None):
@@ -416,38 +431,49 @@ class ClusterPipeline(RedisCluster):
         return self._queue_one_slot(name, allkeys, [name] + allkeys)
 
     def sdiff(self, keys, *args):
+        """Queue SDIFF; all keys must map to one slot."""
         return self._setop("SDIFF", keys, args)
 
     def sinter(self, keys, *args):
+        """Queue SINTER; all keys must map to one slot."""
         return self._setop("SINTER", keys, args)
 
     def sunion(self, keys, *args):
+        """Queue SUNION; all keys must map to one slot."""
         return self._setop("SUNION", keys, args)
 
     def sdiffstore(self, dest, keys, *args):
+        """Queue SDIFFSTORE; all keys, dest included, must map to one slot."""
         return self._setop("SDIFFSTORE", keys, args, dest)
 
     def sinterstore(self, dest, keys, *args):
+        """Queue SINTERSTORE; all keys, dest included, must map to one slot."""
         return self._setop("SINTERSTORE", keys, args, dest)
 
     def sunionstore(self, dest, keys, *args):
+        """Queue SUNIONSTORE; all keys, dest included, must map to one slot."""
         return self._setop("SUNIONSTORE", keys, args, dest)
 
     # ------------------------------------------------------------ not in pipelines
 
     def pipeline(self, *args, **kwargs):
+        """Not available on a pipeline (raises RedisClusterException)."""
         raise RedisClusterException("A pipeline cannot make another pipeline")
 
     def transaction(self, *args, **kwargs):
+        """Not available on a pipeline: use ``RedisCluster.transaction()``."""
         raise RedisClusterException("Use RedisCluster.transaction(), not the pipeline's")
 
     def immediate_execute_command(self, *args, **options):
+        """Run one command now on the held (WATCH) connection."""
         return self._immediate(args, options)
 
     def load_scripts(self):
+        """Not implemented in cluster pipelines (raises, as the original)."""
         raise RedisClusterException("method load_scripts() is not implemented")
 
     def script_load_for_pipeline(self, *args, **kwargs):
+        """Not implemented in cluster pipelines (raises, as the original)."""
         raise RedisClusterException("method script_load_for_pipeline() is not implemented")
 
 
