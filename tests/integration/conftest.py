@@ -276,7 +276,7 @@ class Cluster:
         wait_for(lambda: self.all_agree_owner(slot, port), timeout,
                  message="all nodes to see slot %d on %d" % (slot, port))
 
-    def wait_replica_synced(self, master_port, timeout=10.0):
+    def wait_replica_synced(self, master_port, timeout=30.0):
         """The master's replicas have acknowledged all its writes."""
         def synced():
             info = parse_info(self.raw(master_port, "INFO", "replication"))
