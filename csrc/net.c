@@ -1,5 +1,8 @@
 /* net.c -- sockets for the engine (tier 0). Blocking calls only; never
  * touches Python objects, so callers run these with the GIL released. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX/GNU socket and clock APIs under -std=c11 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

@@ -9,9 +9,9 @@
  * approach). Arrays are the exception: a failed list allocation returns NULL,
  * which hiredis turns into a reader error and the connection is closed.
  * Never called without the GIL. No I/O here. */
-#include <string.h>
+#include "reply.h" /* Python.h before any system header */
 
-#include "reply.h"
+#include <string.h>
 
 #if HIREDIS_MAJOR >= 1
 typedef size_t rc_nelem;

@@ -6,9 +6,9 @@
 #ifndef RC_REPLY_H
 #define RC_REPLY_H
 
-#include <hiredis/hiredis.h>
+#include "errors.h" /* Python.h first, as CPython requires */
 
-#include "errors.h"
+#include <hiredis/hiredis.h>
 
 typedef struct rc_replyctx {
     rc_state *st;           /* borrowed: exception classes, marker */

@@ -1,4 +1,7 @@
 /* tls.c -- TLS client connections with OpenSSL (tier 0). No Python. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* POSIX/GNU socket and clock APIs under -std=c11 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
