@@ -15,12 +15,9 @@ class PubSubCommands:
         message was sent to: the master of the channel's hash slot, where a
         ClusterPubSub subscribed to ``channel`` listens.
         https://redis.io/commands/publish"""
-        # A channel is not a key, so the engine's command table gives PUBLISH no
-        # routing key; any node accepts it (no MOVED), so it is sent straight
-        # to the slot's master as redis-py-cluster does.
-        pool = self.connection_pool
-        node = pool.get_master_node_by_slot(self.keyslot(channel))
-        return pool._node_command(node["host"], int(node["port"]), "PUBLISH", channel, message)
+        # The engine routes PUBLISH by the channel's slot (csrc/client.c), with
+        # the usual retries and topology refresh.
+        return self.execute_command("PUBLISH", channel, message)
 
     def spublish(self, shard_channel, message):
         """Publish ``message`` on the shard channel ``shard_channel`` (Redis 7),
