@@ -304,36 +304,38 @@ Connection_execute(ConnectionObject *self, PyObject *args)
     return v;
 }
 
+/* Let go of the connection: back to its pool, or closed. */
 static PyObject *
-Connection_release(ConnectionObject *self, PyObject *unused)
+rc_conn_let_go(ConnectionObject *self, int discard)
 {
-    (void)unused;
     if (self->busy) {
-        rc_conn_check(self);
+        rc_conn_check(self); /* sets the "in use by another thread" error */
         return NULL;
     }
     if (self->conn != NULL) {
         rc_conn *c = self->conn;
         self->conn = NULL;
-        rc_pool_checkin(&self->pool->cl, c);
+        if (discard) {
+            rc_pool_discard(&self->pool->cl, c);
+        } else {
+            rc_pool_checkin(&self->pool->cl, c);
+        }
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+Connection_release(ConnectionObject *self, PyObject *unused)
+{
+    (void)unused;
+    return rc_conn_let_go(self, 0);
 }
 
 static PyObject *
 Connection_close(ConnectionObject *self, PyObject *unused)
 {
     (void)unused;
-    if (self->busy) {
-        rc_conn_check(self);
-        return NULL;
-    }
-    if (self->conn != NULL) {
-        rc_conn *c = self->conn;
-        self->conn = NULL;
-        rc_pool_discard(&self->pool->cl, c);
-    }
-    Py_RETURN_NONE;
+    return rc_conn_let_go(self, 1);
 }
 
 static PyObject *
@@ -377,57 +379,42 @@ Connection_dealloc(ConnectionObject *self)
     Py_DECREF(tp);
 }
 
-/* The calls that may release the GIL hold `busy` for their duration. */
+/* The calls that may release the GIL hold `busy` for their duration, so a
+ * second thread is refused instead of sharing the socket. */
+#define RC_HOLD_BUSY(call)                                                                    \
+    do {                                                                                      \
+        PyObject *r_;                                                                         \
+        if (rc_conn_check(self) < 0) {                                                        \
+            return NULL;                                                                      \
+        }                                                                                     \
+        self->busy = 1;                                                                       \
+        r_ = (call);                                                                          \
+        self->busy = 0;                                                                       \
+        return r_;                                                                            \
+    } while (0)
+
 static PyObject *
 Connection_execute_many_locked(ConnectionObject *self, PyObject *commands)
 {
-    PyObject *r;
-    if (rc_conn_check(self) < 0) {
-        return NULL;
-    }
-    self->busy = 1;
-    r = Connection_execute_many(self, commands);
-    self->busy = 0;
-    return r;
+    RC_HOLD_BUSY(Connection_execute_many(self, commands));
 }
 
 static PyObject *
 Connection_send_locked(ConnectionObject *self, PyObject *commands)
 {
-    PyObject *r;
-    if (rc_conn_check(self) < 0) {
-        return NULL;
-    }
-    self->busy = 1;
-    r = Connection_send(self, commands);
-    self->busy = 0;
-    return r;
+    RC_HOLD_BUSY(Connection_send(self, commands));
 }
 
 static PyObject *
 Connection_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *r;
-    if (rc_conn_check(self) < 0) {
-        return NULL;
-    }
-    self->busy = 1;
-    r = Connection_read(self, args, nargs);
-    self->busy = 0;
-    return r;
+    RC_HOLD_BUSY(Connection_read(self, args, nargs));
 }
 
 static PyObject *
 Connection_execute_locked(ConnectionObject *self, PyObject *args)
 {
-    PyObject *r;
-    if (rc_conn_check(self) < 0) {
-        return NULL;
-    }
-    self->busy = 1;
-    r = Connection_execute(self, args);
-    self->busy = 0;
-    return r;
+    RC_HOLD_BUSY(Connection_execute(self, args));
 }
 
 static PyMethodDef Connection_methods[] = {
