@@ -139,6 +139,53 @@ rc_replica_ok(const ClientObject *self, const rc_cmdinfo *ci)
     return 1;
 }
 
+/* Commands that change the state of the connection they run on, which the
+ * pool would then hand to someone else (a subscriber connection answering a
+ * GET with "only (P|S)SUBSCRIBE ... allowed", a WATCH aborting another
+ * caller's EXEC, another user after AUTH). They are refused on pooled
+ * connections with where to go instead; NULL for every other command. */
+static const char *
+rc_stateful_hint(const rc_cmdinfo *ci)
+{
+    static const char subscribe[] =
+        "puts its connection in subscriber mode: use pubsub() (ClusterPubSub)";
+    static const char transaction[] =
+        "needs one connection across commands: use pipeline(transaction=True) or "
+        "transaction()";
+    static const char setup[] =
+        "changes the state of one pooled connection: configure the client instead "
+        "(username/password, readonly_mode, read_from_replicas)";
+    static const struct {
+        const char *name;
+        const char *hint;
+    } table[] = {
+        {"SUBSCRIBE", subscribe},   {"PSUBSCRIBE", subscribe},
+        {"SSUBSCRIBE", subscribe},  {"UNSUBSCRIBE", subscribe},
+        {"PUNSUBSCRIBE", subscribe}, {"SUNSUBSCRIBE", subscribe},
+        {"WATCH", transaction},     {"UNWATCH", transaction},
+        {"MULTI", transaction},     {"EXEC", transaction},
+        {"DISCARD", transaction},   {"MONITOR", "takes over its connection: not supported"},
+        {"AUTH", setup},            {"HELLO", setup},
+        {"RESET", setup},           {"READONLY", setup},
+        {"READWRITE", setup},       {"ASKING", "is sent by the engine itself"},
+        {"CLIENT TRACKING", setup}, {"CLIENT CACHING", setup},
+    };
+    size_t n = ci->name_len;
+
+    /* Cheap filter: all of them are "noscript" or "stale" but ASKING, and
+     * none writes data. */
+    if ((ci->flags & RC_CMD_WRITE) ||
+        (!(ci->flags & (RC_CMD_NOSCRIPT | RC_CMD_STALE)) && n != 6)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strlen(table[i].name) == n && memcmp(table[i].name, ci->name, n) == 0) {
+            return table[i].hint;
+        }
+    }
+    return NULL;
+}
+
 /* A random master's node index, or -1 when none is known. */
 static int
 rc_random_master(PoolObject *pool)
@@ -146,14 +193,16 @@ rc_random_master(PoolObject *pool)
     rc_cluster *cl = &pool->cl;
     int nm = 0, pick, i;
     for (i = 0; i < cl->nnodes; i++) {
-        nm += cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology;
+        rc_node *n = cl->nodes[i];
+        nm += n != NULL && n->role == RC_ROLE_MASTER && n->in_topology;
     }
     if (nm == 0) {
         return -1;
     }
     pick = (int)(rc_pool_random(pool) % (uint64_t)nm);
     for (i = 0; i < cl->nnodes; i++) {
-        if (cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology && pick-- == 0) {
+        rc_node *n = cl->nodes[i];
+        if (n != NULL && n->role == RC_ROLE_MASTER && n->in_topology && pick-- == 0) {
             return i;
         }
     }
@@ -306,19 +355,19 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         int masters = PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0;
         for (int i = 0; i < cl->nnodes; i++) {
             rc_node *n = cl->nodes[i];
-            if (n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
+            if (n != NULL && n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
                 targets[nt++] = i;
             }
         }
     } else if (PyUnicode_CompareWithASCIIString(flag, "random") == 0) {
         int cnt = 0;
         for (int i = 0; i < cl->nnodes; i++) {
-            cnt += cl->nodes[i]->in_topology;
+            cnt += cl->nodes[i] != NULL && cl->nodes[i]->in_topology;
         }
         if (cnt > 0) {
             int pick = (int)(rc_pool_random(self->pool) % (uint64_t)cnt);
             for (int i = 0; i < cl->nnodes; i++) {
-                if (cl->nodes[i]->in_topology && pick-- == 0) {
+                if (cl->nodes[i] != NULL && cl->nodes[i]->in_topology && pick-- == 0) {
                     targets[nt++] = i;
                     break;
                 }
@@ -472,6 +521,13 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     av.pos = pos;
     av.n = (int)ntok;
     ci = rc_packed_info(&av);
+    if (ci != NULL) {
+        const char *hint = rc_stateful_hint(ci);
+        if (RC_UNLIKELY(hint != NULL)) {
+            rc_raise_cluster(st, "Command: %s %s", ci->name, hint);
+            goto done;
+        }
+    }
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
     rt.replica_ok = rc_replica_ok(self, ci);
@@ -660,7 +716,16 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {
             goto done;
         }
-        if (where < 0 && rt.node < 0) {
+        if (ci != NULL && rc_stateful_hint(ci) != NULL) {
+            PyObject *msg = PyUnicode_FromFormat("Command: %s %s", ci->name,
+                                                 rc_stateful_hint(ci));
+            b.cmds[b.n - 1].result =
+                msg ? PyObject_CallOneArg(st->RedisClusterException, msg) : NULL;
+            Py_XDECREF(msg);
+            if (b.cmds[b.n - 1].result == NULL) {
+                goto done;
+            }
+        } else if (where < 0 && rt.node < 0) {
             b.cmds[b.n - 1].result = PyObject_CallFunction(
                 st->RedisClusterException, "s",
                 "No way to dispatch this command to Redis Cluster. Missing key.");
@@ -775,7 +840,6 @@ rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs)
         }
         v = PyLong_FromSsize_t(keys[i] - words + 1);
         if (v == NULL || PyList_Append(out, v) < 0) {
-            Py_XDECREF(v);
             Py_CLEAR(out);
         }
         Py_XDECREF(v);
@@ -821,6 +885,11 @@ Client_init(ClientObject *self, PyObject *args, PyObject *kw)
     }
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$OOOiip:Client", kwlist, &pool, &rcb, &flags,
                                      &res, &ttl, &cd, &rfr)) {
+        return -1;
+    }
+    if (self->pool != NULL) {
+        /* Running calls use the pool and dicts it would replace. */
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was already called");
         return -1;
     }
     if (!PyObject_TypeCheck(pool, st->PoolType) || !((PoolObject *)pool)->ready) {
