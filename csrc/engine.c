@@ -238,11 +238,26 @@ rc_raise_with_context(PyObject *exc, PyObject *context)
     rc_restore_exception(exc);
 }
 
+/* A command sent to a given node (no slot: its keys were not found, or it
+ * is keyless by design) that is answered MOVED or ASK is routed by the slot
+ * the reply names from then on: a redirect is always followed while
+ * attempts remain (with none left, e.g. _node_command's one, it is the
+ * answer). */
+static void
+rc_adopt_redirect_slot(rc_route *rt, const rc_redirect *rd)
+{
+    if (rt->slot < 0 && (rd->kind == RC_REDIR_MOVED || rd->kind == RC_REDIR_ASK) &&
+        rd->slot >= 0 && rd->slot < RC_SLOTS) {
+        rt->slot = rd->slot;
+    }
+}
+
 int
-rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
+rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt_in,
               const rc_limits *lim, PyObject **out)
 {
     rc_state *st = cl->st;
+    rc_route route = *rt_in, *rt = &route;
     rc_retry rs;
     rc_err err;
     rc_buf askbuf;
@@ -353,6 +368,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             rc_redirect rd = c->ctx.redir;
             Py_CLEAR(reply);
             rc_pool_checkin(cl, c);
+            if (attempt + 1 < lim->ttl) {
+                rc_adopt_redirect_slot(rt, &rd);
+            }
             if (rt->slot >= 0 && rc_on_redirect(cl, node, &rd, &ask_node, &rs, lim)) {
                 Py_CLEAR(last_exc);
                 continue;
@@ -925,6 +943,9 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 }
                 if (it->rd >= 0) {
                     rc_redirect rd = l->rds[it->rd];
+                    if (c->tries + 1 < lim->ttl) {
+                        rc_adopt_redirect_slot(&c->rt, &rd);
+                    }
                     if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
                         int ask = c->ask_node;
                         rc_retry t = start;
