@@ -35,6 +35,7 @@ typedef struct rc_cfg {
 } rc_cfg;
 
 struct rc_node;
+struct rc_learned_cmd;
 
 typedef struct rc_conn {
     int fd;                  /* -1 once closed */
@@ -87,6 +88,10 @@ typedef struct rc_cluster {
     long long refresh_count;      /* refreshes run (for tests and stats) */
     int moved_count;              /* MOVED replies since the last refresh */
     int reinit_steps;             /* refresh after this many MOVED (>= 1) */
+    /* commands learned from the server (learned.c): an append-only list of
+     * immutable entries, read and extended with atomics, not the GIL */
+    struct rc_learned_cmd *learned;
+    int nlearned;
 } rc_cluster;
 
 /* Status of operations that can fail on the network or in Python. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "learned.h"
 
 
 volatile unsigned long rc_fork_gen = 1;
@@ -75,6 +76,7 @@ rc_cluster_clear(rc_cluster *cl)
     free(cl->cfg.errors);
     cl->cfg.encoding = cl->cfg.errors = NULL;
     Py_CLEAR(cl->refresh_cb);
+    rc_learned_clear(cl);
 }
 
 int
