@@ -60,7 +60,7 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-resilience test-servers demo bench benchmark \
+.PHONY: help setup os-deps build test test-unit test-c test-resilience test-servers demo bench benchmark \
         asan tox check-hiredis1 docs clean distclean FORCE
 
 help:
@@ -68,6 +68,7 @@ help:
 	@echo "make build          (re)build the C extension in place when csrc/ changed"
 	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
 	@echo "make test-unit      unit tests only (no cluster)"
+	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
@@ -150,11 +151,21 @@ with_cluster  = $(CLUSTER_PY) run $(addprefix --cluster ,$(TEST_CLUSTERS)) $(if 
 
 # ---------------------------------------------------------------- tests
 
-test: setup build
+test: setup build test-c
 	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS)
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# tests/c/test_commands.c: the command table and the key finder (commands.c,
+# tier 0: no Python, no server), compiled with ASan+UBSan and run.
+test-c: build/test_commands
+	build/test_commands
+
+build/test_commands: tests/c/test_commands.c csrc/commands.c csrc/commands.h csrc/cmdtable_gen.h csrc/rc.h
+	@mkdir -p $(@D)
+	$(ASAN_CC) -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -g -Icsrc $< -o $@
 
 # Fault tests (tests/resilience): kill, stop and fail over nodes under load,
 # then rewrite the results table in docs/reliability.md (report.py). They need
