@@ -1,14 +1,14 @@
 """command_keys() (the C key finder, csrc/commands.c) against the live server's
 COMMAND GETKEYS, over a broad sample of real invocations of every command family.
 
-Talks to one node (--cluster-url, default 127.0.0.1:7000) with a tiny raw-socket
-RESP client, so that it depends on nothing but the function under test. COMMAND
+Talks to one node (--cluster-url, default 127.0.0.1:7000) with the tooling's
+RESP client (scripts/_resp.py), so that it depends on nothing but the function
+under test. COMMAND
 GETKEYS only parses its arguments: nothing is executed, nothing is written.
 """
 
-import socket
-
 import pytest
+from _resp import Conn, RespError  # scripts/_resp.py (on sys.path: tests/conftest.py)
 
 # Skip (not fail) while the extension is not built; import the package after that.
 pytest.importorskip("rediscluster._core")
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.needs("key-specs")
 
 
 # ---------------------------------------------------------------------------
-# A tiny RESP2 client.
+# Raw access to the server.
 
 
 class _Err(str):
@@ -41,40 +41,12 @@ def _b(x):
     raise TypeError(type(x))
 
 
-class _Resp:
-    def __init__(self, host, port):
-        self.sock = socket.create_connection((host, port), timeout=5.0)
-        self.f = self.sock.makefile("rb")
+class _Resp(Conn):
+    """scripts/_resp.py's client with error replies as _Err values."""
 
     def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in map(_b, args):
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"-":
-            return _Err(rest.decode(errors="replace"))
-        if t == b"+":
-            return rest
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ConnectionError("bad reply %r" % line)
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
+        reply = self.pipe([args])[0]
+        return _Err(str(reply)) if isinstance(reply, RespError) else reply
 
 
 @pytest.fixture(scope="module")
