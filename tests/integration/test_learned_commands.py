@@ -11,10 +11,12 @@ SLOT = 4242
 
 
 def stat_calls(cluster, name):
-    """{port: calls of command `name`} over all nodes (INFO commandstats)."""
+    """{port: calls of command `name`} over all nodes (INFO commandstats;
+    Redis 6.2 counts "command|info" as "command")."""
     out = {}
     for port in cluster.ports:
-        stat = parse_info(cluster.raw(port, "INFO", "commandstats")).get("cmdstat_" + name)
+        info = parse_info(cluster.raw(port, "INFO", "commandstats"))
+        stat = info.get("cmdstat_" + name) or info.get("cmdstat_" + name.split("|")[0])
         fields = dict(f.split("=", 1) for f in stat.split(",")) if stat else {}
         out[port] = int(fields.get("calls", 0)) + int(fields.get("rejected_calls", 0))
     return out
