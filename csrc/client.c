@@ -8,6 +8,7 @@
 
 #include "core.h"
 #include "crc16.h"
+#include "learned.h"
 
 #define RC_INLINE_BUF 2048
 #define RC_INLINE_POS 32
@@ -33,55 +34,52 @@ rc_argv_get(void *ctx, int i, const char **p, size_t *n)
     return 0;
 }
 
-/* A direct-mapped cache in front of the table's binary search: the same few
- * command names come back all the time. Exact bytes (case-sensitive), so
- * "get" and "GET" are separate entries. Only touched with the GIL held. */
-#define RC_CMD_CACHE 64
-static struct {
-    char name[24];
-    size_t len;
-    const rc_cmdinfo *ci;
-} rc_cmd_cache[RC_CMD_CACHE];
+static int rc_random_master(PoolObject *pool);
 
-static const rc_cmdinfo *
-rc_cmd_lookup_cached(const char *name, size_t len)
+static int
+rc_arity_fits(const rc_cmdinfo *ci, int argc)
 {
-    unsigned h;
-    const rc_cmdinfo *ci;
-
-    if (len == 0 || len >= sizeof rc_cmd_cache[0].name) {
-        return rc_cmd_lookup(name, len);
-    }
-    h = ((unsigned)len * 31u + (unsigned char)name[0] * 7u +
-         (unsigned char)name[len - 1] * 3u + (unsigned char)name[len / 2]) % RC_CMD_CACHE;
-    if (rc_cmd_cache[h].len == len && memcmp(rc_cmd_cache[h].name, name, len) == 0) {
-        return rc_cmd_cache[h].ci;
-    }
-    ci = rc_cmd_lookup(name, len);
-    if (ci != NULL) {
-        memcpy(rc_cmd_cache[h].name, name, len);
-        rc_cmd_cache[h].len = len;
-        rc_cmd_cache[h].ci = ci;
-    }
-    return ci;
+    return ci->arity > 0 ? argc == ci->arity : argc >= -ci->arity;
 }
 
-/* Command info of a packed command (NULL if unknown to the table). */
-static const rc_cmdinfo *
-rc_packed_info(const rc_argv *a)
+/* Command info of a packed command: the generated table's entry (the fast
+ * default); for a command the table does not know, or whose arguments fail
+ * its arity (a newer server added an option), what the cluster's server
+ * says (learned.c: COMMAND INFO once per command, kept in the cluster) when
+ * `self` is given. *out is NULL if neither knows the command. 0, or -1 with
+ * an exception that must propagate. */
+static int
+rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
 {
-    const rc_cmdinfo *ci;
+    const rc_cmdinfo *ci, *learned;
+    const char *name;
+    size_t len;
+
+    *out = NULL;
     if (a->n < 1) {
-        return NULL;
+        return 0;
     }
-    ci = rc_cmd_lookup_cached(a->data + a->pos[0].off, a->pos[0].len);
+    name = a->data + a->pos[0].off;
+    len = a->pos[0].len;
+    ci = rc_cmd_lookup(name, len);
     if (ci != NULL && (ci->flags & RC_CMD_CONTAINER) && a->n > 1) {
         const rc_cmdinfo *sub = rc_cmd_lookup_sub(ci, a->data + a->pos[1].off, a->pos[1].len);
         if (sub != NULL) {
             ci = sub;
         }
     }
-    return ci;
+    *out = ci;
+    if (RC_LIKELY(ci != NULL && (rc_arity_fits(ci, a->n) || (ci->flags & RC_CMD_CONTAINER))) ||
+        self == NULL) {
+        return 0;
+    }
+    if (rc_learned_lookup(&self->pool->cl, name, len, rc_random_master(self->pool), &learned) < 0) {
+        return -1;
+    }
+    if (learned != NULL) {
+        *out = learned;
+    }
+    return 0;
 }
 
 /* Where a packed command goes: a slot (>= 0), RC_RT_KEYLESS ("Missing key")
@@ -107,7 +105,11 @@ rc_route_packed(const rc_argv *a, const rc_cmdinfo *ci)
             k = 1; /* PUBLISH goes to the channel's slot owner, as in the original */
         }
         if (k == 0) {
-            return (ci->flags & RC_CMD_NO_MANDATORY_KEYS) ? RC_RT_RANDOM_MASTER : RC_RT_KEYLESS;
+            /* Keyless: EVAL with 0 keys goes anywhere; a command the server
+             * described (learned) too, its MOVED followed; the table's
+             * keyless commands are refused, as in the original. */
+            return (ci->flags & (RC_CMD_NO_MANDATORY_KEYS | RC_CMD_LEARNED)) ? RC_RT_RANDOM_MASTER
+                                                                             : RC_RT_KEYLESS;
         }
         if (k < 0) {
             return RC_RT_RANDOM_MASTER;
@@ -520,7 +522,9 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     av.data = buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    ci = rc_packed_info(&av);
+    if (rc_packed_info(self, &av, &ci) < 0) {
+        goto done;
+    }
     if (ci != NULL) {
         const char *hint = rc_stateful_hint(ci);
         if (RC_UNLIKELY(hint != NULL)) {
@@ -707,7 +711,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         av.data = b.buf.data;
         av.pos = pos;
         av.n = (int)ntok;
-        ci = rc_packed_info(&av);
+        if (rc_packed_info(self, &av, &ci) < 0) {
+            goto done;
+        }
         where = rc_route_packed(&av, ci);
         rt.is_read = rc_is_read(ci);
         rt.replica_ok = rc_replica_ok(self, ci);
@@ -821,7 +827,7 @@ rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs)
     av.data = buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    ci = rc_packed_info(&av);
+    rc_packed_info(NULL, &av, &ci); /* the table only: no cluster here */
     if (ci == NULL) {
         nk = ntok > 1 ? 1 : 0;
         keys[0] = 1;

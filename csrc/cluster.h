@@ -55,6 +55,7 @@ typedef struct rc_remap {
 } rc_remap;
 
 struct rc_node;
+struct rc_learned_cmd;
 
 typedef struct rc_conn {
     int fd;                  /* -1 once closed */
@@ -117,6 +118,10 @@ typedef struct rc_cluster {
     int wake[2];                  /* pipe: a byte per release while waiters > 0
                                      (-1 until the first waiter) */
     double next_reap;             /* when idle connections are next checked */
+    /* commands learned from the server (learned.c): an append-only list of
+     * immutable entries, read and extended with atomics, not the GIL */
+    struct rc_learned_cmd *learned;
+    int nlearned;
 } rc_cluster;
 
 /* Status of operations that can fail on the network or in Python. */

@@ -265,11 +265,28 @@ rc_raise_with_context(PyObject *exc, PyObject *context)
     rc_restore_exception(exc);
 }
 
+/* A command sent to a given node (no slot: its keys were not found, or it
+ * is keyless by design) that is answered MOVED or ASK is routed by the slot
+ * the reply names from then on: a redirect is always followed while
+ * attempts remain (with none left, e.g. _node_command's one, it is the
+ * answer). */
+static void
+rc_adopt_redirect_slot(rc_cluster *cl, rc_route *rt, const rc_redir *rd)
+{
+    if (rt->slot < 0 && (rd->kind == RC_REDIR_MOVED || rd->kind == RC_REDIR_ASK) &&
+        rd->slot >= 0 && rd->slot < RC_SLOTS) {
+        rc_node_unpin(cl, rt->node); /* routed by slot from now on */
+        rt->slot = rd->slot;
+        rt->node = -1;
+    }
+}
+
 int
-rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
+rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt_in,
               const rc_limits *lim, PyObject **out)
 {
     rc_state *st = cl->st;
+    rc_route route = *rt_in, *rt = &route;
     rc_retry rs;
     rc_err err;
     rc_buf askbuf;
@@ -390,6 +407,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             Py_CLEAR(reply);
             rc_pool_checkin(cl, c);
             rc_redir_from(cl, node, &rd, &rr);
+            if (attempt + 1 < lim->ttl) {
+                rc_adopt_redirect_slot(cl, rt, &rr);
+            }
             if (rt->slot >= 0 && rc_on_redirect(cl, &rr, &ask_node, &rs, lim)) {
                 Py_CLEAR(last_exc);
                 continue;
@@ -1031,6 +1051,9 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 }
                 if (it->rd >= 0) {
                     rc_redir *rd = &l->rds[it->rd];
+                    if (c->tries + 1 < lim->ttl) {
+                        rc_adopt_redirect_slot(cl, &c->rt, rd);
+                    }
                     if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
                         rc_retry t = start;
                         int again = rc_on_redirect(cl, rd, &c->ask_node, &t, lim);

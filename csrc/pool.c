@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "learned.h"
 
 volatile unsigned long rc_fork_gen = 1;
 
@@ -113,6 +114,7 @@ rc_cluster_clear(rc_cluster *cl)
     cl->cfg.nremap = 0;
     rc_wake_close(cl);
     Py_CLEAR(cl->refresh_cb);
+    rc_learned_clear(cl);
 }
 
 /* ------------------------------------------------------------------ nodes */
