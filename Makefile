@@ -60,7 +60,7 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-c test-resilience test-servers demo bench benchmark \
+.PHONY: help setup os-deps build test test-unit test-c test-gevent test-resilience test-servers demo bench benchmark \
         asan tox check-hiredis1 docs clean distclean FORCE
 
 help:
@@ -152,7 +152,11 @@ with_cluster  = $(CLUSTER_PY) run $(addprefix --cluster ,$(TEST_CLUSTERS)) $(if 
 # ---------------------------------------------------------------- tests
 
 test: setup build test-c
-	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS)
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 sh -c '$(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS) && $(VENV_PY) tests/gevent/run.py'
+
+# tests/gevent: each module in its own monkey-patched process (needs the cluster)
+test-gevent: setup build
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) tests/gevent/run.py $(PYTEST_ARGS)
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)

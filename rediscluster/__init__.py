@@ -7,6 +7,7 @@ parsing done in C (``rediscluster._core``).
 
 import logging
 
+from ._drivers import get_wait_callback, set_wait_callback
 from ._version import VERSION, __version__
 from .client import RedisCluster, StrictRedisCluster
 from .connection import (
@@ -66,6 +67,8 @@ __all__ = [
     "TryAgainError",
     "VERSION",
     "__version__",
+    "get_wait_callback",
+    "set_wait_callback",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

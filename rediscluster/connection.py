@@ -8,6 +8,7 @@ them (e.g. ``connection_class=``); the engine makes its own connections.
 """
 
 from . import _core
+from ._drivers import wait_callback_for
 from ._urls import parse_url
 from .exceptions import RedisClusterException, SlotNotCoveredError
 from .nodemanager import NodeManager
@@ -170,6 +171,10 @@ class ClusterConnectionPool(_core.Pool):
             connection_kwargs["ssl"] = True
         self.max_connections = max_connections or 2 ** 31
         self.max_connections_per_node = max_connections_per_node
+        wait_callback, io_native = wait_callback_for(connection_kwargs.pop("io", None))
+        #: how this pool's sync callers wait: "gevent", "native", or "default"
+        #: (the native driver, or set_wait_callback's function if one is set)
+        self.io = "gevent" if wait_callback is not None else "native" if io_native else "default"
         options = _core_options(connection_kwargs)
         NodeManager._validate_host_port_remap(host_port_remap)
         super().__init__(
@@ -179,6 +184,8 @@ class ClusterConnectionPool(_core.Pool):
             skip_full_coverage_check=bool(skip_full_coverage_check),
             reinitialize_steps=reinitialize_steps or 25,
             host_port_remap=_canonical_remap(host_port_remap),
+            wait_callback=wait_callback,
+            io_native=io_native,
             **options
         )
         self.connection_kwargs = connection_kwargs
