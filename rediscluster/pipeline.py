@@ -16,6 +16,8 @@ import weakref
 
 from . import _core
 from .client import RedisCluster
+from .commands._util import apply_callback
+from .commands.multikey import _mapping_args
 from .exceptions import (
     AskError,
     ConnectionError,
@@ -284,8 +286,7 @@ class ClusterPipeline(RedisCluster):
         elif name == "UNWATCH":
             self.watching = False
             self._set_immediate(False)
-        cb = self.response_callbacks.get(name)
-        return cb(reply, **options) if cb is not None else reply
+        return apply_callback(self.response_callbacks, args, reply, options)
 
     def _execute_transaction(self, stack):
         slot = self._transaction_slot(stack, {self._slot} if self._slot is not None else ())
@@ -335,12 +336,10 @@ class ClusterPipeline(RedisCluster):
             results = []
             for (args, options), r in zip(stack, exec_reply):
                 if not isinstance(r, Exception):
-                    cb = self.response_callbacks.get(str(args[0]).upper())
-                    if cb is not None:
-                        try:
-                            r = cb(r, **(options or {}))
-                        except Exception as e:  # a parser that fails: its error in place
-                            r = e
+                    try:
+                        r = apply_callback(self.response_callbacks, args, r, options)
+                    except Exception as e:  # a parser that fails: its error in place
+                        r = e
                 results.append(r)
             return results
         raise RedisClusterException("Transaction redirected too many times")
@@ -364,19 +363,13 @@ class ClusterPipeline(RedisCluster):
 
     def mset(self, *args, **kwargs):
         """Queue MSET (a dict or keyword arguments); all keys must map to one slot."""
-        if args:
-            if len(args) != 1 or not isinstance(args[0], dict):
-                raise RedisClusterException("MSET requires **kwargs or a single dict arg")
-            kwargs.update(args[0])
+        kwargs = _mapping_args("MSET", args, kwargs)
         pieces = [x for pair in kwargs.items() for x in pair]
         return self._queue_one_slot("MSET", list(kwargs), ["MSET"] + pieces)
 
     def msetnx(self, *args, **kwargs):
         """Queue MSETNX (a dict or keyword arguments); all keys must map to one slot."""
-        if args:
-            if len(args) != 1 or not isinstance(args[0], dict):
-                raise RedisClusterException("MSETNX requires **kwargs or a single dict arg")
-            kwargs.update(args[0])
+        kwargs = _mapping_args("MSETNX", args, kwargs)
         pieces = [x for pair in kwargs.items() for x in pair]
         return self._queue_one_slot("MSETNX", list(kwargs), ["MSETNX"] + pieces)
 

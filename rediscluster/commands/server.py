@@ -11,7 +11,7 @@ fan out and return ``{'host:port': reply}`` as redis-py-cluster 2.1.3 does.
 import datetime
 
 from ..exceptions import DataError
-from ._util import bool_ok, nativestr, pairs_to_dict
+from ._util import bool_ok, nativestr, pairs_to_dict, scan_args
 
 _CLIENT_KILL_TYPES = ("normal", "master", "slave", "replica", "pubsub")
 _CLIENT_LIST_TYPES = ("normal", "master", "replica", "pubsub")
@@ -89,7 +89,7 @@ class ServerCommands:
         """One SCAN step on every master with the same ``cursor``:
         ``{'host:port': (next_cursor, [keys])}`` (2.1.3's shape; prefer
         ``scan_iter``). https://redis.io/commands/scan"""
-        return self.execute_command("SCAN", *_scan_args(cursor, match, count, _type))
+        return self.execute_command("SCAN", *scan_args(cursor, match, count, _type))
 
     def scan_iter(self, match=None, count=None, _type=None):
         """Iterate over the keys of the cluster with SCAN: every master is scanned
@@ -102,7 +102,7 @@ class ServerCommands:
             cursor = 0
             while True:
                 reply = pool._node_command(host, port, "SCAN",
-                                           *_scan_args(cursor, match, count, _type))
+                                           *scan_args(cursor, match, count, _type))
                 cursor = int(reply[0])
                 for key in reply[1]:
                     yield key
@@ -458,17 +458,6 @@ class ServerCommands:
     def acl_whoami(self):
         """Blocked in cluster mode. https://redis.io/commands/acl-whoami"""
         return self.execute_command("ACL WHOAMI")
-
-
-def _scan_args(cursor, match, count, _type):
-    pieces = [cursor]
-    if match is not None:
-        pieces.extend((b"MATCH", match))
-    if count is not None:
-        pieces.extend((b"COUNT", count))
-    if _type is not None:
-        pieces.extend((b"TYPE", _type))
-    return pieces
 
 
 # ---------------------------------------------------------------- reply parsers
