@@ -27,7 +27,11 @@ from .exceptions import (
     WatchError,
 )
 
-__all__ = ["ClusterPipeline", "StrictClusterPipeline"]
+__all__ = ["ClusterPipeline", "StrictClusterPipeline", "PipelineCommand"]
+
+#: One queued command (a C type): ``.args``, ``.options``, ``.position``,
+#: ``.result``; ``PipelineCommand(args, options=None, position=None)``.
+PipelineCommand = _core.PipelineCommand
 
 # 2.1.3's blocked pipeline methods (§10) that we still cannot queue.
 _BLOCKED = (
@@ -56,6 +60,11 @@ def _blocked(name):
     method.__name__ = name
     method.__doc__ = "Blocked in cluster pipelines (as in redis-py-cluster)."
     return method
+
+
+def _command_args(c):
+    """The argument tuple of a PipelineCommand or an (args, options) pair."""
+    return c.args if isinstance(c, PipelineCommand) else c[0]
 
 
 def _safe_str(arg):
@@ -185,21 +194,36 @@ class ClusterPipeline(RedisCluster):
         return results
 
     def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
-        """2.1.3's entry point: run a list of (args, options) commands."""
-        results = _core.Client._execute_batch(self, [(tuple(a), o) for a, o in stack])
+        """2.1.3's entry point: run a list of ``PipelineCommand`` (or
+        ``(args, options)`` pairs); return the results in order, each also in
+        its command's ``.result``."""
+        results = _core.Client._execute_batch(self, stack)
         if raise_on_error:
             self._raise_first_error(stack, results)
         return results
 
+    def raise_first_error(self, stack):
+        """Raise the first exception among the ``.result`` of ``stack``'s
+        commands, annotated with its position and arguments."""
+        for c in stack:
+            if isinstance(c.result, Exception):
+                self.annotate_exception(c.result, c.position + 1, c.args)
+                raise c.result
+
     @staticmethod
-    def _raise_first_error(stack, results, offset=0):
+    def annotate_exception(exception, number, command):
+        """Prefix ``exception``'s message with "Command # number (args) of
+        pipeline caused error: " (bytes arguments shown decoded)."""
+        msg = "Command # %d (%s) of pipeline caused error: %s" % (
+            number, " ".join(_safe_str(a) for a in command),
+            exception.args[0] if exception.args else "")
+        exception.args = (msg,) + tuple(exception.args[1:])
+
+    @classmethod
+    def _raise_first_error(cls, stack, results, offset=0):
         for i, r in enumerate(results):
             if isinstance(r, Exception):
-                args = stack[i][0]
-                msg = "Command # %d (%s) of pipeline caused error: %s" % (
-                    i + 1 + offset, " ".join(_safe_str(a) for a in args),
-                    r.args[0] if r.args else "")
-                r.args = (msg,) + tuple(r.args[1:])
+                cls.annotate_exception(r, i + 1 + offset, _command_args(stack[i]))
                 raise r
 
     # ------------------------------------------------------------ transactions
@@ -214,8 +238,8 @@ class ClusterPipeline(RedisCluster):
 
     def _transaction_slot(self, stack, extra_slots=()):
         slots = set(extra_slots)
-        for args, _ in stack:
-            slots |= self._command_slots(args)
+        for c in stack:
+            slots |= self._command_slots(_command_args(c))
         if len(slots) > 1:
             raise RedisClusterException(
                 "A transaction's keys must all map to one slot; these keys map to slots "
@@ -300,7 +324,7 @@ class ClusterPipeline(RedisCluster):
             else:
                 conn = self.connection_pool._connection(slot)
             commands = ([("ASKING",)] if asking is not None and not held else []) + \
-                [("MULTI",)] + [args for args, _ in stack] + [("EXEC",)]
+                [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)]
             try:
                 replies = conn.execute_many(commands)
             finally:
@@ -334,12 +358,13 @@ class ClusterPipeline(RedisCluster):
                     (i for i, r in enumerate(queued) if isinstance(r, Exception)), None)
                 return results
             results = []
-            for (args, options), r in zip(stack, exec_reply):
+            for c, r in zip(stack, exec_reply):
                 if not isinstance(r, Exception):
                     try:
-                        r = apply_callback(self.response_callbacks, args, r, options)
+                        r = apply_callback(self.response_callbacks, c.args, r, c.options)
                     except Exception as e:  # a parser that fails: its error in place
                         r = e
+                c.result = r
                 results.append(r)
             return results
         raise RedisClusterException("Transaction redirected too many times")
