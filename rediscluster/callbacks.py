@@ -108,13 +108,16 @@ def _flags(names, flag):
 NODES_FLAGS = _flags(
     # 2.1.3
     "ACL CAT, ACL DELUSER, ACL GENPASS, ACL GETUSER, ACL HELP, ACL LIST, ACL LOAD, "
-    "ACL LOG, ACL SAVE, ACL SETUSER, ACL USERS, ACL WHOAMI, BITOP, MOVE, SCRIPT KILL, "
+    "ACL LOG, ACL SAVE, ACL SETUSER, ACL USERS, ACL WHOAMI, MOVE, SCRIPT KILL, "
     "SENTINEL GET-MASTER-ADDR-BY-NAME, SENTINEL MASTER, SENTINEL MASTERS, "
     "SENTINEL MONITOR, SENTINEL REMOVE, SENTINEL SENTINELS, SENTINEL SET, "
     "SENTINEL SLAVES, SHUTDOWN, SLAVEOF, WAIT, "
     # newer: same reasons (per-connection debugging, killing "the" running
     # script of a cluster, role changes, replication acknowledgements, ACLs)
-    "ACL DRYRUN, SCRIPT DEBUG, FUNCTION KILL, REPLICAOF, WAITAOF, FAILOVER, CLIENT REPLY",
+    "ACL DRYRUN, SCRIPT DEBUG, FUNCTION KILL, REPLICAOF, WAITAOF, FAILOVER, CLIENT REPLY, "
+    # per-connection state the engine manages itself (2.1.3 raised here too:
+    # "Missing key" / "Only 'pubsub' commands ...")
+    "MONITOR, READONLY, READWRITE",
     "blocked",
 )
 NODES_FLAGS.update(
@@ -126,7 +129,7 @@ NODES_FLAGS.update(
         "PUBSUB NUMPAT, PUBSUB NUMSUB, SAVE, SLOWLOG GET, SLOWLOG LEN, SLOWLOG RESET, TIME, "
         # newer per-node state
         "CLIENT INFO, CLIENT NO-EVICT, CLIENT NO-TOUCH, CLIENT PAUSE, CLIENT UNPAUSE, "
-        "CLIENT TRACKINGINFO, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
+        "CLIENT TRACKINGINFO, CLIENT UNBLOCK, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
         "MEMORY MALLOC-STATS, MEMORY PURGE, MEMORY STATS, LATENCY DOCTOR, LATENCY GRAPH, "
         "LATENCY HISTOGRAM, LATENCY HISTORY, LATENCY LATEST, LATENCY RESET, "
         "PUBSUB SHARDCHANNELS, PUBSUB SHARDNUMSUB",
@@ -141,7 +144,9 @@ NODES_FLAGS.update(
         "FLUSHALL, FLUSHDB, KEYS, SCAN, SCRIPT EXISTS, SCRIPT FLUSH, SCRIPT LOAD, "
         # functions live on every master (replicas get them by replication)
         "FUNCTION DELETE, FUNCTION DUMP, FUNCTION FLUSH, FUNCTION LIST, FUNCTION LOAD, "
-        "FUNCTION RESTORE, FUNCTION STATS",
+        "FUNCTION RESTORE, FUNCTION STATS, "
+        # every master refuses it (one db in cluster mode): the server's error
+        "SWAPDB",
         "all-masters",
     )
 )
@@ -171,6 +176,11 @@ def _identity(command, res, **kwargs):
 def _any_one(command, res, **kwargs):
     """One node's reply, for commands every master answers alike."""
     return next(iter(res.values()), None)
+
+
+def _any_true(command, res, **kwargs):
+    """True if any node said yes."""
+    return any(res.values())
 
 
 def _all_true(command, res, **kwargs):
@@ -209,6 +219,7 @@ RESULT_CALLBACKS = dict_merge(
         "FUNCTION FLUSH": _all_true,
         "FUNCTION RESTORE": _all_true,
         "KEYS": merge_result,
+        "CLIENT UNBLOCK": _any_true,
         "PUBSUB CHANNELS": parse_pubsub_channels,
         "PUBSUB SHARDCHANNELS": parse_pubsub_channels,
         "PUBSUB NUMPAT": parse_pubsub_numpat,

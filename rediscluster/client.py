@@ -14,6 +14,7 @@ from .callbacks import (
     CaseInsensitiveDict,
 )
 from .commands import ClusterCommands
+from .commands._util import apply_callback
 from .connection import (
     ClusterConnectionPool,
     ClusterReadOnlyConnectionPool,
@@ -238,6 +239,20 @@ class RedisCluster(_core.Client, ClusterCommands):
         if flag == "slot-id":
             return [nodes.node_from_slot(int(args[1]))]
         return None
+
+    def parse_response(self, connection, command_name, **options):
+        """Read one reply from ``connection`` and parse it with
+        ``command_name``'s response callback (redis-py's ``parse_response``).
+        The engine does not call this method: patching it does not change how
+        ``execute_command`` parses replies (use ``set_response_callback``)."""
+        return apply_callback(self.response_callbacks, (command_name,),
+                              connection.read_response(), options)
+
+    def client(self):
+        """redis-py's single-connection client: not possible in cluster mode
+        (RedisClusterException)."""
+        return self.__class__(connection_pool=self.connection_pool,
+                              single_connection_client=True)
 
     @property
     def RedisClusterRequestTTL_active(self):

@@ -111,7 +111,7 @@ class ClusterParser:
 # connection is closed on release instead of going back to the pool.
 _STATEFUL = frozenset((
     "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "WATCH", "MULTI", "SELECT",
-    "READONLY", "READWRITE", "CLIENT", "AUTH", "HELLO", "RESET", "SWAPDB",
+    "READONLY", "READWRITE", "CLIENT", "AUTH", "HELLO", "RESET",
 ))
 
 

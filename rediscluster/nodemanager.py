@@ -14,6 +14,7 @@ import struct
 
 from .exceptions import (
     AuthenticationError,
+    ClusterAuthenticationError,
     ConnectionError,
     RedisClusterConfigError,
     RedisClusterException,
@@ -303,8 +304,10 @@ class NodeManager:
             host, port = node["host"], int(node["port"])
             try:
                 reply = pool._node_command(host, port, "CLUSTER", "SLOTS")
-            except AuthenticationError:
-                raise
+            except AuthenticationError as e:
+                if isinstance(e, RedisClusterException):
+                    raise
+                raise ClusterAuthenticationError(*e.args) from e
             except (ConnectionError, TimeoutError) as e:
                 name = "{0}:{1}".format(host, port)
                 last_error = str(e) if name in str(e) else "{0}: {1}".format(name, e)

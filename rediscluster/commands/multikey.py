@@ -20,7 +20,7 @@ small script that returns the payload hex-encoded.
 import os
 
 from .. import _core
-from ..exceptions import RedisError, ResponseError, TimeoutError, TryAgainError
+from ..exceptions import ClusterCrossSlotKeysError, RedisError, ResponseError, TimeoutError, TryAgainError
 from ._util import list_or_args
 
 # KEYS[1] -> {hex(DUMP), PTTL}, or nil if the key does not exist. Used only with
@@ -96,6 +96,13 @@ class MultiKeyCommands:
             if slot_of(key) != first:
                 return False
         return True
+
+    def _check_one_slot_keys(self, command, keys):
+        """Raise ClusterCrossSlotKeysError (a RedisClusterException, as in
+        2.1.3) unless all ``keys`` map to one slot."""
+        if len(keys) > 1 and not self._same_slot(keys):
+            raise ClusterCrossSlotKeysError(
+                "{0} - all keys must map to the same key slot".format(command))
 
     def _run_groups(self, cmds, step, merge):
         """Send ``cmds`` (one multi-key command per slot group) in one batch and
