@@ -22,7 +22,7 @@ from .connection import (
 )
 from .exceptions import RedisClusterException
 
-__all__ = ["RedisCluster", "StrictRedisCluster"]
+__all__ = ["RedisCluster", "StrictRedisCluster", "NodeClient"]
 
 _DEFAULT_PORT = 7000
 
@@ -269,3 +269,42 @@ class RedisCluster(_core.Client, ClusterCommands):
 
 class StrictRedisCluster(RedisCluster):
     """The 1.3.x name of ``RedisCluster`` (redis-py 3 semantics)."""
+
+
+class NodeClient(ClusterCommands):
+    """A client of one node (``NodeManager.get_redis_link``): the command
+    methods of ``RedisCluster``, every command sent to that node only, with no
+    cluster routing (MOVED/ASK are raised; fan-out commands answer for this
+    node alone), as a ``redis.Redis`` connected to the node would."""
+
+    RESPONSE_CALLBACKS = RESPONSE_CALLBACKS
+
+    def __init__(self, pool, host, port):
+        self.connection_pool = pool
+        self.host = host
+        self.port = port
+        self.response_callbacks = CaseInsensitiveDict(self.RESPONSE_CALLBACKS)
+
+    def __repr__(self):
+        return "{0}<{1}:{2}>".format(type(self).__name__, self.host, self.port)
+
+    def keyslot(self, key):
+        return self.connection_pool.keyslot(key)
+
+    def execute_command(self, *args, **options):
+        """Send one command to the node; the parsed reply (errors raised)."""
+        if not args:
+            raise RedisClusterException("Unable to determine command to use")
+        reply = self.connection_pool._node_command(self.host, self.port, *args)
+        return apply_callback(self.response_callbacks, args, reply, options)
+
+    def _execute_batch(self, commands):
+        out = []
+        for command in commands:
+            args, options = (command.args, command.options) if hasattr(command, "args") \
+                else command
+            try:
+                out.append(self.execute_command(*args, **(options or {})))
+            except Exception as e:  # errors in place, as the engine's batch
+                out.append(e)
+        return out

@@ -60,11 +60,57 @@ class NodeManager:
         self.nodemanager_follow_cluster = nodemanager_follow_cluster
         self.host_port_remap = host_port_remap
         self._validate_host_port_remap(host_port_remap)
+        connection_kwargs.pop("max_connections", None)  # 2.1.3's pool passes it
         self.connection_kwargs = connection_kwargs
+        if pool is None:
+            # On its own (no client): a private engine pool to talk to nodes.
+            pool = self._make_pool(connection_kwargs, skip_full_coverage_check)
         self._pool = pool
+        self._links = {}
         self._view_epoch = None
         self._nodes = {}
         self._slots = {}
+
+    @staticmethod
+    def _make_pool(connection_kwargs, skip_full_coverage_check=False, **extra):
+        from . import _core
+        from .connection import _core_options
+
+        options = _core_options(connection_kwargs)
+        options.update(extra)
+        return _core.Pool(skip_full_coverage_check=bool(skip_full_coverage_check), **options)
+
+    @property
+    def encoder(self):
+        """An ``Encoder`` with the connection options' encoding (2.1.3's attribute)."""
+        from .connection import _encoder_for
+
+        return _encoder_for(self.connection_kwargs)
+
+    def get_redis_link(self, host, port, decode_responses=False):
+        """A client of the one node ``host:port``: ``execute_command`` and the
+        command methods go to that node only (errors such as MOVED are raised,
+        fan-out commands answer for that node alone), as 2.1.3's
+        ``redis.Redis`` link."""
+        from .client import NodeClient
+
+        pool = self._links.get(bool(decode_responses))
+        if pool is None:
+            options = dict(self.connection_kwargs, decode_responses=bool(decode_responses))
+            pool = self._links[bool(decode_responses)] = self._make_pool(options)
+        return NodeClient(pool, host, int(port))
+
+    def populate_startup_nodes(self):
+        """Add every known node to ``startup_nodes`` (duplicates removed)."""
+        for item in self.startup_nodes:
+            self.set_node_name(item)
+        for node in self.nodes.values():
+            if node not in self.startup_nodes:
+                self.startup_nodes.append(node)
+        unique = {}
+        for node in self.startup_nodes:
+            unique.setdefault((node["host"], str(node["port"])), node)
+        self.startup_nodes = list(unique.values())
 
     # ------------------------------------------------------------ helpers
 
@@ -329,6 +375,9 @@ class NodeManager:
                 if self.cluster_require_full_coverage(nodes):
                     last_covered = covered
                     continue
+            # 2.1.3: the nodes known before this discovery join startup_nodes
+            # (so the first discovery leaves them as given)
+            self.populate_startup_nodes()
             pool._set_topology(nodes, struct.pack("=16384H", *table))
             self.reinitialize_counter = 0
             if self.nodemanager_follow_cluster:

@@ -24,10 +24,15 @@ from .exceptions import (
     MovedError,
     RedisClusterException,
     ResponseError,
+    TimeoutError,
+    TryAgainError,
     WatchError,
 )
 
-__all__ = ["ClusterPipeline", "StrictClusterPipeline", "PipelineCommand"]
+__all__ = ["ClusterPipeline", "StrictClusterPipeline", "PipelineCommand", "ERRORS_ALLOW_RETRY"]
+
+#: 2.1.3's errors a pipeline command is retried on (the engine does that itself)
+ERRORS_ALLOW_RETRY = (ConnectionError, TimeoutError, MovedError, AskError, TryAgainError)
 
 #: One queued command (a C type): ``.args``, ``.options``, ``.position``,
 #: ``.result``; ``PipelineCommand(args, options=None, position=None)``.
