@@ -109,6 +109,11 @@ class RedisCluster(_core.Client, ClusterCommands):
             from .connection import _core_options
 
             _core_options(kwargs)
+        foreign = None
+        if not isinstance(pool, _core.Pool):
+            # Any pool object is accepted, as 2.1.3 does; commands need the
+            # engine's pool, so they raise (clearly) when used.
+            foreign, pool = pool, _core.Pool()
         super().__init__(
             pool,
             response_callbacks=CaseInsensitiveDict(
@@ -122,6 +127,23 @@ class RedisCluster(_core.Client, ClusterCommands):
             read_from_replicas=bool(read_from_replicas or readonly_mode),
         )
         self.refresh_table_asap = False
+        if foreign is not None:
+            self._foreign_pool = foreign
+            self.execute_command = self._foreign_pool_error
+            self._execute_batch = self._foreign_pool_error
+
+    @property
+    def connection_pool(self):
+        """The connection pool (a ``ClusterConnectionPool``; or the object
+        given as ``connection_pool=`` even when it is not one)."""
+        foreign = self.__dict__.get("_foreign_pool")
+        return foreign if foreign is not None else _core.Client.connection_pool.__get__(self)
+
+    def _foreign_pool_error(self, *args, **kwargs):
+        raise RedisClusterException(
+            "RedisCluster(connection_pool=...) got a {0}: commands run through "
+            "rediscluster's engine and need a rediscluster ClusterConnectionPool (or a "
+            "subclass of it)".format(type(self._foreign_pool).__name__))
 
     @classmethod
     def from_url(cls, url, db=None, skip_full_coverage_check=False, readonly_mode=False,
