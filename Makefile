@@ -60,7 +60,7 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-resilience demo bench benchmark asan tox check-hiredis1 \
+.PHONY: help setup os-deps build test test-unit test-compat test-resilience demo bench benchmark asan tox check-hiredis1 \
         cluster-start cluster-stop cluster-status cluster-start-auth cluster-stop-auth \
         cluster-status-auth cluster-start-tls cluster-stop-tls cluster-status-tls \
         docs clean distclean FORCE
@@ -70,6 +70,7 @@ help:
 	@echo "make build          (re)build the C extension in place when csrc/ changed"
 	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
 	@echo "make test-unit      unit tests only (no cluster)"
+	@echo "make test-compat    the differential suite against redis-py-cluster 2.1.3 (in $(COMPAT_VENV))"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
@@ -189,6 +190,20 @@ test: setup build
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# The differential suite (tests/compat): every scenario runs on the original
+# redis-py-cluster 2.1.3 (with redis-py 3.5.3, in $(COMPAT_VENV), installed
+# from PyPI) and on ours against the same clusters; results are compared.
+COMPAT_VENV  ?= .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.rc-compat-2.1.3
+
+test-compat: setup build $(COMPAT_STAMP)
+	$(call with_cluster,RC_REQUIRE_CLUSTER=1 RC_REQUIRE_COMPAT=1 RC_COMPAT_PYTHON=$(abspath $(COMPAT_VENV))/bin/python $(VENV_PY) -m pytest tests/compat -q $(PYTEST_ARGS))
+
+$(COMPAT_STAMP):
+	@test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q 'redis==3.5.3' 'redis-py-cluster==2.1.3'
+	@touch $@
 
 # Fault tests (tests/resilience): kill, stop and fail over nodes under load,
 # then rewrite the results table in docs/reliability.md (report.py). They need
@@ -348,4 +363,4 @@ clean:
 	    -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(ASAN_VENV) .tox
+	rm -rf $(VENV) $(ASAN_VENV) $(COMPAT_VENV) .tox

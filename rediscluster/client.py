@@ -162,7 +162,8 @@ class RedisCluster(_core.Client, ClusterCommands):
         options.pop("db", None)
         host, port = options.pop("host"), options.pop("port")
         return cls(
-            startup_nodes=[{"host": host, "port": port}],
+            # the port as a str, as 2.1.3's from_url leaves it
+            startup_nodes=[{"host": host, "port": str(port)}],
             skip_full_coverage_check=skip_full_coverage_check,
             readonly_mode=readonly_mode,
             read_from_replicas=read_from_replicas,

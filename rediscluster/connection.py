@@ -152,6 +152,7 @@ class Connection:
         self._conn = None       # the held _core.Connection, None when not connected
         self._stateful = False  # a state-changing command was sent
         self._connect_callbacks = []
+        self._disconnect_hook = None  # owner (pub/sub) handling disconnect()
 
     def repr_pieces(self):
         pieces = [("host", self.host), ("port", self.port), ("db", self.db)]
@@ -165,9 +166,22 @@ class Connection:
 
     def __del__(self):
         try:
-            self.disconnect()
+            if self._disconnect_hook is None:
+                self.disconnect()
         except Exception:
             pass
+
+    @property
+    def open(self):
+        """Whether the connection is up."""
+        conn = self._conn
+        return conn is not None and conn.open
+
+    def fileno(self):
+        """The socket's file descriptor (ConnectionError if not connected)."""
+        if self._conn is None:
+            raise ConnectionError("not connected")
+        return self._conn.fileno()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -206,6 +220,9 @@ class Connection:
 
     def disconnect(self):
         """Close the connection; the next command connects again."""
+        if self._disconnect_hook is not None:
+            self._disconnect_hook(self)
+            return
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
@@ -450,6 +467,19 @@ def _core_options(kwargs, caller="__init__"):
     return out
 
 
+def _pool_waits():
+    """Whether the engine's pool can wait for a free connection (the
+    ``wait_timeout`` option the blocking pool needs)."""
+    try:
+        _core.Pool(wait_timeout=None)
+    except TypeError:
+        return False
+    return True
+
+
+_POOL_WAITS = _pool_waits()
+
+
 class ClusterConnectionPool(_core.Pool):
     """Per-node connection pools and the slot map of one cluster."""
 
@@ -477,6 +507,8 @@ class ClusterConnectionPool(_core.Pool):
         connection_kwargs.pop("port", None)
         if connection_kwargs.pop("unix_socket_path", None):
             raise RedisClusterException("Unix sockets do not work in a cluster environment")
+        if connection_class is None and connection_kwargs.get("ssl"):
+            connection_class = SSLClusterConnection
         self.connection_class = connection_class or ClusterConnection
         if connection_class is SSLClusterConnection:
             connection_kwargs["ssl"] = True
@@ -484,7 +516,7 @@ class ClusterConnectionPool(_core.Pool):
         self.max_connections = max_connections or 2 ** 31
         self.max_connections_per_node = max_connections_per_node
         options = _core_options(connection_kwargs)
-        if self._wait_timeout is not None:
+        if self._wait_timeout is not None and _POOL_WAITS:
             options["wait_timeout"] = self._wait_timeout
         super().__init__(
             readonly=self._readonly,

@@ -325,8 +325,14 @@ class NodeManager:
         return [tuple(n) for n in nodes], table
 
     def cluster_require_full_coverage(self, nodes):
-        """True if any node says cluster-require-full-coverage yes."""
-        for host, port, role, _m in nodes:
+        """True if any node says cluster-require-full-coverage yes. ``nodes``:
+        2.1.3's ``{name: node dict}`` (or node dicts), or discovery's
+        ``(host, port, role, master)`` tuples."""
+        if isinstance(nodes, dict):
+            nodes = nodes.values()
+        for node in nodes:
+            host, port = (node["host"], int(node["port"])) if isinstance(node, dict) \
+                else (node[0], node[1])
             try:
                 reply = self._pool._node_command(host, port, "CONFIG", "GET",
                                                  "cluster-require-full-coverage")

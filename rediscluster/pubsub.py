@@ -30,7 +30,13 @@ import threading
 import time
 
 from .commands._util import list_or_args, nativestr
-from .connection import ClusterConnection, _encoder_for
+from .connection import (
+    ClusterConnection,
+    Connection,
+    SSLClusterConnection,
+    SSLConnection,
+    _encoder_for,
+)
 from .exceptions import (
     AskError,
     ClusterDownError,
@@ -168,8 +174,43 @@ class ClusterPubSub:
             if main is None:
                 return None
             if self._view is None or self._view._conn is not main:
-                self._view = _PubSubConnection(self, main)
+                self._view = self._make_view(main)
             return self._view
+
+    def _make_view(self, conn):
+        """The pool's connection class (ClusterConnection or
+        SSLClusterConnection) over the held connection, whose ``disconnect()``
+        drops it the way a network failure would (the next read reconnects
+        and subscribes again)."""
+        pool = self.connection_pool
+        options = dict(getattr(pool, "connection_kwargs", None) or {})
+        cls = getattr(pool, "connection_class", None)
+        if not (isinstance(cls, type) and issubclass(cls, Connection)):
+            cls = SSLClusterConnection if options.get("ssl") else ClusterConnection
+        if issubclass(cls, SSLConnection):
+            options.pop("ssl", None)
+        host, _, port = conn.node.rpartition(":")
+        view = cls(host=host, port=int(port), **options)
+        view._engine = pool
+        view._conn = conn
+        view._stateful = True
+        view._disconnect_hook = self._view_disconnect
+        try:
+            view.node = pool.nodes.nodes.get(conn.node) or view.node
+        except Exception:  # a pool object without a NodeManager
+            pass
+        return view
+
+    def _view_disconnect(self, view):
+        conn, view._conn = view._conn, None
+        if conn is None:
+            return
+        with self._lock:
+            if self._main is conn:
+                self._main_lost(ConnectionError("Pub/Sub connection closed by disconnect()"))
+                self._wakeup()
+            else:
+                conn.close()
 
     def on_connect(self, connection):
         """Subscribe again to every channel and pattern recorded (what a
@@ -854,52 +895,6 @@ class ClusterPubSub:
                                     sharded_pubsub=sharded_pubsub)
         thread.start()
         return thread
-
-
-class _PubSubConnection(ClusterConnection):
-    """``ClusterPubSub.connection``: the classic connection seen as a
-    ``ClusterConnection`` (host, port, repr, ``disconnect``...). Its
-    ``disconnect()`` drops the connection the way a network failure would,
-    so the next read reconnects and subscribes again."""
-
-    def __init__(self, pubsub, conn):
-        host, _, port = conn.node.rpartition(":")
-        ClusterConnection.__init__(self, host=host, port=int(port),
-                                   **pubsub.connection_pool.connection_kwargs)
-        self._pubsub = pubsub
-        self._engine = pubsub.connection_pool
-        self._conn = conn
-        try:
-            self.node = pubsub.connection_pool.nodes.nodes.get(conn.node) or self.node
-        except Exception:  # a pool object without a NodeManager
-            pass
-        self._stateful = True
-
-    @property
-    def open(self):
-        """Whether the connection is still up."""
-        conn = self._conn
-        return conn is not None and conn.open
-
-    def fileno(self):
-        return self._conn.fileno()
-
-    def __repr__(self):
-        return "ClusterConnection<%s>" % ",".join("%s=%s" % kv for kv in self.repr_pieces())
-
-    def disconnect(self):
-        pubsub, conn = self._pubsub, self._conn
-        if pubsub is None or conn is None:
-            return
-        with pubsub._lock:
-            if pubsub._main is conn:
-                pubsub._main_lost(ConnectionError("Pub/Sub connection closed by disconnect()"))
-                pubsub._wakeup()
-            else:
-                conn.close()
-
-    def __del__(self):
-        pass  # the pubsub owns the connection
 
 
 class PubSubWorkerThread(threading.Thread):
