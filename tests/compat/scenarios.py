@@ -165,6 +165,8 @@ def scn_strings(ctx):
         s(d + "bitop same slot", lambda: c.bitop("OR", ctx.key("a", d + "bd"), k, k2))
         s(d + "bitop cross", lambda: c.bitop("OR", k, k3))
         s(d + "get wrongtype", lambda: (c.rpush(ctx.key("a", d + "l"), 1), c.get(ctx.key("a", d + "l"))))
+        s(d + "mset bad value", lambda: c.mset({ctx.key("a", d + "mv1"): "1", ctx.key("b", d + "mv2"): None}))
+        s(d + "after mset bad value", lambda: c.get(ctx.key("a", d + "mv1")))
         s(d + "set bool", lambda: c.set(k, True))
         s(d + "set none", lambda: c.set(k, None))
     _both(ctx, body)
@@ -295,6 +297,8 @@ def scn_sets(ctx):
         s(d + "sscan", lambda: c.sscan(a, 0, count=100))
         s(d + "sscan_iter", lambda: sorted(c.sscan_iter(b)))
         s(d + "smembers missing", lambda: c.smembers(ctx.key("a", d + "none")))
+        s(d + "sunionstore of nothing", lambda: c.sunionstore(ctx.key("a", d + "dst4"),
+                                                            ctx.key("a", d + "no1"), ctx.key("b", d + "no2")))
     _both(ctx, body)
 
 
@@ -432,6 +436,8 @@ def scn_server(ctx):
     s("cluster_slots", lambda: sorted(c.cluster_slots()))
     s("cluster_nodes", lambda: sorted((n["host"], n["port"]) for n in c.cluster_nodes()))
     s("cluster_save_config", lambda: c.cluster_save_config())
+    s("cluster_slaves", lambda: [n["port"] for n in c.cluster_slaves(
+        [n["id"] for n in c.cluster_nodes() if n["port"] == ctx.port][0])])
     s("pubsub_channels", lambda: [ch for ch in c.pubsub_channels() if b"cmp" in ch])
     s("pubsub_channels aggregate False", lambda: sorted(c.pubsub_channels(aggregate=False)))
     s("pubsub_numsub", lambda: c.pubsub_numsub("cmp-nobody"))
