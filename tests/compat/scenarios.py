@@ -203,7 +203,6 @@ def scn_keys(ctx):
         c.set(ctx.key("d", d + "pat1"), 1), c.set(ctx.key("e", d + "pat2"), 1)
         s(d + "keys pattern", lambda: sorted(c.keys("{cmp*}%s:%spat*" % (ctx.marker, d))))
         s(d + "scan_iter", lambda: sorted(c.scan_iter(match="{cmp*}%s:%spat*" % (ctx.marker, d))))
-        s(d + "randomkey type", lambda: type(c.randomkey()).__name__)
         s(d + "move", lambda: c.move(a, 1))
         s(d + "sort cross store", lambda: c.sort(a, store=x))
     _both(ctx, body)
