@@ -470,19 +470,6 @@ def _core_options(kwargs, caller="__init__"):
     return out
 
 
-def _pool_waits():
-    """Whether the engine's pool can wait for a free connection (the
-    ``wait_timeout`` option the blocking pool needs)."""
-    try:
-        _core.Pool(wait_timeout=None)
-    except TypeError:
-        return False
-    return True
-
-
-_POOL_WAITS = _pool_waits()
-
-
 def _canonical_remap(rules):
     """host_port_remap dicts (validated) -> the engine's (from_host, from_port,
     to_host, to_port) tuples, None for a part not given."""
@@ -532,7 +519,7 @@ class ClusterConnectionPool(_core.Pool):
         self.max_connections = max_connections or 2 ** 31
         self.max_connections_per_node = max_connections_per_node
         options = _core_options(connection_kwargs)
-        if self._wait_timeout is not None and _POOL_WAITS:
+        if self._wait_timeout is not None:
             options["wait_timeout"] = self._wait_timeout
         NodeManager._validate_host_port_remap(host_port_remap)
         super().__init__(

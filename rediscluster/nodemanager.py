@@ -392,9 +392,6 @@ class NodeManager:
                 if self.cluster_require_full_coverage(nodes):
                     last_covered = covered
                     continue
-            # 2.1.3: the nodes known before this discovery join startup_nodes
-            # (so the first discovery leaves them as given)
-            self.populate_startup_nodes()
             pool._set_topology(nodes, struct.pack("=16384H", *table))
             self.reinitialize_counter = 0
             if self.nodemanager_follow_cluster:

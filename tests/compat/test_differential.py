@@ -61,7 +61,8 @@ DELIBERATE = {
         "URL query values are converted (decode_responses=True, not 'true'); no "
         "db/username/password entries when the URL has none",
     ("nodemanager", "second init startup_nodes"):
-        "startup_nodes deduplicated by address (2.1.3 kept the seed twice)",
+        "startup_nodes stay as given (2.1.3 added every node known from the second "
+        "discovery on, the seed twice)",
     ("pool_connections", "can_read"):
         "a connection released with unread replies is closed (2.1.3 handed it out "
         "again and the next user read the stale reply)",
