@@ -112,7 +112,7 @@ os-deps:
 
 $(SETUP_STAMP): pyproject.toml setup.py
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install -q 'setuptools>=70.1'
+	$(VENV_PY) -m pip install -q 'setuptools>=77'
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test]'
 	@touch $@
 
@@ -210,7 +210,7 @@ ASAN_ENV     = LD_PRELOAD="$(ASAN_PRELOAD)" \
 asan: setup
 	@for lib in $(ASAN_PRELOAD); do test -f "$$lib" || { echo "error: $$lib not found ($(ASAN_CC) -print-file-name)" >&2; exit 1; }; done
 	@test -x $(ASAN_VENV)/bin/python || $(PYTHON) -m venv $(ASAN_VENV)
-	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=70.1'
+	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=77'
 	-@$(ASAN_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/debug-sanitize build/asan-run
 	RC_SANITIZE=1 RC_DEBUG=1 $(ASAN_VENV)/bin/python -m pip install -q --no-build-isolation '.[test]'
@@ -243,7 +243,7 @@ fuzz: setup
 	    apt-get install -y -qq --no-install-recommends clang >/dev/null; } || \
 	    { echo "error: $(FUZZ_CC) not found (FUZZ_CC=...)" >&2; exit 1; }
 	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
-	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=70.1' atheris
+	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=77' atheris
 	-@$(FUZZ_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/sanitize
 	CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link -UNDEBUG -g" RC_SANITIZE=1 \
