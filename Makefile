@@ -288,7 +288,7 @@ demo: setup build
 bench: setup build $(VENV)/.rc-bench
 	@$(CLUSTER) start
 	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh
-	$(VENV_PY) benchmarks/compare.py $(BENCH_ARGS)
+	$(VENV_PY) benchmarks/compare.py --publish docs/_static $(BENCH_ARGS)
 
 benchmark: bench
 
