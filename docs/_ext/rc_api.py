@@ -181,12 +181,26 @@ class ClientMembers(_Generated):
         return self._parse(lines)
 
 
+def _blocked_in_2_1_3():
+    """The names of ``pipeline._BLOCKED`` that come from redis-py-cluster 2.1.3: its
+    source lists them first, then the comment ``# ours:`` and our additions."""
+    import rediscluster.pipeline as pipeline
+
+    src = inspect.getsource(pipeline)
+    start = src.find("_BLOCKED = (")
+    end = src.find("# ours", start) if start >= 0 else -1
+    if end < 0:
+        return None  # the layout changed: say nothing about the origin
+    return {n for n in pipeline._BLOCKED if re.search(r"\b%s\b" % n, src[start:end])}
+
+
 class BlockedTable(_Generated):
     def run(self):
         from rediscluster.pipeline import _BLOCKED
 
         cls = _client()
         blocked = blocked_methods()
+        original = _blocked_in_2_1_3()
         _record(self.env, sorted(blocked), self.env.docname)
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 40 16 44",
                  "   :class: rc-blocked", "",
@@ -203,9 +217,12 @@ class BlockedTable(_Generated):
                     "``%s`` acts on one node or connection" % blocked[name]
                 label, where = "``%s()``" % name, "client, pipeline"
             else:
-                note = ("It talks to the nodes it chooses itself" if name.startswith(
-                    ("cluster_", "client_", "memory_", "latency_", "function_", "scan_iter"))
-                        else "As in redis-py-cluster 2.1.3")
+                if original is None:
+                    note = "Cannot be queued in a pipeline"
+                elif name in original:
+                    note = "As in redis-py-cluster 2.1.3"
+                else:
+                    note = "It sends to the nodes it chooses itself"
                 where = "pipeline"
                 label = (":meth:`~rediscluster.RedisCluster.%s`" % name
                          if inspect.isfunction(func) else "``%s()``" % name)
