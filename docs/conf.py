@@ -71,7 +71,6 @@ python_use_unqualified_type_names = True
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", os.path.join(HERE, "_intersphinx", "python3.inv")),
 }
-intersphinx_disabled_reftypes = ["*"]
 
 html_theme = "furo"
 html_title = "rediscluster %s" % release
