@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -88,64 +87,26 @@ METRICS = [
 
 ARGS = None  # parsed options, module-global for the helpers
 
-# ------------------------------------------------------------------ tiny RESP client
+# ------------------------------------------------------------------ RESP client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "scripts"))
+from _resp import Conn, RespError  # noqa: E402  (scripts/_resp.py)
 
 
-class Resp(object):
-    """Just enough RESP2 to read the topology, write and delete the benchmark keys."""
+class Resp(Conn):
+    """Just enough to read the topology, write and delete the benchmark keys
+    (scripts/_resp.py; an error reply anywhere raises)."""
 
     def __init__(self, host, port, timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.f = self.sock.makefile("rb")
-
-    @staticmethod
-    def pack(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def read(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            return data[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise RuntimeError("bad RESP type %r" % line)
-
-    def call(self, *args):
-        self.sock.sendall(self.pack(*args))
-        return self.read()
+        super().__init__(host, port, timeout)
 
     def pipeline(self, cmds, chunk=1000):
-        out = []
-        for i in range(0, len(cmds), chunk):
-            part = cmds[i:i + chunk]
-            self.sock.sendall(b"".join(self.pack(*c) for c in part))
-            out.extend(self.read() for _ in part)
+        out = self.pipe(cmds, chunk)
+        for r in out:
+            if isinstance(r, RespError):
+                raise r
         return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def _crc16(data):
