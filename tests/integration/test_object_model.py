@@ -219,7 +219,7 @@ def test_blocking_pool_waits_for_a_free_connection(cluster_addr):
 def test_blocking_pool_waiters_for_different_nodes(cluster_addr):
     host, port = cluster_addr
     pool = ClusterBlockingConnectionPool(startup_nodes=[{"host": host, "port": port}],
-                                         max_connections=4, timeout=5)
+                                         max_connections=4, timeout=1)
     errors, done = _blocking_workers(RedisCluster(connection_pool=pool), [100, 6000, 12000])
     assert not errors and len(done) == 12
 
