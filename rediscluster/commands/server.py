@@ -483,12 +483,12 @@ class ServerCommands:
         return self.execute_command("MONITOR")
 
     def readonly(self):
-        """Blocked: the engine sends READONLY itself on replica connections
-        (raises RedisClusterException, as 2.1.3)."""
+        """Blocked in cluster mode: the engine sends READONLY itself on replica
+        connections (raises RedisClusterException, as 2.1.3)."""
         return self.execute_command("READONLY")
 
     def readwrite(self):
-        """Blocked, as ``readonly`` (raises RedisClusterException)."""
+        """Blocked in cluster mode, as ``readonly`` (raises RedisClusterException)."""
         return self.execute_command("READWRITE")
 
     def swapdb(self, first, second):
