@@ -41,7 +41,7 @@ PipelineCommand = _core.PipelineCommand
 # 2.1.3's blocked pipeline methods (§10) that we still cannot queue.
 _BLOCKED = (
     "bgrewriteaof bgsave bitop client_getname client_kill client_list client_setname "
-    "config_get config_resetstat config_rewrite config_set dbsize echo evalsha flushall "
+    "config_get config_resetstat config_rewrite config_set dbsize echo flushall "
     "flushdb info keys lastsave move ping publish randomkey save scan script_exists "
     "script_flush script_kill script_load sentinel_get_master_addr_by_name sentinel_master "
     "sentinel_masters sentinel_monitor sentinel_remove sentinel_sentinels sentinel_set "
@@ -99,6 +99,7 @@ class ClusterPipeline(RedisCluster):
         self.startup_nodes = startup_nodes or []
         self.refresh_table_asap = False
         self.command_stack = []
+        self.scripts = set()  # Script objects used in this pipeline (loaded first)
         self._transaction_mode = bool(transaction)
         self.explicit_transaction = False
         self.watching = False
@@ -165,6 +166,7 @@ class ClusterPipeline(RedisCluster):
     def reset(self):
         """Forget queued commands; UNWATCH and release a held connection."""
         self.command_stack = []
+        self.scripts = set()
         self.explicit_transaction = False
         self._set_immediate(False)
         conn, self._conn = self._conn, None
@@ -185,6 +187,8 @@ class ClusterPipeline(RedisCluster):
             return []
         self._abort_index = None
         try:
+            if self.scripts:
+                self.load_scripts()
             if self._transaction_mode or self.explicit_transaction:
                 results = self._execute_transaction(stack)
             else:
@@ -495,8 +499,11 @@ class ClusterPipeline(RedisCluster):
         return self._immediate(args, options)
 
     def load_scripts(self):
-        """Not implemented in cluster pipelines (raises, as the original)."""
-        raise RedisClusterException("method load_scripts() is not implemented")
+        """SCRIPT LOAD every ``Script`` used in this pipeline on every master
+        (``execute()`` does it before running; 2.1.3 could not run scripts in
+        pipelines)."""
+        for script in list(self.scripts):
+            script.sha = _core.Client.execute_command(self, "SCRIPT LOAD", script.script)
 
     def script_load_for_pipeline(self, *args, **kwargs):
         """Not implemented in cluster pipelines (raises, as the original)."""

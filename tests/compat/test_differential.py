@@ -43,6 +43,9 @@ DELIBERATE = {
     ("server", "client_kill_filter"): "client_kill_filter is implemented (fan-out)",
     ("server", "object no key"):
         "raw execute_command('OBJECT') goes to a node, which answers the arity error",
+    ("pipeline_scripts", "Script in pipeline"): "Script objects run in pipelines (loaded first)",
+    ("pipeline_scripts", "evalsha in pipeline"): "EVALSHA runs in pipelines",
+    ("pipelines", "pipe load_scripts"): "load_scripts() loads the pipeline's scripts",
     ("strings", "bitop same slot"): "BITOP works when all keys share a slot",
     ("keys", "exists cross"): "multi-key EXISTS across slots is split per slot and summed",
     ("keys", "drename cross"): "RENAME across slots works with decode_responses (2.1.3: "

@@ -709,3 +709,18 @@ def test_stack_cleared_by_another_thread_during_execute(rc):
         stop.set()
         t.join()
     rc.delete(*keys)
+
+
+def test_scripts_and_evalsha_in_a_pipeline(rc):
+    """Issue 10: Script objects and EVALSHA run in pipelines (keys in one
+    slot); a script not loaded yet is loaded before the pipeline runs."""
+    a, b = key_for_slot(901, ":scr1"), key_for_slot(901, ":scr2")
+    script = rc.register_script("return {KEYS[1], ARGV[1]}")
+    rc.script_flush()
+    pipe = rc.pipeline()
+    assert script(keys=[a], args=["x"], client=pipe) is pipe
+    pipe.set(b, "1")
+    pipe.evalsha(rc.script_load("return KEYS[1]"), 1, b)
+    assert pipe.execute() == [[a.encode(), b"x"], True, b.encode()]
+    assert pipe.scripts == set()
+    rc.delete(b)
