@@ -60,8 +60,8 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-c test-gevent test-resilience test-servers demo bench benchmark \
-        asan tox check-hiredis1 docs clean distclean FORCE
+.PHONY: help setup os-deps build test test-unit test-c test-compat test-gevent test-resilience \
+        test-servers demo bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -69,10 +69,12 @@ help:
 	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
 	@echo "make test-unit      unit tests only (no cluster)"
 	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
+	@echo "make test-compat    the differential suite against redis-py-cluster 2.1.3 (in $(COMPAT_VENV))"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
-	@echo "make docs           the manual (Sphinx, warnings are errors) into docs/_build/html"
+	@echo "make docs           the manual into docs/_build/html (Sphinx -W -n, then tools/check_docs.py)"
+	@echo "make docs-browser   make docs, plus the page check in headless Chromium"
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
@@ -112,7 +114,7 @@ os-deps:
 
 $(SETUP_STAMP): pyproject.toml setup.py
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install -q 'setuptools>=70.1'
+	$(VENV_PY) -m pip install -q 'setuptools>=77'
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test]'
 	@touch $@
 
@@ -160,6 +162,21 @@ test-gevent: setup build
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# The differential suite (tests/compat): every scenario runs on the original
+# redis-py-cluster 2.1.3 (with redis-py 3.5.3, in $(COMPAT_VENV), installed
+# from PyPI) and on ours against the same clusters; results are compared.
+COMPAT_VENV  ?= .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.rc-compat-2.1.3
+
+test-compat: setup build $(COMPAT_STAMP)
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 RC_REQUIRE_COMPAT=1 \
+	    RC_COMPAT_PYTHON=$(abspath $(COMPAT_VENV))/bin/python $(VENV_PY) -m pytest tests/compat -q $(PYTEST_ARGS)
+
+$(COMPAT_STAMP):
+	@test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q 'redis==3.5.3' 'redis-py-cluster==2.1.3'
+	@touch $@
 
 # tests/c/test_commands.c: the command table and the key finder (commands.c,
 # tier 0: no Python, no server), compiled with ASan+UBSan and run.
@@ -236,7 +253,7 @@ ASAN_ENV     = LD_PRELOAD="$(ASAN_PRELOAD)" \
 asan: setup
 	@for lib in $(ASAN_PRELOAD); do test -f "$$lib" || { echo "error: $$lib not found ($(ASAN_CC) -print-file-name)" >&2; exit 1; }; done
 	@test -x $(ASAN_VENV)/bin/python || $(PYTHON) -m venv $(ASAN_VENV)
-	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=70.1'
+	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=77'
 	-@$(ASAN_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/debug-sanitize build/asan-run
 	RC_SANITIZE=1 RC_DEBUG=1 $(ASAN_VENV)/bin/python -m pip install -q --no-build-isolation '.[test]'
@@ -270,7 +287,7 @@ fuzz: setup
 	    apt-get install -y -qq --no-install-recommends clang >/dev/null; } || \
 	    { echo "error: $(FUZZ_CC) not found (FUZZ_CC=...)" >&2; exit 1; }
 	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
-	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=70.1' atheris
+	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=77' atheris
 	-@$(FUZZ_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/sanitize
 	CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link -UNDEBUG -g" RC_SANITIZE=1 \
@@ -315,7 +332,7 @@ demo: setup build
 bench: setup build $(VENV)/.rc-bench
 	@$(CLUSTER_PY) start --cluster main
 	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh
-	$(VENV_PY) benchmarks/compare.py $(BENCH_ARGS)
+	$(VENV_PY) benchmarks/compare.py --publish docs/_static $(BENCH_ARGS)
 
 benchmark: bench
 
@@ -354,10 +371,20 @@ $(VENV)/.rc-build-$(BUILD_VERSION): $(SETUP_STAMP)
 
 # ---------------------------------------------------------------- docs
 
-# The manual (docs/): Sphinx + myst-parser in $(VENV); autodoc imports the
-# in-place build, hence `build`. Warnings are errors.
+# The manual (docs/): Sphinx + myst-parser + furo in $(VENV); autodoc imports
+# the in-place build, hence `build`. Always a fresh build (no stale pages; -E:
+# the API pages are generated from the package), warnings are errors (-W), every
+# reference must resolve (-n); then tools/check_docs.py over the HTML (code or
+# tables wider than the column, leaked markup, broken internal links, charts
+# shrunk without a full-size link). docs-browser: the same, measured in
+# headless Chromium (Debian: apt-get install chromium).
 docs: setup build $(VENV)/.rc-docs
-	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	rm -rf docs/_build/html
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -q -b html docs docs/_build/html
+	$(VENV_PY) tools/check_docs.py docs/_build/html
+
+docs-browser: docs
+	$(VENV_PY) tools/check_docs.py --browser docs/_build/html
 
 $(VENV)/.rc-docs: $(SETUP_STAMP)
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test,docs]'
@@ -375,4 +402,4 @@ clean:
 	    -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(ASAN_VENV) .tox
+	rm -rf $(VENV) $(ASAN_VENV) $(COMPAT_VENV) .tox

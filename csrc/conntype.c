@@ -14,6 +14,8 @@ typedef struct {
     PoolObject *pool; /* owned */
     rc_conn *conn;    /* NULL once released or closed */
     int busy;         /* a call is using conn (maybe with the GIL released) */
+    Py_ssize_t pending; /* commands sent by send() whose reply was not read yet */
+    PyObject *peeked; /* a reply can_read() took off the socket; read() returns it */
 } ConnectionObject;
 
 static PyTypeObject *rc_connection_type(rc_state *st);
@@ -151,6 +153,9 @@ Connection_execute_many(ConnectionObject *self, PyObject *commands)
             op.cmds[i].result = NULL;
             PyList_SET_ITEM(out, i, v);
         }
+        if (out != NULL) {
+            self->conn->dirty = self->pending > 0 || self->peeked != NULL;
+        }
     }
     rc_op_clear(&op);
     return out;
@@ -160,6 +165,7 @@ Connection_execute_many(ConnectionObject *self, PyObject *commands)
 static PyObject *
 Connection_send(ConnectionObject *self, PyObject *commands)
 {
+    Py_ssize_t n;
     rc_op op;
     int r;
 
@@ -167,11 +173,68 @@ Connection_send(ConnectionObject *self, PyObject *commands)
         return NULL;
     }
     r = rc_conn_run(self, &op, commands, RC_HELD_SEND, -1);
+    n = op.n;
     rc_op_clear(&op);
     if (r < 0) {
         return NULL;
     }
+    self->pending += n;
     Py_RETURN_NONE;
+}
+
+/* Parse an optional timeout argument: -1 for None (wait as long as it
+ * takes), else seconds >= 0. 0 or -1 with an exception set. */
+static int
+rc_conn_timeout_arg(PyObject *const *args, Py_ssize_t nargs, const char *usage, double dflt,
+                    double *timeout)
+{
+    *timeout = dflt;
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (nargs == 1) {
+        if (args[0] == Py_None) {
+            *timeout = -1;
+            return 0;
+        }
+        *timeout = PyFloat_AsDouble(args[0]);
+        if (*timeout == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (*timeout < 0) {
+            *timeout = 0;
+        }
+    }
+    return 0;
+}
+
+/* The next complete reply within `timeout` seconds (< 0: no limit), waited
+ * for through the engine's driver. 1 with *out set (new reference; error
+ * replies and redirects as exception instances), 0 if none came in time,
+ * -1 with an exception set (a connection failure closes the connection). A
+ * reply answering a send() counts down `pending`; when none is left the
+ * connection is clean again. */
+static int
+rc_conn_take(ConnectionObject *self, double timeout, PyObject **out)
+{
+    rc_op op;
+    int r = -1;
+
+    *out = NULL;
+    if (rc_conn_run(self, &op, NULL, RC_HELD_READ, timeout) == 0) {
+        *out = op.cmds[0].result;
+        op.cmds[0].result = NULL;
+        r = *out != NULL;
+        if (r == 1) {
+            rc_conn *c = self->conn;
+            if (self->pending > 0 && --self->pending == 0 && rc_reader_pending(c->reader) == 0) {
+                c->dirty = 0;
+            }
+        }
+    }
+    rc_op_clear(&op);
+    return r;
 }
 
 /* read(timeout=None) -> reply, or None when nothing complete arrived within
@@ -179,36 +242,51 @@ Connection_send(ConnectionObject *self, PyObject *commands)
 static PyObject *
 Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    double timeout = -1;
-    PyObject *out = NULL;
-    rc_op op;
+    PyObject *reply = NULL;
+    double timeout;
+    int r;
 
-    if (rc_conn_alive(self) < 0) {
+    if (rc_conn_alive(self) < 0 ||
+        rc_conn_timeout_arg(args, nargs, "read(timeout=None)", -1, &timeout) < 0) {
         return NULL;
     }
-    if (nargs > 1) {
-        PyErr_SetString(PyExc_TypeError, "read(timeout=None)");
+    if (self->peeked != NULL) {
+        reply = self->peeked;
+        self->peeked = NULL;
+        return reply;
+    }
+    r = rc_conn_take(self, timeout, &reply);
+    if (r == 0) {
+        Py_RETURN_NONE;
+    }
+    return r > 0 ? reply : NULL;
+}
+
+/* can_read(timeout=0) -> bool: whether a complete reply arrives within
+ * `timeout` seconds (None: no limit). The reply is kept for the next read(),
+ * so asking does not consume it (redis-py's can_read). */
+static PyObject *
+Connection_can_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    double timeout;
+    int r;
+
+    if (rc_conn_alive(self) < 0 ||
+        rc_conn_timeout_arg(args, nargs, "can_read(timeout=0)", 0, &timeout) < 0) {
         return NULL;
     }
-    if (nargs == 1 && args[0] != Py_None) {
-        timeout = PyFloat_AsDouble(args[0]);
-        if (timeout == -1.0 && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (timeout < 0) {
-            timeout = 0;
-        }
+    if (self->peeked != NULL) {
+        Py_RETURN_TRUE;
     }
-    if (rc_conn_run(self, &op, NULL, RC_HELD_READ, timeout) == 0) {
-        out = op.cmds[0].result;
-        op.cmds[0].result = NULL;
-        if (out == NULL) {
-            out = Py_None; /* nothing within the timeout */
-            Py_INCREF(out);
-        }
+    r = rc_conn_take(self, timeout, &self->peeked);
+    if (r < 0) {
+        self->peeked = NULL;
+        return NULL;
     }
-    rc_op_clear(&op);
-    return out;
+    if (r == 0) {
+        self->peeked = NULL;
+    }
+    return PyBool_FromLong(r);
 }
 
 static PyObject *
@@ -256,6 +334,11 @@ rc_conn_let_go(ConnectionObject *self, int discard)
     if (self->conn != NULL) {
         rc_conn *c = self->conn;
         self->conn = NULL;
+        self->pending = 0;
+        if (self->peeked != NULL) {
+            Py_CLEAR(self->peeked);
+            discard = 1; /* a reply nobody read */
+        }
         if (discard) {
             rc_pool_discard(&self->pool->cl, c);
         } else {
@@ -302,6 +385,7 @@ Connection_traverse(ConnectionObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->pool);
+    Py_VISIT(self->peeked);
     return 0;
 }
 
@@ -315,6 +399,7 @@ Connection_dealloc(ConnectionObject *self)
         rc_pool_discard(&self->pool->cl, self->conn);
         self->conn = NULL;
     }
+    Py_CLEAR(self->peeked);
     Py_CLEAR(self->pool);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -353,6 +438,12 @@ Connection_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t
 }
 
 static PyObject *
+Connection_can_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    RC_HOLD_BUSY(Connection_can_read(self, args, nargs));
+}
+
+static PyObject *
 Connection_execute_locked(ConnectionObject *self, PyObject *args)
 {
     RC_HOLD_BUSY(Connection_execute(self, args));
@@ -369,6 +460,10 @@ static PyMethodDef Connection_methods[] = {
     {"read", (PyCFunction)(void (*)(void))Connection_read_locked, METH_FASTCALL,
      "read($self, timeout=None, /)\n--\n\n"
      "The next reply, or None if none is complete within timeout seconds."},
+    {"can_read", (PyCFunction)(void (*)(void))Connection_can_read_locked, METH_FASTCALL,
+     "can_read($self, timeout=0, /)\n--\n\n"
+     "Whether a complete reply arrives within timeout seconds (None: no limit); "
+     "the reply stays for read()."},
     {"fileno", (PyCFunction)Connection_fileno, METH_NOARGS,
      "fileno($self, /)\n--\n\nThe socket's file descriptor."},
     {"release", (PyCFunction)Connection_release, METH_NOARGS,
@@ -499,6 +594,8 @@ rc_connection_new(PoolObject *pool, int node)
     self->pool = pool;
     self->conn = c;
     self->busy = 0;
+    self->pending = 0;
+    self->peeked = NULL;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
