@@ -276,7 +276,8 @@ rc_cluster_check_fork(rc_cluster *cl)
  * rc_cluster_wake); at the limit without one, RedisClusterException
  * (RC_ST_PY). RC_ST_NET / RC_ST_PY as rc_conn_start. GIL. */
 enum { RC_CHECKOUT_IDLE = 1, RC_CHECKOUT_OPENING = 2, RC_CHECKOUT_FULL = 3 };
-int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err);
+int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err,
+                        double now);
 
 /* Sleep `seconds` the sync driver's way (GIL released, or the wait
  * function with no sockets). 0, or -1 with an exception set (signal). GIL.
@@ -290,8 +291,10 @@ int rc_cluster_sleep(rc_cluster *cl, double seconds);
 int rc_cluster_resolve(rc_cluster *cl, rc_node *node, rc_err *err);
 
 /* Give a connection back: pooled if healthy (no error, nothing unread, same
- * generation and process), else closed. GIL. */
+ * generation and process), else closed. GIL. _at: `now` is the caller's
+ * reading of rc_net_now(). */
 void rc_pool_checkin(rc_cluster *cl, rc_conn *c);
+void rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now);
 
 /* Close a connection for good (after an error). GIL. */
 void rc_pool_discard(rc_cluster *cl, rc_conn *c);

@@ -337,7 +337,7 @@ ssize_t
 rc_conn_recv_rx(rc_conn *c, int block)
 {
     ssize_t r;
-    if (rc_buf_reserve(&c->rx, RC_RX_CHUNK) != RC_OK) {
+    if (c->rx.cap - c->rx.len < RC_RX_CHUNK && rc_buf_reserve(&c->rx, RC_RX_CHUNK) != RC_OK) {
         rc_err_set(&c->err, RC_E_OOM, ENOMEM, "Out of memory");
         return -1;
     }

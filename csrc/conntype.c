@@ -528,7 +528,7 @@ rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
 
     for (;;) {
         rc_err_clear(&err);
-        r = rc_pool_checkout_nb(cl, node, out, &err);
+        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now());
         if (r != RC_CHECKOUT_FULL) {
             break;
         }

@@ -143,6 +143,9 @@ rc_op_run(rc_op *op)
     PyObject *cb = rc_driver_cb(cl);
 
     Py_XINCREF(cb); /* set_wait_callback may replace it meanwhile */
+    if (cb == NULL && op->n == 1 && rc_op_fast_start(op) == 0 && PyErr_CheckSignals() < 0) {
+        rc_op_abort(op, NULL);
+    }
     for (;;) {
         int r = rc_op_step(op);
         if (r == RC_OP_DONE) {

@@ -328,7 +328,9 @@ rc_lane_free(rc_lane *l)
     for (int i = 0; i < l->nrds; i++) {
         Py_XDECREF(l->rds[i].exc);
     }
-    free(l->rds);
+    if (l->rds != NULL) {
+        free(l->rds);
+    }
     l->items = NULL;
     l->seg = NULL;
     l->rds = NULL;
@@ -369,13 +371,18 @@ void
 rc_op_clear(rc_op *op)
 {
     rc_cluster *cl = op->cl;
-    rc_op_drop_lanes(op);
-    if (op->lanes != op->lanes_inline) {
+    if (op->nlanes > 0) {
+        rc_op_drop_lanes(op);
+    }
+    if (op->lanes != NULL && op->lanes != op->lanes_inline) {
         free(op->lanes);
     }
     op->lanes = NULL;
-    free(op->wait.fds);
+    if (op->wait.fds != NULL && op->wait.fds != op->fds_inline) {
+        free(op->wait.fds);
+    }
     op->wait.fds = NULL;
+    op->wait.cap = 0;
     for (Py_ssize_t i = 0; i < op->n; i++) {
         rc_bcmd *c = &op->cmds[i];
         Py_CLEAR(c->result);
@@ -383,7 +390,9 @@ rc_op_clear(rc_op *op)
         if (op->pinned && c->rt.slot < 0) {
             rc_node_unpin(cl, c->rt.node);
         }
-        rc_set_ask(cl, &c->ask_node, -1);
+        if (c->ask_node >= 0) {
+            rc_set_ask(cl, &c->ask_node, -1);
+        }
     }
     op->pinned = 0;
     if (op->cmds != op->cmds_inline) {
@@ -524,6 +533,29 @@ rc_lane_alloc(rc_lane *l, int cap)
     return 0;
 }
 
+/* A fresh lane to node ni (its inline arrays are left as they are). */
+static void
+rc_lane_reset(rc_lane *l, int ni)
+{
+    l->node = ni;
+    l->state = RC_LANE_DONE;
+    l->conn = NULL;
+    l->seg = NULL;
+    l->items = NULL;
+    l->nitems = l->cap = 0;
+    l->seg_i = 0;
+    l->seg_off = 0;
+    l->nread = 0;
+    l->rds = NULL;
+    l->nrds = l->rds_cap = 0;
+    l->deadline = 0;
+    l->failed = 0;
+    l->pfd = -1;
+    l->err.kind = RC_E_NONE;
+    l->waiter = 0;
+    l->held = 0;
+}
+
 static void
 rc_lane_push(rc_lane *l, Py_ssize_t cmd, int asking, const char *p, size_t len)
 {
@@ -564,7 +596,7 @@ rc_lane_checkout(rc_op *op, rc_lane *l, double now)
         cl->waiters--;
         l->waiter = 0;
     }
-    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err);
+    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now);
     if (r == RC_CHECKOUT_IDLE) {
         l->state = RC_LANE_IO;
         l->conn->dirty = 1;
@@ -622,28 +654,30 @@ rc_op_route(rc_op *op)
     rc_cluster *cl = op->cl;
     rc_state *st = cl->st;
     int nodes = cl->nnodes ? cl->nnodes : 1;
-    int lane_inline[RC_OP_INLINE * 2], *lane_of = NULL, *route = NULL,
-        route_inline[RC_OP_INLINE];
-    double now = rc_net_now();
+    /* at most one lane per command and per node */
+    int maxlanes = op->n < (Py_ssize_t)nodes ? (int)op->n : nodes;
+    int *lane_of = NULL, *route = NULL, route_inline[RC_OP_INLINE];
+    double now = op->now;
     int ret = -1;
 
     op->start = op->rs;
-    /* lane index per node, and per command */
-    lane_of = nodes <= (int)(sizeof lane_inline / sizeof lane_inline[0])
-                  ? lane_inline
-                  : malloc((size_t)nodes * sizeof *lane_of);
+    /* the lane of each command; for many commands also the lane of each
+     * node (few commands look their lane up among the lanes) */
     route = op->n <= RC_OP_INLINE ? route_inline : malloc((size_t)op->n * sizeof *route);
-    if (lane_of == NULL || route == NULL) {
+    if (op->n > RC_OP_INLINE) {
+        lane_of = malloc((size_t)nodes * sizeof *lane_of);
+    }
+    if (route == NULL || (op->n > RC_OP_INLINE && lane_of == NULL)) {
         PyErr_NoMemory();
         goto done;
     }
-    if (op->lanes == NULL || op->lanes_cap < nodes) {
+    if (op->lanes == NULL || op->lanes_cap < maxlanes) {
         rc_lane *p;
-        if (nodes <= RC_OP_INLINE) {
+        if (maxlanes <= RC_OP_INLINE) {
             p = op->lanes_inline;
             op->lanes_cap = RC_OP_INLINE;
         } else {
-            p = malloc((size_t)nodes * sizeof *p);
+            p = malloc((size_t)maxlanes * sizeof *p);
             if (p == NULL) {
                 PyErr_NoMemory();
                 goto done;
@@ -651,11 +685,11 @@ rc_op_route(rc_op *op)
             if (op->lanes != NULL && op->lanes != op->lanes_inline) {
                 free(op->lanes);
             }
-            op->lanes_cap = nodes;
+            op->lanes_cap = maxlanes;
         }
         op->lanes = p;
     }
-    for (int i = 0; i < nodes; i++) {
+    for (int i = 0; lane_of != NULL && i < nodes; i++) {
         lane_of[i] = -1;
     }
     op->nlanes = 0;
@@ -686,15 +720,29 @@ rc_op_route(rc_op *op)
             }
             continue;
         }
-        if (lane_of[ni] < 0) {
-            rc_lane *l = &op->lanes[op->nlanes];
-            memset(l, 0, sizeof *l);
-            l->node = ni;
-            l->pfd = -1;
-            lane_of[ni] = op->nlanes++;
+        {
+            int k = -1;
+            if (lane_of != NULL) {
+                k = lane_of[ni];
+            } else {
+                for (int j = 0; j < op->nlanes; j++) {
+                    if (op->lanes[j].node == ni) {
+                        k = j;
+                        break;
+                    }
+                }
+            }
+            if (k < 0) {
+                rc_lane *l = &op->lanes[op->nlanes];
+                rc_lane_reset(l, ni);
+                k = op->nlanes++;
+                if (lane_of != NULL) {
+                    lane_of[ni] = k;
+                }
+            }
+            route[i] = k;
+            op->lanes[k].cap += c->ask_node >= 0 ? 2 : 1;
         }
-        route[i] = lane_of[ni];
-        op->lanes[lane_of[ni]].cap += c->ask_node >= 0 ? 2 : 1;
     }
     for (int k = 0; k < op->nlanes; k++) {
         if (rc_lane_alloc(&op->lanes[k], op->lanes[k].cap) < 0) {
@@ -721,9 +769,7 @@ rc_op_route(rc_op *op)
     }
     ret = 0;
 done:
-    if (lane_of != lane_inline) {
-        free(lane_of);
-    }
+    free(lane_of);
     if (route != route_inline) {
         free(route);
     }
@@ -739,6 +785,9 @@ rc_lane_parse(rc_op *op, rc_lane *l)
     rc_cluster *cl = op->cl;
     rc_conn *c = l->conn;
 
+    if (c->rx.len == 0 && c->err.kind == RC_E_NONE && l->state == RC_LANE_IO) {
+        return 0; /* nothing new: no reply can have completed */
+    }
     if (c->rx.len > 0) {
         if (rc_reader_feed(c->reader, c->rx.data, c->rx.len) != RC_OK) {
             rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
@@ -777,7 +826,7 @@ rc_lane_parse(rc_op *op, rc_lane *l)
             l->state = RC_LANE_IO;
             c->dirty = 1;
             c->node->down_until = 0;
-            l->deadline = rc_lane_io_deadline(op, rc_net_now());
+            l->deadline = rc_lane_io_deadline(op, op->now);
         }
     }
     while (l->state == RC_LANE_IO && !l->failed && l->nread < l->nitems) {
@@ -874,7 +923,7 @@ rc_settle_item(rc_op *op, rc_lane *l, int j)
         c->tries++;
         final = (written && !c->rt.is_read) || err->kind == RC_E_PROTOCOL ||
                 (timeout && (op->rs.timeouts > 1 ||
-                             (op->op_deadline > 0 && rc_net_now() >= op->op_deadline)));
+                             (op->op_deadline > 0 && op->now >= op->op_deadline)));
         if (final || (c->tries >= op->lim.ttl && c->rt.slot < 0)) {
             /* its own error; a node-routed command has nowhere else to go */
             c->result = c->last;
@@ -946,7 +995,7 @@ rc_op_settle(rc_op *op)
             }
         }
         if (l->conn != NULL) {
-            rc_pool_checkin(cl, l->conn);
+            rc_pool_checkin_at(cl, l->conn, op->now);
             l->conn = NULL;
         }
         rc_lane_free(l);
@@ -999,11 +1048,18 @@ rc_op_make_wait(rc_op *op, double now)
     double deadline = 0;
     int n = 0;
 
+    if (w->fds == NULL) {
+        w->fds = op->fds_inline;
+        w->cap = RC_OP_INLINE;
+    }
     if (w->cap < op->nlanes) {
-        struct pollfd *p = realloc(w->fds, (size_t)op->nlanes * sizeof *p);
+        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
+        }
+        if (w->fds != op->fds_inline) {
+            free(w->fds);
         }
         w->fds = p;
         w->cap = op->nlanes;
@@ -1060,12 +1116,12 @@ rc_op_make_wait(rc_op *op, double now)
     return RC_OP_WAIT;
 }
 
-/* Timeouts and WAITCONN retries of the IO phase. 0, or -1 (fatal). GIL. */
+/* Timeouts and WAITCONN retries of one lane in the IO phase. 0, or -1
+ * (fatal). GIL. */
 static int
-rc_op_check_lanes(rc_op *op, double now)
+rc_lane_check(rc_op *op, rc_lane *l, double now)
 {
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
+    {
         if (l->state == RC_LANE_WAITCONN) {
             if (rc_lane_checkout(op, l, now) < 0) {
                 return -1;
@@ -1125,6 +1181,104 @@ rc_op_check_lanes(rc_op *op, double now)
     return 0;
 }
 
+static int
+rc_op_check_lanes(rc_op *op, double now)
+{
+    for (int k = 0; k < op->nlanes; k++) {
+        if (op->lanes[k].state != RC_LANE_DONE && rc_lane_check(op, &op->lanes[k], now) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The IO phase of a routed op in one pass over its lanes: what each lane
+ * received is parsed, its timeouts checked, and what it still waits for
+ * added to op->wait. Returns 1 if some lane is busy (op->wait is filled),
+ * 0 if all are done, -1 with an exception set (fatal). GIL. */
+static int
+rc_op_scan(rc_op *op, double now)
+{
+    rc_wait *w = &op->wait;
+    double deadline = 0;
+    int n = 0, busy = 0, ready_now = 0;
+
+    if (w->fds == NULL) {
+        w->fds = op->fds_inline;
+        w->cap = RC_OP_INLINE;
+    }
+    if (w->cap < op->nlanes) {
+        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (w->fds != op->fds_inline) {
+            free(w->fds);
+        }
+        w->fds = p;
+        w->cap = op->nlanes;
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        double d;
+        int fd;
+        short ev;
+        l->pfd = -1;
+        if (l->state == RC_LANE_DONE) {
+            continue;
+        }
+        if (l->state != RC_LANE_WAITCONN && rc_lane_parse(op, l) < 0) {
+            return -1;
+        }
+        if (l->state != RC_LANE_DONE && rc_lane_check(op, l, now) < 0) {
+            return -1;
+        }
+        if (l->state == RC_LANE_DONE) {
+            continue;
+        }
+        busy = 1;
+        d = l->deadline;
+        if (l->state == RC_LANE_IO) {
+            fd = l->conn->fd;
+            ev = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
+            ready_now |= rc_conn_pending_rx(l->conn); /* TLS bytes poll() cannot see */
+        } else if (l->state == RC_LANE_OPENING) {
+            fd = l->conn->fd;
+            ev = rc_conn_open_events(l->conn);
+            if (l->conn->open_deadline > 0 && (d == 0 || l->conn->open_deadline < d)) {
+                d = l->conn->open_deadline;
+            }
+        } else { /* RC_LANE_WAITCONN */
+            fd = rc_cluster_wake_fd(op->cl);
+            ev = POLLIN;
+            if (fd < 0) { /* no pipe: check again soon */
+                d = d == 0 || now + 0.01 < d ? now + 0.01 : d;
+            }
+        }
+        if (d > 0 && (deadline == 0 || d < deadline)) {
+            deadline = d;
+        }
+        if (fd >= 0) {
+            l->pfd = n;
+            w->fds[n].fd = fd;
+            w->fds[n].events = ev;
+            w->fds[n].revents = 0;
+            n++;
+        }
+    }
+    if (!busy) {
+        return 0;
+    }
+    w->nfds = n;
+    w->deadline = deadline;
+    w->ready_now = ready_now;
+    w->may_block = n == 1 && op->nlanes == 1 && op->lanes[0].state == RC_LANE_IO &&
+                   op->lanes[0].conn->ssl == NULL;
+    op->nwaits++;
+    return 1;
+}
+
 /* ------------------------------------------------------------------ held */
 
 int
@@ -1148,12 +1302,9 @@ rc_op_init_held(rc_op *op, rc_cluster *cl, rc_conn *const *conns, int nconns, in
     }
     for (int k = 0; k < nconns; k++) {
         rc_lane *l = &op->lanes[k];
-        memset(l, 0, sizeof *l);
-        l->node = conns[k]->node->index;
+        rc_lane_reset(l, conns[k]->node->index); /* RC_LANE_DONE until rc_op_route_held */
         l->conn = conns[k];
         l->held = 1;
-        l->pfd = -1;
-        l->state = RC_LANE_DONE; /* until rc_op_route_held */
     }
     op->nlanes = nconns;
     op->phase = RC_PH_ROUTE;
@@ -1164,7 +1315,7 @@ rc_op_init_held(rc_op *op, rc_cluster *cl, rc_conn *const *conns, int nconns, in
 static int
 rc_op_route_held(rc_op *op)
 {
-    double now = rc_net_now();
+    double now = op->now;
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
         int n = op->held_mode == RC_HELD_READ ? 1
@@ -1284,10 +1435,67 @@ done:
 }
 
 int
+rc_op_fast_start(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    rc_bcmd *c = &op->cmds[0];
+    rc_lane *l;
+    rc_node *node;
+    int ni;
+
+    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0 ||
+        cl->refresh_pending) {
+        return 0;
+    }
+    ni = c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, 0) : c->rt.node;
+    node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
+    if (node == NULL || node->nidle == 0 || node->idle[node->nidle - 1]->ssl != NULL) {
+        return 0; /* the general way: a connection to open, a slot to find, TLS */
+    }
+    /* What START and ROUTE do, for one command. */
+    op->now = rc_net_now();
+    op->pinned = 1;
+    if (c->rt.slot < 0) {
+        rc_node_pin(cl, c->rt.node);
+    }
+    op->start = op->rs;
+    op->round = 1;
+    op->lanes = op->lanes_inline;
+    op->lanes_cap = RC_OP_INLINE;
+    op->nlanes = 1;
+    l = &op->lanes[0];
+    rc_lane_reset(l, ni);
+    rc_lane_alloc(l, 1);
+    rc_lane_push(l, 0, 0, op->buf.data + c->off, c->len);
+    op->phase = RC_PH_IO;
+    if (rc_lane_checkout(op, l, op->now) < 0) {
+        rc_op_abort(op, NULL);
+        return -1;
+    }
+    if (l->state != RC_LANE_IO) {
+        return 0; /* the idle connection was stale: a new one opens */
+    }
+    /* The I/O, blocking (bounded by the socket's tick), the GIL released
+     * once: write the command, read what comes. The next step parses it. */
+    Py_BEGIN_ALLOW_THREADS
+    while (rc_lane_writing(l) && rc_lane_send(l, 1) > 0) {
+    }
+    if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
+        (void)rc_conn_recv_rx(l->conn, 1);
+    }
+    Py_END_ALLOW_THREADS
+    if (op->cl->cfg.sock.timeout > 0) {
+        l->deadline = rc_net_now() + op->cl->cfg.sock.timeout;
+    }
+    return 0;
+}
+
+int
 rc_op_step(rc_op *op)
 {
     rc_cluster *cl = op->cl;
 
+    op->now = rc_net_now(); /* one clock reading per step */
     for (;;) {
         switch (op->phase) {
         case RC_PH_START:
@@ -1317,8 +1525,18 @@ rc_op_step(rc_op *op)
             op->phase = RC_PH_IO;
             break;
         case RC_PH_IO: {
-            double now;
+            double now = op->now;
             int busy = 0;
+            if (!op->held_mode) {
+                busy = rc_op_scan(op, now);
+                if (busy < 0) {
+                    return rc_op_fail(op);
+                }
+                if (busy) {
+                    return RC_OP_WAIT;
+                }
+                goto settle;
+            }
             for (int k = 0; k < op->nlanes; k++) {
                 rc_lane *l = &op->lanes[k];
                 if ((l->state == RC_LANE_OPENING || l->state == RC_LANE_IO) &&
@@ -1326,7 +1544,6 @@ rc_op_step(rc_op *op)
                     return rc_op_fail(op);
                 }
             }
-            now = rc_net_now();
             if (op->held_mode) {
                 if (rc_op_held_over(op, now)) {
                     rc_op_end_held(op);
@@ -1346,6 +1563,7 @@ rc_op_step(rc_op *op)
             if (busy) {
                 return rc_op_make_wait(op, now) < 0 ? rc_op_fail(op) : RC_OP_WAIT;
             }
+        settle:
             if (rc_op_settle(op) < 0) {
                 return rc_op_fail(op);
             }
@@ -1367,7 +1585,7 @@ rc_op_step(rc_op *op)
             break;
         }
         case RC_PH_BACKOFF: {
-            double now = rc_net_now();
+            double now = op->now;
             if (op->op_deadline > 0 && (now >= op->op_deadline ||
                                         (op->wake_at > 0 && op->wake_at >= op->op_deadline))) {
                 /* The next round could not finish in time. */

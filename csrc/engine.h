@@ -148,7 +148,8 @@ typedef struct rc_op {
     int nlanes, lanes_cap;
     rc_retry rs, start;   /* the policy's counters; `start`: at the round's start */
     double wake_at;       /* backoff: the next round starts then */
-    double op_deadline;   /* whole-op I/O bound (single commands), 0: none */
+    double op_deadline;   /* no new attempt after it (single commands), 0: none */
+    double now;           /* the clock at the current step's start */
     rc_wait wait;
     int pinned;           /* node-routed commands' nodes are pinned */
     int held_mode;        /* RC_HELD_* for an op on held connections, else 0 */
@@ -158,6 +159,7 @@ typedef struct rc_op {
                              KeyboardInterrupt, MemoryError, ... */
     rc_bcmd cmds_inline[RC_OP_INLINE];
     rc_lane lanes_inline[RC_OP_INLINE];
+    struct pollfd fds_inline[RC_OP_INLINE];
 } rc_op;
 
 /* Operations on connections a caller holds (transactions, pub/sub): one
@@ -202,6 +204,14 @@ int rc_op_step(rc_op *op);
  * TLS handshakes, write, read into the lanes' buffers. No GIL needed: C data
  * only. */
 void rc_op_io(rc_op *op, int block);
+
+/* The native driver's start for one command on an idle plain-TCP
+ * connection: what the first step would route, plus the I/O -- write it and
+ * read what comes, with blocking calls and the GIL released once -- so that
+ * the next rc_op_step parses the reply and applies the policy as usual.
+ * Does nothing when the command needs more (a connection to open, an ASK,
+ * a refresh, TLS). 0, or -1 when the op ended (op->fatal set). GIL. */
+int rc_op_fast_start(rc_op *op);
 
 /* The driver gives up on the op (its wait was interrupted: a signal handler
  * raised, or the asyncio task was cancelled): every connection the op holds

@@ -390,17 +390,14 @@ rc_pool_full(rc_cluster *cl, rc_node *node)
 }
 
 int
-rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
+rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now)
 {
     rc_conn *c;
     int status, readonly;
 
     rc_cluster_check_fork(cl);
-    if (cl->cfg.max_idle > 0) {
-        double now = rc_net_now();
-        if (now >= cl->next_reap) {
-            rc_pool_reap(cl, now);
-        }
+    if (cl->cfg.max_idle > 0 && now >= cl->next_reap) {
+        rc_pool_reap(cl, now);
     }
     readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
     while (node->nidle > 0) {
@@ -417,6 +414,24 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
         }
         *out = c;
         return RC_CHECKOUT_IDLE;
+    }
+    if (rc_pool_full(cl, node) && !cl->cfg.per_node) {
+        /* The limit counts every node: an idle connection to another node
+         * makes room (the longest idle one), as the original's pool did. */
+        rc_node *victim = NULL;
+        for (int i = 0; i < cl->nnodes; i++) {
+            rc_node *n = cl->nodes[i];
+            if (n != NULL && n != node && n->nidle > 0 &&
+                (victim == NULL || n->idle[0]->idle_since < victim->idle[0]->idle_since)) {
+                victim = n;
+            }
+        }
+        if (victim != NULL) {
+            rc_conn *old = victim->idle[0];
+            memmove(victim->idle, victim->idle + 1, (size_t)(victim->nidle - 1) * sizeof *victim->idle);
+            victim->nidle--;
+            rc_pool_discard(cl, old);
+        }
     }
     if (rc_pool_full(cl, node)) {
         if (cl->cfg.wait_timeout >= 0) {
@@ -440,7 +455,7 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
         cl->nconns--;
         rc_cluster_wake(cl);
         if (status == RC_ST_NET) {
-            node->down_until = rc_net_now() + 1.0;
+            node->down_until = now + 1.0;
         }
         return status;
     }
@@ -467,6 +482,12 @@ rc_pool_discard(rc_cluster *cl, rc_conn *c)
 void
 rc_pool_checkin(rc_cluster *cl, rc_conn *c)
 {
+    rc_pool_checkin_at(cl, c, rc_net_now());
+}
+
+void
+rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now)
+{
     rc_node *n = c->node;
 
     if (c->err.kind != RC_E_NONE || c->dirty || c->gen != n->gen ||
@@ -485,7 +506,7 @@ rc_pool_checkin(rc_cluster *cl, rc_conn *c)
         n->idle = p;
         n->idle_cap = cap;
     }
-    c->idle_since = rc_net_now();
+    c->idle_since = now;
     n->idle[n->nidle++] = c;
     rc_cluster_wake(cl);
 }
