@@ -60,6 +60,14 @@ typedef struct rc_remap {
 struct rc_node;
 struct rc_learned_cmd;
 
+/* A caller waiting for a connection at the connection limit, in the
+ * cluster's FIFO (rc_cluster.wq_head): only the oldest may take a connection
+ * that frees up, so no caller starves (embedded in the waiting lane). */
+typedef struct rc_waiter {
+    struct rc_waiter *prev, *next;
+    int queued;
+} rc_waiter;
+
 /* Where a connection is in its opening. */
 enum {
     RC_CONN_CONNECTING = 0, /* non-blocking connect() in progress */
@@ -147,7 +155,8 @@ typedef struct rc_cluster {
     int moved_count;              /* MOVED replies since the last refresh */
     int reinit_steps;             /* refresh after this many MOVED (>= 1) */
     rc_conn *conns;               /* every open connection (list head) */
-    int waiters;                  /* calls waiting for a connection or a refresh */
+    int waiters;                  /* calls waiting for a connection (queue length) */
+    rc_waiter *wq_head, *wq_tail; /* their FIFO */
     int wake[2];                  /* pipe: a byte per release while waiters > 0
                                      (-1 until the first waiter) */
     double next_reap;             /* when idle connections are next checked */
@@ -269,7 +278,9 @@ rc_cluster_check_fork(rc_cluster *cl)
     }
 }
 
-/* Take a connection to `node` without waiting: an idle one whose
+/* Take a connection to `node` without waiting (`w`: the caller's place in
+ * the waiters' FIFO, or NULL for a newcomer; at the limit only the oldest
+ * waiter gets a connection that frees up, newcomers queue): an idle one whose
  * READONLY state fits the node's role (RC_CHECKOUT_IDLE), or a new one
  * started (RC_CHECKOUT_OPENING: it still connects), or none at the
  * connection limit with a wait_timeout (RC_CHECKOUT_FULL: try again after
@@ -277,7 +288,13 @@ rc_cluster_check_fork(rc_cluster *cl)
  * (RC_ST_PY). RC_ST_NET / RC_ST_PY as rc_conn_start. GIL. */
 enum { RC_CHECKOUT_IDLE = 1, RC_CHECKOUT_OPENING = 2, RC_CHECKOUT_FULL = 3 };
 int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err,
-                        double now);
+                        double now, rc_waiter *w);
+
+/* The waiters' FIFO: rc_waiter_enqueue after RC_CHECKOUT_FULL (once),
+ * rc_waiter_remove when the wait ends (a connection, a timeout, an abort);
+ * removing the head wakes the next. GIL. */
+void rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w);
+void rc_waiter_remove(rc_cluster *cl, rc_waiter *w);
 
 /* Sleep `seconds` the sync driver's way (GIL released, or the wait
  * function with no sockets). 0, or -1 with an exception set (signal). GIL.

@@ -523,18 +523,21 @@ static int
 rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
 {
     rc_err err;
+    rc_waiter w = {NULL, NULL, 0};
     double deadline = -1;
     int r;
 
     for (;;) {
         rc_err_clear(&err);
-        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now());
+        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now(), w.queued ? &w : NULL);
         if (r != RC_CHECKOUT_FULL) {
             break;
         }
+        rc_waiter_enqueue(cl, &w);
         if (deadline < 0) {
             deadline = rc_net_now() + cl->cfg.wait_timeout;
         } else if (rc_net_now() >= deadline) {
+            rc_waiter_remove(cl, &w);
             PyErr_SetString(cl->st->ConnectionError, "No connection available.");
             return RC_ST_PY;
         }
@@ -542,9 +545,11 @@ rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
         r = rc_cluster_sleep(cl, 0.005);
         node->pins--;
         if (r < 0) {
+            rc_waiter_remove(cl, &w);
             return RC_ST_PY;
         }
     }
+    rc_waiter_remove(cl, &w);
     if (r == RC_ST_NET) {
         rc_raise_from(cl->st, &err, node->name);
         return RC_ST_PY;

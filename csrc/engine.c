@@ -344,10 +344,7 @@ rc_op_drop_lanes(rc_op *op)
 {
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
-        if (l->waiter) {
-            op->cl->waiters--;
-            l->waiter = 0;
-        }
+        rc_waiter_remove(op->cl, &l->waiter);
         if (l->held) {
             /* The caller's: closed by the caller if its stream is now in
              * doubt (a write cut short, replies nobody will read). A read
@@ -552,7 +549,7 @@ rc_lane_reset(rc_lane *l, int ni)
     l->failed = 0;
     l->pfd = -1;
     l->err.kind = RC_E_NONE;
-    l->waiter = 0;
+    l->waiter.queued = 0;
     l->held = 0;
 }
 
@@ -592,11 +589,11 @@ rc_lane_checkout(rc_op *op, rc_lane *l, double now)
     int r;
 
     rc_err_clear(&l->err);
-    if (l->waiter) {
-        cl->waiters--;
-        l->waiter = 0;
+    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now,
+                            l->waiter.queued ? &l->waiter : NULL);
+    if (r != RC_CHECKOUT_FULL) {
+        rc_waiter_remove(cl, &l->waiter);
     }
-    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now);
     if (r == RC_CHECKOUT_IDLE) {
         l->state = RC_LANE_IO;
         l->conn->dirty = 1;
@@ -608,8 +605,7 @@ rc_lane_checkout(rc_op *op, rc_lane *l, double now)
         return 0;
     }
     if (r == RC_CHECKOUT_FULL) {
-        cl->waiters++; /* rc_cluster_wake writes for us */
-        l->waiter = 1;
+        rc_waiter_enqueue(cl, &l->waiter); /* (once) rc_cluster_wake writes for us */
         if (l->state != RC_LANE_WAITCONN) {
             l->state = RC_LANE_WAITCONN;
             l->deadline = now + cl->cfg.wait_timeout; /* its own bound, as redis-py's */
@@ -785,9 +781,10 @@ rc_lane_parse(rc_op *op, rc_lane *l)
     rc_cluster *cl = op->cl;
     rc_conn *c = l->conn;
 
-    if (c->rx.len == 0 && c->err.kind == RC_E_NONE && l->state == RC_LANE_IO) {
-        return 0; /* nothing new: no reply can have completed */
-    }
+    /* with nothing new (no bytes read, none buffered) no reply can have
+     * completed: the reply loop is skipped */
+    int fresh = c->rx.len > 0 || rc_reader_pending(c->reader) > 0;
+
     if (c->rx.len > 0) {
         if (rc_reader_feed(c->reader, c->rx.data, c->rx.len) != RC_OK) {
             rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
@@ -829,7 +826,7 @@ rc_lane_parse(rc_op *op, rc_lane *l)
             l->deadline = rc_lane_io_deadline(op, op->now);
         }
     }
-    while (l->state == RC_LANE_IO && !l->failed && l->nread < l->nitems) {
+    while (fresh && l->state == RC_LANE_IO && !l->failed && l->nread < l->nitems) {
         PyObject *obj;
         rc_item *it;
         int r = rc_reader_get(c->reader, &c->ctx, &obj);
@@ -1142,10 +1139,7 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
                 }
                 Py_DECREF(exc);
                 l->state = RC_LANE_DONE;
-                if (l->waiter) {
-                    op->cl->waiters--;
-                    l->waiter = 0;
-                }
+                rc_waiter_remove(op->cl, &l->waiter);
             }
         } else if (l->state == RC_LANE_OPENING) {
             if (l->conn->open_deadline > 0 && now >= l->conn->open_deadline) {
@@ -1250,11 +1244,12 @@ rc_op_scan(rc_op *op, double now)
                 d = l->conn->open_deadline;
             }
         } else { /* RC_LANE_WAITCONN */
+            /* Woken by a release; and every 10 ms anyway: the byte of a
+             * release may go to another waiter, or its connection be taken
+             * by a caller that did not wait. */
             fd = rc_cluster_wake_fd(op->cl);
             ev = POLLIN;
-            if (fd < 0) { /* no pipe: check again soon */
-                d = d == 0 || now + 0.01 < d ? now + 0.01 : d;
-            }
+            d = d == 0 || now + 0.01 < d ? now + 0.01 : d;
         }
         if (d > 0 && (deadline == 0 || d < deadline)) {
             deadline = d;
@@ -1449,8 +1444,8 @@ rc_op_fast_start(rc_op *op)
     }
     ni = c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, 0) : c->rt.node;
     node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
-    if (node == NULL || node->nidle == 0 || node->idle[node->nidle - 1]->ssl != NULL) {
-        return 0; /* the general way: a connection to open, a slot to find, TLS */
+    if (node == NULL) {
+        return 0; /* the general way finds the slot again */
     }
     /* What START and ROUTE do, for one command. */
     op->now = rc_net_now();
@@ -1472,14 +1467,13 @@ rc_op_fast_start(rc_op *op)
         rc_op_abort(op, NULL);
         return -1;
     }
-    if (l->state != RC_LANE_IO) {
-        return 0; /* the idle connection was stale: a new one opens */
+    if (l->state != RC_LANE_IO || l->conn->ssl != NULL) {
+        return 0; /* a connection to open (or wait for), TLS: the general way */
     }
     /* The I/O, blocking (bounded by the socket's tick), the GIL released
      * once: write the command, read what comes. The next step parses it. */
     Py_BEGIN_ALLOW_THREADS
-    while (rc_lane_writing(l) && rc_lane_send(l, 1) > 0) {
-    }
+    (void)rc_lane_send(l, 1); /* one call: a big write goes on in the driver's loop */
     if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
         (void)rc_conn_recv_rx(l->conn, 1);
     }

@@ -97,7 +97,7 @@ typedef struct rc_lane {
     int failed;          /* conn->err is set (or the checkout failed) */
     int pfd;             /* its entry in op->wait.fds, or -1 */
     rc_err err;          /* a checkout failure (no connection to hold it) */
-    int waiter;          /* counted in cl->waiters (RC_LANE_WAITCONN) */
+    rc_waiter waiter;    /* its place in the connection waiters' FIFO */
     int held;            /* the connection is the caller's (rc_op_init_held) */
     rc_item items_inline[RC_LANE_INLINE]; /* small lanes need no malloc */
     struct iovec seg_inline[RC_LANE_INLINE];

@@ -308,6 +308,7 @@ rc_cluster_after_fork(rc_cluster *cl)
      * here. */
     cl->refreshing = 0;
     cl->waiters = 0;
+    cl->wq_head = cl->wq_tail = NULL; /* (their lanes were the parent's threads') */
     rc_wake_close(cl);
     cl->fork_gen = rc_fork_gen;
 }
@@ -389,8 +390,52 @@ rc_pool_full(rc_cluster *cl, rc_node *node)
                             : cl->nconns >= cl->cfg.max_conns;
 }
 
+void
+rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w)
+{
+    if (w->queued) {
+        return;
+    }
+    w->next = NULL;
+    w->prev = cl->wq_tail;
+    if (cl->wq_tail != NULL) {
+        cl->wq_tail->next = w;
+    } else {
+        cl->wq_head = w;
+    }
+    cl->wq_tail = w;
+    w->queued = 1;
+    cl->waiters++;
+}
+
+void
+rc_waiter_remove(rc_cluster *cl, rc_waiter *w)
+{
+    int was_head = cl->wq_head == w;
+    if (!w->queued) {
+        return;
+    }
+    if (w->prev != NULL) {
+        w->prev->next = w->next;
+    } else {
+        cl->wq_head = w->next;
+    }
+    if (w->next != NULL) {
+        w->next->prev = w->prev;
+    } else {
+        cl->wq_tail = w->prev;
+    }
+    w->prev = w->next = NULL;
+    w->queued = 0;
+    cl->waiters--;
+    if (was_head) {
+        rc_cluster_wake(cl); /* the next one's turn */
+    }
+}
+
 int
-rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now)
+rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now,
+                    rc_waiter *w)
 {
     rc_conn *c;
     int status, readonly;
@@ -398,6 +443,12 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
     rc_cluster_check_fork(cl);
     if (cl->cfg.max_idle > 0 && now >= cl->next_reap) {
         rc_pool_reap(cl, now);
+    }
+    if (cl->wq_head != NULL && cl->wq_head != w && rc_pool_full(cl, node)) {
+        /* Others wait for a connection: it is the oldest one's turn. (A
+         * thread that keeps the GIL from one command to the next would
+         * otherwise take every connection released.) */
+        return RC_CHECKOUT_FULL;
     }
     readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
     while (node->nidle > 0) {

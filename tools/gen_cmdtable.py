@@ -484,7 +484,7 @@ def emit(rows: list[dict], ignored: Ignored, version: str, source: str) -> str:
     w("};")
     w("")
     size, index = name_hash_index(rows)
-    w("/* Top-level names -> rc_cmdtable index + 1 (0: empty), open addressing with")
+    w("/* Names -> rc_cmdtable index + 1 (0: empty), open addressing with")
     w(" * linear probing on rc_name_hash(upper-case name) (FNV-1a 32) & (size - 1). */")
     w("#define RC_CMDTABLE_HASH_SIZE %d" % size)
     w("static const uint16_t rc_cmdhash[RC_CMDTABLE_HASH_SIZE] = {")
@@ -505,9 +505,9 @@ def name_hash(name: str) -> int:
 
 
 def name_hash_index(rows: list[dict]) -> tuple[int, list[int]]:
-    """The hash index of the top-level names: (size, slots) with slots[i] the
-    table position + 1 of the name stored there, 0 when empty."""
-    names = [(i, r["name"]) for i, r in enumerate(rows) if " " not in r["name"]]
+    """The hash index of every name ("GET", "XINFO STREAM"): (size, slots) with
+    slots[i] the table position + 1 of the name stored there, 0 when empty."""
+    names = [(i, r["name"]) for i, r in enumerate(rows)]
     size = 16
     while size < 4 * len(names):
         size *= 2
