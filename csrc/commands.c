@@ -24,8 +24,10 @@ typedef struct rc_krange {
     int step;
 } rc_krange;
 
-/* All specs plus one range a quirk may add. */
-#define RC_CMD_RANGES_MAX (RC_CMDTABLE_SPECS_MAX + 1)
+/* All specs (of the table, or of a learned command) plus one range a quirk may add. */
+#define RC_CMD_SPECS_MAX \
+    (RC_CMDTABLE_SPECS_MAX > RC_LEARNED_SPECS_MAX ? RC_CMDTABLE_SPECS_MAX : RC_LEARNED_SPECS_MAX)
+#define RC_CMD_RANGES_MAX (RC_CMD_SPECS_MAX + 1)
 
 static inline unsigned char
 rc_upper(unsigned char c)
@@ -95,6 +97,9 @@ rc_cmd_lookup_sub(const rc_cmdinfo *container, const char *sub, size_t len)
 const rc_keyspec *
 rc_cmd_specs(const rc_cmdinfo *ci)
 {
+    if (ci->flags & RC_CMD_LEARNED) {
+        return ((const rc_learned_cmd *)ci)->specs;
+    }
     return &rc_keyspecs[ci->specs];
 }
 
@@ -384,7 +389,7 @@ rc_cmd_ranges(const rc_cmdinfo *ci, int argc, rc_arg_fn get, void *ctx, rc_krang
         return -1;
     }
     ci = rc_cmd_resolve(ci, argc, get, ctx);
-    return rc_ranges(ci, &rc_keyspecs[ci->specs], argc, get, ctx, r);
+    return rc_ranges(ci, rc_cmd_specs(ci), argc, get, ctx, r);
 }
 
 /* Emit the sorted union of the ranges; returns the number of distinct indices. */

@@ -87,6 +87,7 @@ typedef struct rc_keyspec {
 #define RC_CMD_SUBCOMMAND        (1u << 25) /* "CONTAINER SUB" entry */
 #define RC_CMD_NONDETERMINISTIC_OUTPUT       (1u << 26) /* tip */
 #define RC_CMD_NONDETERMINISTIC_OUTPUT_ORDER (1u << 27) /* tip */
+#define RC_CMD_LEARNED           (1u << 28) /* an rc_learned_cmd (from the server), not the table */
 
 /* Tips "request_policy:..." and "response_policy:..." (how a cluster client fans out
  * a keyless command and merges the replies). */
@@ -135,6 +136,22 @@ typedef struct rc_cmdinfo {
     uint8_t response_policy; /* rc_response_policy */
 } rc_cmdinfo;
 
+/* A command learned from a server's COMMAND INFO (csrc/learned.c): the same
+ * rc_cmdinfo (info.flags has RC_CMD_LEARNED) with its own key specs and
+ * storage. Immutable once published; never a container (subcommands are not
+ * learned). A pointer to it is a pointer to its rc_cmdinfo. */
+#define RC_LEARNED_SPECS_MAX 8
+#define RC_LEARNED_NAME_MAX 64
+#define RC_LEARNED_KEYWORD_MAX 32
+typedef struct rc_learned_cmd {
+    rc_cmdinfo info;                      /* first member; info.name points at name */
+    rc_keyspec specs[RC_LEARNED_SPECS_MAX];
+    char name[RC_LEARNED_NAME_MAX];       /* upper case, NUL-terminated */
+    char keywords[RC_LEARNED_SPECS_MAX][RC_LEARNED_KEYWORD_MAX]; /* behind specs[i].keyword */
+    int known;                            /* 0: the server does not know the command */
+    struct rc_learned_cmd *next;          /* the cluster's list (learned.c) */
+} rc_learned_cmd;
+
 /* Access to argument i as bytes; returns 0 and sets *p and *n, or -1 if argument i is not
  * available as bytes (e.g. a Python int the caller did not convert). Called only for
  * arguments the key finder must read (subcommand name, numkeys, keyword candidates,
@@ -177,7 +194,8 @@ int rc_cmd_keys(const rc_cmdinfo *ci, int argc, rc_arg_fn get, void *ctx, int *o
  * arguments (same rules as rc_cmd_keys). */
 int rc_cmd_first_key(const rc_cmdinfo *ci, int argc, rc_arg_fn get, void *ctx);
 
-/* The key specs of ci: ci->nspecs entries (a valid pointer even when 0). */
+/* The key specs of ci: ci->nspecs entries (a valid pointer even when 0); a
+ * learned command's own. */
 const rc_keyspec *rc_cmd_specs(const rc_cmdinfo *ci);
 
 /* The whole table (sorted by upper-case name, byte order); *n gets its length. */

@@ -9,17 +9,44 @@
 
 #include "cluster.h"
 
-#define RC_RECV_CHUNK (64 * 1024)
+/* One recv buffer on the stack per call, never nested: threads with small
+ * stacks (musl's 128 KiB default) must be able to run commands. */
+#define RC_RECV_CHUNK (16 * 1024)
 
 static const char rc_readonly_cmd[] = "*1\r\n$8\r\nREADONLY\r\n";
 
+static int
+rc_nogil_check(void *arg)
+{
+    rc_nogil *g = (rc_nogil *)arg;
+    int raised;
+    PyEval_RestoreThread(g->ts);
+    raised = PyErr_CheckSignals() < 0;
+    g->ts = PyEval_SaveThread();
+    return raised;
+}
+
+void
+rc_nogil_begin(rc_nogil *g)
+{
+    g->intr.check = rc_nogil_check;
+    g->intr.arg = g;
+    g->ts = PyEval_SaveThread();
+}
+
+void
+rc_nogil_end(rc_nogil *g)
+{
+    PyEval_RestoreThread(g->ts);
+}
+
 int
-rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent)
+rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent, const rc_intr *intr)
 {
     if (c->ssl != NULL) {
-        return rc_tls_send_all(c->ssl, c->fd, p, n, sent, c->timeout, &c->err);
+        return rc_tls_send_all(c->ssl, c->fd, p, n, sent, c->timeout, intr, &c->err);
     }
-    return rc_net_send_all(c->fd, p, n, sent, &c->err);
+    return rc_net_send_all(c->fd, p, n, sent, intr, &c->err);
 }
 
 ssize_t
@@ -56,11 +83,8 @@ rc_conn_pending(const rc_conn *c)
 }
 
 void
-rc_conn_free(rc_conn *c)
+rc_conn_close_socket(rc_conn *c)
 {
-    if (c == NULL) {
-        return;
-    }
     if (c->ssl != NULL) {
         rc_tls_free(c->ssl);
         c->ssl = NULL;
@@ -69,6 +93,15 @@ rc_conn_free(rc_conn *c)
         close(c->fd);
         c->fd = -1;
     }
+}
+
+void
+rc_conn_free(rc_conn *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    rc_conn_close_socket(c);
     rc_reader_free(c->reader);
     Py_CLEAR(c->ctx.deferred);
     free(c);
@@ -99,62 +132,63 @@ rc_conn_take(rc_conn *c, PyObject **out)
     return r;
 }
 
-int
-rc_conn_read(rc_conn *c, PyObject **out)
+/* Read until one reply is complete, in buf (cap bytes). `got` is the result
+ * of a recv already made into buf (0: none yet): > 0 bytes, -1 failed (err
+ * set), -2 interrupted by a signal. */
+static int
+rc_conn_read_into(rc_conn *c, char *buf, size_t cap, ssize_t got, PyObject **out)
 {
-    char buf[RC_RECV_CHUNK];
-
     for (;;) {
-        ssize_t n;
-        int r = rc_conn_take(c, out);
+        int r;
+        if (got == -1) {
+            return RC_ST_NET;
+        }
+        if (got == -2) {
+            if (PyErr_CheckSignals() < 0) {
+                rc_err_set(&c->err, RC_E_INTR, 4, "Interrupted while reading");
+                return RC_ST_PY;
+            }
+        } else if (got > 0 && rc_conn_feed(c, buf, (size_t)got) != RC_ST_OK) {
+            return RC_ST_NET;
+        }
+        r = rc_conn_take(c, out);
         if (r != 0) {
             return r == 1 ? RC_ST_OK : r;
         }
         Py_BEGIN_ALLOW_THREADS
-        n = rc_conn_recv(c, buf, sizeof buf);
+        got = rc_conn_recv(c, buf, cap);
         Py_END_ALLOW_THREADS
-        if (n == -2) {
-            if (PyErr_CheckSignals() < 0) {
-                rc_err_set(&c->err, RC_E_IO, 4, "Interrupted while reading");
-                return RC_ST_PY;
-            }
-            continue;
-        }
-        if (n < 0) {
-            return RC_ST_NET;
-        }
-        if (rc_conn_feed(c, buf, (size_t)n) != RC_ST_OK) {
-            return RC_ST_NET;
-        }
     }
+}
+
+int
+rc_conn_read(rc_conn *c, PyObject **out)
+{
+    char buf[RC_RECV_CHUNK];
+    return rc_conn_read_into(c, buf, sizeof buf, 0, out);
 }
 
 int
 rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **out)
 {
     char buf[RC_RECV_CHUNK];
-    ssize_t got = -1;
+    ssize_t got = 0;
+    rc_nogil g;
     int rc;
 
     *out = NULL;
     c->dirty = 1;
     /* The fast path: one send and one recv under a single GIL release. */
-    Py_BEGIN_ALLOW_THREADS
-    rc = rc_conn_send_all(c, p, n, sent);
+    rc_nogil_begin(&g);
+    rc = rc_conn_send_all(c, p, n, sent, &g.intr);
     if (rc == RC_OK) {
         got = rc_conn_recv(c, buf, sizeof buf);
     }
-    Py_END_ALLOW_THREADS
-    if (rc != RC_OK || got == -1) {
-        return RC_ST_NET;
+    rc_nogil_end(&g);
+    if (rc != RC_OK) {
+        return c->err.kind == RC_E_INTR ? RC_ST_PY : RC_ST_NET;
     }
-    if (got == -2) {
-        return rc_conn_read(c, out);
-    }
-    if (rc_conn_feed(c, buf, (size_t)got) != RC_ST_OK) {
-        return RC_ST_NET;
-    }
-    return rc_conn_read(c, out);
+    return rc_conn_read_into(c, buf, sizeof buf, got, out);
 }
 
 /* The handshake reply at position i failed with `reply` (an exception
@@ -231,24 +265,30 @@ rc_conn_open(rc_cluster *cl, rc_node *node, int readonly, rc_conn **out, rc_err 
     nreplies = cl->cfg.hello_n + (readonly ? 1 : 0);
 
     c->timeout = cl->cfg.sock.timeout;
-    Py_BEGIN_ALLOW_THREADS
-    fd = rc_net_connect(node->host, node->port, &cl->cfg.sock, err);
-    c->fd = fd;
-    if (fd >= 0 && cl->cfg.tls_ctx != NULL) {
-        c->ssl = rc_tls_connect(cl->cfg.tls_ctx, fd, node->host, cl->cfg.tls_check_hostname,
-                                cl->cfg.sock.connect_timeout, err);
-        if (c->ssl == NULL) {
-            rc = RC_ERR;
+    {
+        rc_nogil g;
+        rc_nogil_begin(&g);
+        fd = rc_net_connect(node->host, node->port, &cl->cfg.sock, &g.intr, err);
+        c->fd = fd;
+        if (fd >= 0 && cl->cfg.tls_ctx != NULL) {
+            c->ssl = rc_tls_connect(cl->cfg.tls_ctx, fd, node->host, cl->cfg.tls_check_hostname,
+                                    cl->cfg.sock.connect_timeout, &g.intr, err);
+            if (c->ssl == NULL) {
+                rc = RC_ERR;
+            }
         }
-    }
-    if (fd >= 0 && rc == RC_OK && hello.len > 0) {
-        rc = rc_conn_send_all(c, hello.data, hello.len, &sent);
-        if (rc != RC_OK) {
-            rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
+        if (fd >= 0 && rc == RC_OK && hello.len > 0) {
+            rc = rc_conn_send_all(c, hello.data, hello.len, &sent, &g.intr);
+            if (rc != RC_OK) {
+                rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
+            }
         }
+        rc_nogil_end(&g);
     }
-    Py_END_ALLOW_THREADS
     if (fd < 0 || rc != RC_OK) {
+        if (err->kind == RC_E_INTR) {
+            status = RC_ST_PY; /* the signal handler's exception is set */
+        }
         goto done; /* RC_ST_NET, err set */
     }
     for (int i = 0; i < nreplies; i++) {

@@ -35,12 +35,24 @@ rc_conn_check(ConnectionObject *self)
     return 0;
 }
 
-/* The connection is still held (no busy check: for the inner calls). */
+/* The connection is still held (no busy check: for the inner calls) and
+ * belongs to this process: in a child after fork() it is the parent's
+ * socket, closed here (rc_cluster_after_fork) and refused. */
 static int
 rc_conn_alive(ConnectionObject *self)
 {
     if (self->conn == NULL) {
         PyErr_SetString(self->st->ConnectionError, "connection already released or closed");
+        return -1;
+    }
+    if (RC_UNLIKELY(self->conn->fork_gen != rc_fork_gen)) {
+        rc_conn *c = self->conn;
+        self->conn = NULL;
+        rc_cluster_check_fork(&self->pool->cl);
+        PyErr_Format(self->st->ConnectionError,
+                     "%U: the connection was opened by the parent process (before fork()); "
+                     "a child opens its own", c->node->name);
+        rc_pool_discard(&self->pool->cl, c);
         return -1;
     }
     return 0;
@@ -82,7 +94,8 @@ Connection_execute_many(ConnectionObject *self, PyObject *commands)
         return NULL;
     }
     cl = &self->pool->cl;
-    seq = PySequence_Fast(commands, "commands must be a sequence of argument tuples");
+    /* A copy: the caller's list may change while the GIL is released. */
+    seq = PySequence_Tuple(commands);
     if (seq == NULL) {
         return NULL;
     }
@@ -176,11 +189,14 @@ Connection_send(ConnectionObject *self, PyObject *commands)
         }
     }
     self->conn->dirty = 1;
-    Py_BEGIN_ALLOW_THREADS
-    rc = rc_conn_send_all(self->conn, buf.data, buf.len, &sent);
-    Py_END_ALLOW_THREADS
+    {
+        rc_nogil g;
+        rc_nogil_begin(&g);
+        rc = rc_conn_send_all(self->conn, buf.data, buf.len, &sent, &g.intr);
+        rc_nogil_end(&g);
+    }
     if (rc != RC_OK) {
-        rc_conn_fail(self, RC_ST_NET);
+        rc_conn_fail(self, self->conn->err.kind == RC_E_INTR ? RC_ST_PY : RC_ST_NET);
         goto done;
     }
     Py_INCREF(Py_None);

@@ -91,7 +91,7 @@ rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
         return m;
     }
     mn = cl->nodes[m];
-    if (mn->nreplicas == 0) {
+    if (mn == NULL || mn->nreplicas == 0) {
         return m;
     }
     pick = mn->rr++ % (unsigned)(mn->nreplicas + 1); /* per master: even whatever the key mix */
@@ -128,51 +128,78 @@ rc_retry_merge(rc_retry *into, const rc_retry *t)
 #undef RC_MAX
 }
 
-/* Node an ASK/MOVED points to; an empty host means the node we asked. */
-static int
-rc_redirect_target(rc_cluster *cl, const rc_node *asked, const rc_redirect *r)
+/* What the engine keeps of a redirect-class reply once its connection
+ * moved on: a few bytes (the text only survives in `exc`, built when the
+ * reply may become the command's error). */
+typedef struct rc_redir {
+    int kind;      /* rc_redirkind */
+    int slot;      /* MOVED/ASK: the slot */
+    int node;      /* MOVED/ASK: target node index; -1 if it could not be made */
+    PyObject *exc; /* owned or NULL: the reply as an exception instance */
+} rc_redir;
+
+/* The compact form of the redirect just parsed on a connection to `asked`:
+ * MOVED/ASK targets become node indices, with host_port_remap applied (an
+ * empty host means the node asked). */
+static void
+rc_redir_from(rc_cluster *cl, const rc_node *asked, const rc_redirect *r, rc_redir *out)
 {
-    const char *host = r->host[0] ? r->host : asked->host;
-    int idx = rc_cluster_node(cl, host, strlen(host), r->port, 1);
-    if (idx < 0) {
-        PyErr_Clear();
+    out->kind = r->kind;
+    out->slot = r->slot;
+    out->node = -1;
+    out->exc = NULL;
+    if (r->kind == RC_REDIR_MOVED || r->kind == RC_REDIR_ASK) {
+        const char *host = r->host[0] ? r->host : asked->host;
+        out->node = rc_cluster_node_remapped(cl, host, strlen(host), r->port);
+        if (out->node < 0) {
+            PyErr_Clear();
+        }
     }
-    return idx;
+}
+
+/* Point *ask_node at node (-1: none), keeping the node pinned meanwhile. */
+static void
+rc_set_ask(rc_cluster *cl, int *ask_node, int node)
+{
+    if (*ask_node >= 0) {
+        rc_node_unpin(cl, *ask_node);
+    }
+    *ask_node = node;
+    if (node >= 0) {
+        rc_node_pin(cl, node);
+    }
 }
 
 /* React to a redirect-class reply for a slot-routed command. Returns 1 to
- * retry (routing state updated), 0 when the reply is final. */
+ * retry (routing state updated), 0 when the reply is final. An ASK target
+ * is used for the next attempt only: any other outcome sends the command
+ * back to the slot's owner. */
 static int
-rc_on_redirect(rc_cluster *cl, const rc_node *asked, const rc_redirect *r, int *ask_node,
-               rc_retry *rs, const rc_limits *lim)
+rc_on_redirect(rc_cluster *cl, const rc_redir *r, int *ask_node, rc_retry *rs,
+               const rc_limits *lim)
 {
-    int idx;
-
     switch (r->kind) {
     case RC_REDIR_MOVED:
-        idx = rc_redirect_target(cl, asked, r);
-        if (idx < 0) {
+        rc_set_ask(cl, ask_node, -1);
+        if (r->node < 0) {
             return 0;
         }
-        rc_cluster_patch_slot(cl, r->slot, idx);
-        *ask_node = -1;
+        rc_cluster_patch_slot(cl, r->slot, r->node);
         if (++cl->moved_count >= cl->reinit_steps) {
             cl->refresh_pending = 1;
         }
         return 1;
     case RC_REDIR_ASK:
-        idx = rc_redirect_target(cl, asked, r);
-        if (idx < 0) {
-            return 0;
-        }
-        *ask_node = idx;
-        return 1;
+        rc_set_ask(cl, ask_node, r->node);
+        return r->node >= 0;
     case RC_REDIR_TRYAGAIN:
+        rc_set_ask(cl, ask_node, -1);
         rs->tryagain++;
         rs->backoff = rc_backoff(0.005, rs->tryagain, 0.1);
         return 1;
     case RC_REDIR_CLUSTERDOWN:
     case RC_REDIR_MASTERDOWN:
+        rc_set_ask(cl, ask_node, -1);
         rs->clusterdown++;
         if (rs->clusterdown > lim->clusterdown_tries) {
             return 0;
@@ -238,11 +265,28 @@ rc_raise_with_context(PyObject *exc, PyObject *context)
     rc_restore_exception(exc);
 }
 
+/* A command sent to a given node (no slot: its keys were not found, or it
+ * is keyless by design) that is answered MOVED or ASK is routed by the slot
+ * the reply names from then on: a redirect is always followed while
+ * attempts remain (with none left, e.g. _node_command's one, it is the
+ * answer). */
+static void
+rc_adopt_redirect_slot(rc_cluster *cl, rc_route *rt, const rc_redir *rd)
+{
+    if (rt->slot < 0 && (rd->kind == RC_REDIR_MOVED || rd->kind == RC_REDIR_ASK) &&
+        rd->slot >= 0 && rd->slot < RC_SLOTS) {
+        rc_node_unpin(cl, rt->node); /* routed by slot from now on */
+        rt->slot = rd->slot;
+        rt->node = -1;
+    }
+}
+
 int
-rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
+rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt_in,
               const rc_limits *lim, PyObject **out)
 {
     rc_state *st = cl->st;
+    rc_route route = *rt_in, *rt = &route;
     rc_retry rs;
     rc_err err;
     rc_buf askbuf;
@@ -253,6 +297,9 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
     *out = NULL;
     memset(&rs, 0, sizeof rs);
     rc_buf_init_inline(&askbuf, ask_inline, sizeof ask_inline);
+    if (rt->slot < 0) {
+        rc_node_pin(cl, rt->node);
+    }
     if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
         goto done;
     }
@@ -261,7 +308,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         rc_node *node;
         const char *p = cmd;
         size_t n = len, sent = 0;
-        int ni, r;
+        int ni, r, via_ask, detour;
 
         if (attempt > 0) {
             if (rs.refresh) {
@@ -273,18 +320,21 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             rc_sleep_nogil(rs.backoff);
             rs.backoff = 0;
         }
-        ni = ask_node >= 0 ? ask_node
+        via_ask = ask_node >= 0;
+        ni = via_ask ? ask_node
              : rt->slot >= 0 ? rc_slot_node(cl, rt->slot, rt->replica_ok, attempt)
                              : rt->node;
+        /* a read sent to one of the slot's replicas (never an ASK target) */
+        detour = !via_ask && rc_on_replica(cl, rt, ni);
         last_uncovered = 0;
-        if (ni == (int)RC_NO_NODE || ni < 0 || ni >= cl->nnodes) {
+        node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
+        if (node == NULL) {
             last_uncovered = 1;
             rs.uncovered++;
             rs.refresh = 1;
             rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
             continue;
         }
-        node = cl->nodes[ni];
         rc_err_clear(&err);
         r = rc_pool_checkout(cl, node, &c, &err);
         if (r == RC_ST_PY) {
@@ -292,7 +342,8 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         }
         if (r == RC_ST_NET) {
             Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
-            if (rc_on_replica(cl, rt, ni)) {
+            rc_set_ask(cl, &ask_node, -1);
+            if (detour) {
                 continue; /* the retry goes to the master: no wait, no refresh */
             }
             rc_note_conn_fail(cl, &rs, &err);
@@ -334,6 +385,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
                 goto done;
             }
             Py_XSETREF(last_exc, rc_conn_exc(st, &cerr, node->name));
+            rc_set_ask(cl, &ask_node, -1);
             rc_note_conn_fail(cl, &rs, &cerr);
             if (cerr.kind == RC_E_PROTOCOL || (cerr.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
                 stopped_early = 1;
@@ -351,15 +403,24 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         }
         if (reply == st->redirect_marker) {
             rc_redirect rd = c->ctx.redir;
+            rc_redir rr;
             Py_CLEAR(reply);
             rc_pool_checkin(cl, c);
-            if (rt->slot >= 0 && rc_on_redirect(cl, node, &rd, &ask_node, &rs, lim)) {
+            rc_redir_from(cl, node, &rd, &rr);
+            if (attempt + 1 < lim->ttl) {
+                rc_adopt_redirect_slot(cl, rt, &rr);
+            }
+            if (rt->slot >= 0 && rc_on_redirect(cl, &rr, &ask_node, &rs, lim)) {
                 Py_CLEAR(last_exc);
                 continue;
             }
             if ((rd.kind == RC_REDIR_CLUSTERDOWN || rd.kind == RC_REDIR_MASTERDOWN) &&
                 rt->slot >= 0) {
-                rc_raise_with_context(rc_clusterdown_exc(st), rc_error_from_redirect(st, &rd));
+                PyObject *exc = rc_clusterdown_exc(st);
+                if (exc == NULL) {
+                    goto done;
+                }
+                rc_raise_with_context(exc, rc_error_from_redirect(st, &rd));
                 goto done;
             }
             *out = rc_error_from_redirect(st, &rd);
@@ -367,8 +428,7 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
             goto done;
         }
         rc_pool_checkin(cl, c);
-        if (rc_on_replica(cl, rt, ni) &&
-            PyErr_GivenExceptionMatches(reply, st->BusyLoadingError)) {
+        if (detour && PyErr_GivenExceptionMatches(reply, st->BusyLoadingError)) {
             Py_CLEAR(reply); /* a replica still loading: ask the master */
             continue;
         }
@@ -392,6 +452,10 @@ rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
         last_exc = NULL;
     }
 done:
+    rc_set_ask(cl, &ask_node, -1);
+    if (rt->slot < 0) {
+        rc_node_unpin(cl, rt->node);
+    }
     Py_XDECREF(reply);
     Py_XDECREF(last_exc);
     rc_buf_free(&askbuf);
@@ -406,6 +470,7 @@ rc_batch_init(rc_batch *b)
     rc_buf_init(&b->buf);
     b->cmds = NULL;
     b->n = b->cap = 0;
+    b->cl = NULL;
 }
 
 void
@@ -413,7 +478,14 @@ rc_batch_clear(rc_batch *b)
 {
     for (Py_ssize_t i = 0; i < b->n; i++) {
         Py_CLEAR(b->cmds[i].result);
+        if (b->cl != NULL) { /* the nodes rc_engine_batch pinned */
+            if (b->cmds[i].rt.slot < 0) {
+                rc_node_unpin(b->cl, b->cmds[i].rt.node);
+            }
+            rc_set_ask(b->cl, &b->cmds[i].ask_node, -1);
+        }
     }
+    b->cl = NULL;
     free(b->cmds);
     b->cmds = NULL;
     b->n = b->cap = 0;
@@ -446,7 +518,7 @@ rc_batch_add(rc_batch *b, size_t off, size_t len, const rc_route *rt)
 
 typedef struct rc_item {
     Py_ssize_t cmd; /* index in the batch */
-    int rd;         /* index into the lane's redirects, or -1 */
+    int rd;         /* index into the lane's redirects (rds), or -1 */
     char asking;    /* 1: the ASKING sent before cmd (its reply is dropped) */
     char answered;  /* a reply was read (stored in the command's result,
                        or as a redirect) */
@@ -462,8 +534,8 @@ typedef struct rc_lane {
     int seg_i;           /* first segment not completely written */
     size_t seg_off;      /* bytes of seg[seg_i] already written */
     int nread;           /* replies read */
-    rc_redirect *rds;    /* redirect replies (rare), owned */
-    int nrds;
+    rc_redir *rds;       /* redirect replies (rare), owned */
+    int nrds, rds_cap;
     rc_buf rx;           /* received with the GIL released, fed afterwards */
     double deadline;     /* no progress by then: timeout (0: none) */
     int failed;          /* conn->err is set; no more I/O */
@@ -474,8 +546,46 @@ rc_lane_free(rc_lane *l)
 {
     free(l->items);
     free(l->seg);
+    for (int i = 0; i < l->nrds; i++) {
+        Py_XDECREF(l->rds[i].exc);
+    }
     free(l->rds);
+    l->items = NULL;
+    l->seg = NULL;
+    l->rds = NULL;
+    l->nrds = l->rds_cap = 0;
     rc_buf_free(&l->rx);
+}
+
+/* Keep a redirect read on lane l for item it: its compact form, plus the
+ * reply as an exception when that may become the command's error (every
+ * redirect of a node-routed command; TRYAGAIN of any). 0, or -1 with an
+ * exception set (memory). GIL. */
+static int
+rc_lane_add_redir(rc_cluster *cl, rc_lane *l, rc_item *it, const rc_bcmd *c,
+                  const rc_redirect *r)
+{
+    rc_redir *q;
+    if (l->nrds == l->rds_cap) {
+        int cap = l->rds_cap ? l->rds_cap * 2 : 4;
+        rc_redir *p = realloc(l->rds, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        l->rds = p;
+        l->rds_cap = cap;
+    }
+    q = &l->rds[l->nrds];
+    rc_redir_from(cl, l->conn->node, r, q);
+    if (c->rt.slot < 0 || r->kind == RC_REDIR_TRYAGAIN) {
+        q->exc = rc_error_from_redirect(cl->st, r);
+        if (q->exc == NULL) {
+            return -1;
+        }
+    }
+    it->rd = l->nrds++;
+    return 0;
 }
 
 static int
@@ -577,10 +687,20 @@ rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
                 }
                 if (rc_conn_pending(lanes[map[k]].conn)) {
                     pending = 1; /* TLS bytes already decrypted: don't sleep */
-                    pfd[k].revents = POLLIN;
                 }
             }
-            rc = pending ? np : poll(pfd, (nfds_t)np, wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
+            /* With decrypted TLS bytes waiting, still poll every socket (at
+             * once): the other lanes' data must be read too. */
+            rc = poll(pfd, (nfds_t)np,
+                      pending ? 0 : wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
+            if (pending && rc >= 0) {
+                for (int k = 0; k < np; k++) {
+                    if (rc_conn_pending(lanes[map[k]].conn)) {
+                        rc += !(pfd[k].revents & POLLIN);
+                        pfd[k].revents |= POLLIN;
+                    }
+                }
+            }
             if (rc < 0 && errno == EINTR) {
                 intr = 1;
             } else if (rc < 0) {
@@ -662,15 +782,9 @@ rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
                     obj = rc_reply_take_deferred(&c->ctx);
                 } else if (obj == cl->st->redirect_marker) {
                     Py_CLEAR(obj);
-                    if (!it->asking) {
-                        rc_redirect *q = realloc(l->rds, (size_t)(l->nrds + 1) * sizeof *q);
-                        if (q == NULL) {
-                            PyErr_NoMemory();
-                            goto done;
-                        }
-                        l->rds = q;
-                        l->rds[l->nrds] = c->ctx.redir;
-                        it->rd = l->nrds++;
+                    if (!it->asking &&
+                        rc_lane_add_redir(cl, l, it, &b->cmds[it->cmd], &c->ctx.redir) < 0) {
+                        goto done;
                     }
                 }
                 if (it->asking) {
@@ -720,6 +834,15 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
     rc_retry rs, start;
 
     memset(&rs, 0, sizeof rs);
+    if (b->cl == NULL) {
+        /* Node-routed commands hold their node by index across rounds. */
+        b->cl = cl;
+        for (Py_ssize_t i = 0; i < b->n; i++) {
+            if (b->cmds[i].rt.slot < 0) {
+                rc_node_pin(cl, b->cmds[i].rt.node);
+            }
+        }
+    }
     if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
         return -1;
     }
@@ -769,7 +892,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             ni = c->ask_node >= 0 ? c->ask_node
                  : c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, c->tries)
                                    : c->rt.node;
-            if (ni < 0 || ni >= cl->nnodes) {
+            if (rc_cluster_at(cl, ni) == NULL) {
                 rs.refresh = 1;
                 rs.uncovered = start.uncovered + 1;
                 rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
@@ -872,6 +995,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 if (l->items[j].asking || c->result != NULL) {
                     continue;
                 }
+                rc_set_ask(cl, &c->ask_node, -1); /* back to the slot's owner */
                 if (++c->tries >= lim->ttl || (err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
                     c->result = rc_conn_exc(st, &err, node->name);
                     if (c->result == NULL) {
@@ -888,10 +1012,11 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
          * are one failure), so a round starts from a snapshot. */
         for (int k = 0; k < nlanes; k++) {
             rc_lane *l = &lanes[k];
-            rc_node *node = cl->nodes[l->node];
+            rc_node *node;
             if (l->conn == NULL) {
                 continue;
             }
+            node = l->conn->node;
             if (l->failed) {
                 rc_retry t = start;
                 rc_note_conn_fail(cl, &t, &l->conn->err);
@@ -900,7 +1025,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
             for (int j = 0; j < l->nitems; j++) {
                 rc_item *it = &l->items[j];
                 rc_bcmd *c = &b->cmds[it->cmd];
-                if (!it->asking && c->result != NULL && c->tries == 0 &&
+                if (!it->asking && c->result != NULL && c->tries == 0 && c->ask_node < 0 &&
                     rc_on_replica(cl, &c->rt, l->node) &&
                     PyErr_GivenExceptionMatches(c->result, st->BusyLoadingError)) {
                     Py_CLEAR(c->result); /* replica still loading: the master */
@@ -913,6 +1038,7 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                 if (!it->answered) {
                     /* Cut off by a connection failure. */
                     int written = rc_lane_written(l, j);
+                    rc_set_ask(cl, &c->ask_node, -1);
                     if ((written && !c->rt.is_read) || l->conn->err.kind == RC_E_PROTOCOL ||
                         ++c->tries >= lim->ttl ||
                         (l->conn->err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
@@ -924,26 +1050,28 @@ rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
                     continue;
                 }
                 if (it->rd >= 0) {
-                    rc_redirect rd = l->rds[it->rd];
+                    rc_redir *rd = &l->rds[it->rd];
+                    if (c->tries + 1 < lim->ttl) {
+                        rc_adopt_redirect_slot(cl, &c->rt, rd);
+                    }
                     if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
-                        int ask = c->ask_node;
                         rc_retry t = start;
-                        int again = rc_on_redirect(cl, node, &rd, &ask, &t, lim);
+                        int again = rc_on_redirect(cl, rd, &c->ask_node, &t, lim);
                         rc_retry_merge(&rs, &t);
                         if (again) {
-                            c->ask_node = ask;
                             c->tries++;
                             continue;
                         }
                     }
-                    if (c->rt.slot >= 0 && c->tries + 1 >= lim->ttl &&
-                        (rd.kind == RC_REDIR_MOVED || rd.kind == RC_REDIR_ASK)) {
-                        c->result = rc_ttl_exc(st);
-                    } else if (c->rt.slot >= 0 && (rd.kind == RC_REDIR_CLUSTERDOWN ||
-                                                   rd.kind == RC_REDIR_MASTERDOWN)) {
+                    rc_set_ask(cl, &c->ask_node, -1);
+                    if (c->rt.slot >= 0 && (rd->kind == RC_REDIR_CLUSTERDOWN ||
+                                            rd->kind == RC_REDIR_MASTERDOWN)) {
                         c->result = rc_clusterdown_exc(st);
+                    } else if (rd->exc != NULL) {
+                        c->result = rd->exc; /* the server's own words */
+                        rd->exc = NULL;
                     } else {
-                        c->result = rc_error_from_redirect(st, &rd);
+                        c->result = rc_ttl_exc(st); /* MOVED/ASK until out of attempts */
                     }
                     if (c->result == NULL) {
                         goto done;

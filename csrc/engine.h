@@ -38,6 +38,9 @@ typedef struct rc_bcmd {
 } rc_bcmd;
 
 typedef struct rc_batch {
+    rc_cluster *cl;    /* set by rc_engine_batch: the nodes it pinned
+                          (node-routed commands, ASK targets) are unpinned
+                          by rc_batch_clear */
     rc_buf buf;        /* all packed commands */
     rc_bcmd *cmds;     /* owned */
     Py_ssize_t n, cap;

@@ -360,9 +360,23 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->ClientType);
     Py_VISIT(st->ConnectionType);
     Py_VISIT(st->redirect_marker);
+    Py_VISIT(st->str_upper);
+    Py_VISIT(st->str_empty);
     Py_VISIT(st->RedisError);
     Py_VISIT(st->ConnectionError);
+    Py_VISIT(st->TimeoutError);
+    Py_VISIT(st->AuthenticationError);
     Py_VISIT(st->ResponseError);
+    Py_VISIT(st->DataError);
+    Py_VISIT(st->RedisClusterException);
+    Py_VISIT(st->ClusterError);
+    Py_VISIT(st->ClusterDownError);
+    Py_VISIT(st->SlotNotCoveredError);
+    Py_VISIT(st->MovedError);
+    Py_VISIT(st->AskError);
+    Py_VISIT(st->TryAgainError);
+    Py_VISIT(st->MasterDownError);
+    Py_VISIT(st->BusyLoadingError);
     for (int i = 0; i < st->nerrcodes; i++) {
         Py_VISIT(st->errcodes[i].cls);
     }

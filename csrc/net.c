@@ -18,6 +18,19 @@
 
 #include "net.h"
 
+const char *
+rc_net_strerror(int e, char *buf, size_t n)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(e, buf, n); /* GNU: may return a constant instead of buf */
+#else
+    if (strerror_r(e, buf, n) != 0) {
+        snprintf(buf, n, "error %d", e);
+    }
+    return buf;
+#endif
+}
+
 double
 rc_net_now(void)
 {
@@ -65,19 +78,44 @@ rc_set_timeo(int fd, int opt, double sec)
     (void)setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
 }
 
+int
+rc_net_wait(int fd, short events, double deadline, const rc_intr *intr)
+{
+    struct pollfd pfd;
+    for (;;) {
+        int rc, ms = -1;
+        if (deadline > 0) {
+            double left = deadline - rc_net_now();
+            ms = left <= 0 ? 0 : rc_ms(left);
+        }
+        pfd.fd = fd;
+        pfd.events = events;
+        pfd.revents = 0;
+        rc = poll(&pfd, 1, ms);
+        if (rc >= 0 || errno != EINTR || intr == NULL) {
+            return rc;
+        }
+        if (intr->check(intr->arg)) {
+            return -2;
+        }
+    }
+}
+
+
 /* Connect one address with a deadline; returns fd or -1 (err set). */
 static int
 rc_connect_addr(const struct addrinfo *ai, const char *host, int port,
-                const rc_sockopts *o, rc_err *err)
+                const rc_sockopts *o, double deadline, const rc_intr *intr, rc_err *err)
 {
     int fd, flags, rc, soerr = 0, one = 1;
     socklen_t len = sizeof soerr;
-    struct pollfd pfd;
+    char ebuf[96];
 
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
-        rc_err_set(err, RC_E_CONNECT, errno, "Error %d connecting to %s:%d. %s.", errno,
-                   host, port, strerror(errno));
+        rc = errno;
+        rc_err_set(err, RC_E_CONNECT, rc, "Error %d connecting to %s:%d. %s.", rc,
+                   host, port, rc_net_strerror(rc, ebuf, sizeof ebuf));
         return -1;
     }
     flags = fcntl(fd, F_GETFL, 0);
@@ -91,12 +129,13 @@ rc_connect_addr(const struct addrinfo *ai, const char *host, int port,
         if (errno != EINPROGRESS) {
             goto sys_fail;
         }
-        pfd.fd = fd;
-        pfd.events = POLLOUT;
-        pfd.revents = 0;
-        do {
-            rc = poll(&pfd, 1, rc_ms(o->connect_timeout));
-        } while (rc < 0 && errno == EINTR);
+        rc = rc_net_wait(fd, POLLOUT, deadline, intr);
+        if (rc == -2) {
+            close(fd);
+            rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while connecting to %s:%d", host,
+                       port);
+            return -1;
+        }
         if (rc == 0) {
             close(fd);
             rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout connecting to server %s:%d",
@@ -135,13 +174,15 @@ sys_fail:
     rc = errno;
     close(fd);
     rc_err_set(err, RC_E_CONNECT, rc, "Error %d connecting to %s:%d. %s.", rc, host, port,
-               strerror(rc));
+               rc_net_strerror(rc, ebuf, sizeof ebuf));
     return -1;
 }
 
 int
-rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err)
+rc_net_connect(const char *host, int port, const rc_sockopts *o, const rc_intr *intr,
+               rc_err *err)
 {
+    double deadline = o->connect_timeout > 0 ? rc_net_now() + o->connect_timeout : 0;
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
     int rc, fd = -1;
@@ -160,8 +201,8 @@ rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err)
     rc_err_clear(&last);
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         rc_err_clear(&last);
-        fd = rc_connect_addr(ai, host, port, o, &last);
-        if (fd >= 0) {
+        fd = rc_connect_addr(ai, host, port, o, deadline, intr, &last);
+        if (fd >= 0 || last.kind == RC_E_INTR) {
             break;
         }
     }
@@ -177,26 +218,41 @@ rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err)
 }
 
 int
-rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, rc_err *err)
+rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, const rc_intr *intr,
+                rc_err *err)
 {
     size_t off = 0;
+    char ebuf[96];
 
     while (off < n) {
         ssize_t w = send(fd, p + off, n - off, MSG_NOSIGNAL);
         if (w < 0) {
-            if (errno == EINTR) {
+            int e = errno;
+            if (e == EINTR) {
+                if (intr != NULL && intr->check(intr->arg)) {
+                    *sent = off;
+                    rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
+                    return RC_ERR;
+                }
                 continue;
             }
             *sent = off;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                rc_err_set(err, RC_E_TIMEOUT, errno, "Timeout writing to socket");
+            if (e == EAGAIN || e == EWOULDBLOCK) {
+                rc_err_set(err, RC_E_TIMEOUT, e, "Timeout writing to socket");
             } else {
-                rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
-                           strerror(errno));
+                rc_err_set(err, RC_E_IO, e, "Error %d while writing to socket. %s.", e,
+                           rc_net_strerror(e, ebuf, sizeof ebuf));
             }
             return RC_ERR;
         }
         off += (size_t)w;
+        if (off < n && intr != NULL && intr->check(intr->arg)) {
+            /* A short write on a blocking socket: a signal may have cut it
+             * (send reports the bytes already taken instead of EINTR). */
+            *sent = off;
+            rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
+            return RC_ERR;
+        }
     }
     *sent = off;
     return RC_OK;
@@ -220,8 +276,10 @@ rc_net_recv(int fd, char *p, size_t cap, rc_err *err)
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             rc_err_set(err, RC_E_TIMEOUT, errno, "Timeout reading from socket");
         } else {
-            rc_err_set(err, RC_E_IO, errno, "Error while reading from socket: %s",
-                       strerror(errno));
+            char ebuf[96];
+            int e = errno;
+            rc_err_set(err, RC_E_IO, e, "Error while reading from socket: %s",
+                       rc_net_strerror(e, ebuf, sizeof ebuf));
         }
         return -1;
     }
@@ -246,8 +304,12 @@ rc_net_sendv_nb(int fd, const struct iovec *iov, int cnt, rc_err *err)
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return 0;
         }
-        rc_err_set(err, RC_E_IO, errno, "Error %d while writing to socket. %s.", errno,
-                   strerror(errno));
+        {
+            char ebuf[96];
+            int e = errno;
+            rc_err_set(err, RC_E_IO, e, "Error %d while writing to socket. %s.", e,
+                       rc_net_strerror(e, ebuf, sizeof ebuf));
+        }
         return -1;
     }
 }
@@ -270,8 +332,12 @@ rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err)
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return 0;
         }
-        rc_err_set(err, RC_E_IO, errno, "Error while reading from socket: %s",
-                   strerror(errno));
+        {
+            char ebuf[96];
+            int e = errno;
+            rc_err_set(err, RC_E_IO, e, "Error while reading from socket: %s",
+                       rc_net_strerror(e, ebuf, sizeof ebuf));
+        }
         return -1;
     }
 }

@@ -21,13 +21,27 @@ typedef struct rc_sockopts {
 /* Resolve host and connect to host:port within o->connect_timeout, trying each
  * address. On success returns a blocking fd with TCP_NODELAY, keepalive options
  * and SO_RCVTIMEO/SO_SNDTIMEO = o->timeout set. On failure returns -1 with
- * *err set (RC_E_RESOLVE, RC_E_CONNECT or RC_E_TIMEOUT). Blocks; no GIL needed. */
-int rc_net_connect(const char *host, int port, const rc_sockopts *o, rc_err *err);
+ * *err set (RC_E_RESOLVE, RC_E_CONNECT, RC_E_TIMEOUT, or RC_E_INTR when
+ * intr->check gave up after a signal; intr may be NULL: signals are then
+ * waited through). Blocks; no GIL needed. */
+int rc_net_connect(const char *host, int port, const rc_sockopts *o, const rc_intr *intr,
+                   rc_err *err);
 
 /* Send all n bytes on a blocking fd. RC_OK, or RC_ERR with *err set
- * (RC_E_TIMEOUT, RC_E_IO; never raises SIGPIPE). *sent gets the bytes that
- * left, so callers know whether anything was written. */
-int rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, rc_err *err);
+ * (RC_E_TIMEOUT, RC_E_IO, RC_E_INTR; never raises SIGPIPE). *sent gets the
+ * bytes that left, so callers know whether anything was written. */
+int rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, const rc_intr *intr,
+                    rc_err *err);
+
+/* poll() fd for `events` until one happens or `deadline` (rc_net_now()
+ * clock; <= 0: none). After a signal (EINTR) intr->check decides whether to
+ * resume; with intr NULL the wait returns -1 with errno EINTR. Returns poll's
+ * result: > 0 ready, 0 timed out, -1 error (errno set), -2 given up after a
+ * signal. */
+int rc_net_wait(int fd, short events, double deadline, const rc_intr *intr);
+
+/* strerror, thread-safe: the text for errno e (in buf, or a constant). */
+const char *rc_net_strerror(int e, char *buf, size_t n);
 
 /* One recv on a blocking fd (bounded by SO_RCVTIMEO). Returns the byte count
  * (> 0), -1 with *err set (RC_E_EOF, RC_E_TIMEOUT, RC_E_IO), or -2 when a

@@ -1,12 +1,17 @@
 /* pool.c -- the node table, per-node connection pools, the slot map and the
  * refresh policy (tier 2). Runs with the GIL except where rc_conn_open
- * releases it for connecting. */
+ * releases it for connecting and rc_cluster_wait for waiting. */
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cluster.h"
-
+#include "learned.h"
 
 volatile unsigned long rc_fork_gen = 1;
 
@@ -39,15 +44,34 @@ rc_cluster_init(rc_cluster *cl, rc_state *st)
     cl->refresh_interval = 0.25;
     cl->reinit_steps = 25;
     cl->cfg.max_conns = (long long)1 << 31;
+    cl->cfg.wait_timeout = -1;
+    cl->cfg.max_idle = 300;
+    cl->wake[0] = cl->wake[1] = -1;
+}
+
+/* Unlink c from the cluster's list of open connections (if on it). */
+static void
+rc_conn_unlink(rc_cluster *cl, rc_conn *c)
+{
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else if (cl->conns == c) {
+        cl->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
 }
 
 static void
-rc_node_free(rc_node *n)
+rc_node_free(rc_cluster *cl, rc_node *n)
 {
     if (n == NULL) {
         return;
     }
     for (int i = 0; i < n->nidle; i++) {
+        rc_conn_unlink(cl, n->idle[i]);
         rc_conn_free(n->idle[i]);
     }
     free(n->idle);
@@ -57,11 +81,22 @@ rc_node_free(rc_node *n)
     free(n);
 }
 
+static void
+rc_wake_close(rc_cluster *cl)
+{
+    for (int i = 0; i < 2; i++) {
+        if (cl->wake[i] >= 0) {
+            close(cl->wake[i]);
+            cl->wake[i] = -1;
+        }
+    }
+}
+
 void
 rc_cluster_clear(rc_cluster *cl)
 {
     for (int i = 0; i < cl->nnodes; i++) {
-        rc_node_free(cl->nodes[i]);
+        rc_node_free(cl, cl->nodes[i]);
     }
     free(cl->nodes);
     cl->nodes = NULL;
@@ -73,17 +108,31 @@ rc_cluster_clear(rc_cluster *cl)
     }
     free(cl->cfg.encoding);
     free(cl->cfg.errors);
+    free(cl->cfg.remap);
     cl->cfg.encoding = cl->cfg.errors = NULL;
+    cl->cfg.remap = NULL;
+    cl->cfg.nremap = 0;
+    rc_wake_close(cl);
     Py_CLEAR(cl->refresh_cb);
+    rc_learned_clear(cl);
 }
+
+/* ------------------------------------------------------------------ nodes */
 
 int
 rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int create)
 {
     rc_node *n;
+    int at = -1;
 
     for (int i = 0; i < cl->nnodes; i++) {
         n = cl->nodes[i];
+        if (n == NULL) {
+            if (at < 0) {
+                at = i; /* a free index to reuse */
+            }
+            continue;
+        }
         if (n->port == port && strlen(n->host) == hostlen && memcmp(n->host, host, hostlen) == 0) {
             return i;
         }
@@ -91,11 +140,12 @@ rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int 
     if (!create) {
         return -1;
     }
-    if (cl->nnodes >= 0xFFF0) {
-        PyErr_SetString(cl->st->RedisClusterException, "too many cluster nodes");
+    if (at < 0 && cl->nnodes >= 0xFFF0) {
+        PyErr_SetString(cl->st->RedisClusterException,
+                        "too many cluster nodes (65520 addresses in use)");
         return -1;
     }
-    if (cl->nnodes == cl->nodes_cap) {
+    if (at < 0 && cl->nnodes == cl->nodes_cap) {
         int cap = cl->nodes_cap ? cl->nodes_cap * 2 : 16;
         rc_node **p = realloc(cl->nodes, (size_t)cap * sizeof *p);
         if (p == NULL) {
@@ -122,32 +172,237 @@ rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int 
     n->master = -1;
     n->name = PyUnicode_FromFormat("%s:%d", n->host, port);
     if (n->name == NULL) {
-        rc_node_free(n);
+        rc_node_free(cl, n);
         return -1;
     }
-    n->index = cl->nnodes;
-    cl->nodes[cl->nnodes++] = n;
+    n->index = at >= 0 ? at : cl->nnodes++;
+    cl->nodes[n->index] = n;
     return n->index;
 }
 
-/* In a forked child, the inherited sockets belong to the parent: close our
- * copies (close() only -- no shutdown, nothing sent) and start afresh.
- * Connections checked out by threads that do not exist in the child are
- * closed if they ever come back (their fork_gen differs). */
-static void
-rc_cluster_after_fork(rc_cluster *cl)
+/* Whether host (text) is the rule's host: the same IPv4 address (the
+ * original compares with inet_aton) or the same text. */
+static int
+rc_remap_host_matches(const char *rule, const char *host, size_t hostlen)
+{
+    char tmp[64];
+    struct in_addr a, b;
+    if (hostlen >= sizeof tmp) {
+        return 0;
+    }
+    memcpy(tmp, host, hostlen);
+    tmp[hostlen] = '\0';
+    if (inet_pton(AF_INET, rule, &a) == 1 && inet_pton(AF_INET, tmp, &b) == 1) {
+        return a.s_addr == b.s_addr;
+    }
+    return strcmp(rule, tmp) == 0;
+}
+
+int
+rc_cluster_node_remapped(rc_cluster *cl, const char *host, size_t hostlen, int port)
+{
+    for (int i = 0; i < cl->cfg.nremap; i++) {
+        const rc_remap *r = &cl->cfg.remap[i];
+        if ((r->from_host[0] && !rc_remap_host_matches(r->from_host, host, hostlen)) ||
+            (r->from_port && r->from_port != port)) {
+            continue;
+        }
+        if (r->to_host[0]) {
+            host = r->to_host;
+            hostlen = strlen(r->to_host);
+        }
+        if (r->to_port) {
+            port = r->to_port;
+        }
+        break; /* the first rule that applies, as the original */
+    }
+    return rc_cluster_node(cl, host, hostlen, port, 1);
+}
+
+void
+rc_node_pin(rc_cluster *cl, int i)
+{
+    rc_node *n = rc_cluster_at(cl, i);
+    if (n != NULL) {
+        n->pins++;
+    }
+}
+
+void
+rc_node_unpin(rc_cluster *cl, int i)
+{
+    rc_node *n = rc_cluster_at(cl, i);
+    if (n != NULL && n->pins > 0) {
+        n->pins--;
+    }
+}
+
+void
+rc_cluster_retire(rc_cluster *cl)
 {
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
+        if (n == NULL || n->in_topology || n->pins > 0) {
+            continue;
+        }
+        while (n->nidle > 0) {
+            rc_pool_discard(cl, n->idle[--n->nidle]);
+        }
+        if (n->nconns > 0) {
+            continue; /* in use: freed by a later change */
+        }
+        /* Nothing refers to it: no slot (slots point at in-topology nodes
+         * only), no master/replica list of a node in the topology. */
+        for (int j = 0; j < cl->nnodes; j++) {
+            rc_node *m = cl->nodes[j];
+            if (m != NULL && m->master == i) {
+                m->master = -1;
+            }
+        }
+        cl->nodes[i] = NULL;
+        rc_node_free(cl, n);
+    }
+    while (cl->nnodes > 0 && cl->nodes[cl->nnodes - 1] == NULL) {
+        cl->nnodes--;
+    }
+}
+
+/* ------------------------------------------------------------------ fork */
+
+void
+rc_cluster_after_fork(rc_cluster *cl)
+{
+    rc_conn *c = cl->conns;
+
+    /* Every socket of the cluster belongs to the parent: close our copy
+     * (close() only -- no shutdown, nothing sent). Idle connections are
+     * freed; a connection held by a _core.Connection stays allocated,
+     * broken, for its owner; one checked out by a thread that does not
+     * exist here is never checked in (its memory stays). */
+    while (c != NULL) {
+        rc_conn *next = c->next;
+        c->prev = c->next = NULL;
+        rc_conn_close_socket(c);
+        rc_err_set(&c->err, RC_E_EOF, 0, "the connection belongs to the parent process");
+        c = next;
+    }
+    cl->conns = NULL;
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *n = cl->nodes[i];
+        if (n == NULL) {
+            continue;
+        }
         for (int j = 0; j < n->nidle; j++) {
             rc_conn_free(n->idle[j]);
         }
         n->nidle = 0;
         n->nconns = 0;
+        n->pins = 0;
         n->gen++;
     }
     cl->nconns = 0;
+    /* A refresh or a wait in another thread of the parent never finishes
+     * here. */
+    cl->refreshing = 0;
+    cl->waiters = 0;
+    rc_wake_close(cl);
     cl->fork_gen = rc_fork_gen;
+}
+
+/* ------------------------------------------------------------------ waits */
+
+void
+rc_cluster_wake(rc_cluster *cl)
+{
+    if (cl->waiters > 0 && cl->wake[1] >= 0) {
+        ssize_t w = write(cl->wake[1], "x", 1); /* non-blocking; a full pipe is awake enough */
+        (void)w;
+    }
+}
+
+int
+rc_cluster_wait(rc_cluster *cl, double deadline)
+{
+    struct pollfd pfd;
+    int rc, ms, e;
+    double left;
+    char byte;
+
+    if (cl->wake[0] < 0) {
+        int fds[2];
+        if (pipe(fds) != 0) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            int fl = fcntl(fds[i], F_GETFL, 0);
+            (void)fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
+            (void)fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        }
+        cl->wake[0] = fds[0];
+        cl->wake[1] = fds[1];
+    }
+    /* At most 0.1 s at a time, so that Ctrl-C is seen (signals may be
+     * delivered to another thread than this one) and a wake-up lost to
+     * another waiter costs little. */
+    left = deadline > 0 ? deadline - rc_net_now() : 0.1;
+    ms = left <= 0 ? 0 : left > 0.1 ? 100 : (int)(left * 1000.0) + 1;
+    pfd.fd = cl->wake[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    cl->waiters++;
+    Py_BEGIN_ALLOW_THREADS
+    rc = poll(&pfd, 1, ms);
+    e = errno;
+    if (rc > 0) {
+        ssize_t r = read(pfd.fd, &byte, 1); /* one release, one waiter */
+        (void)r;
+    }
+    Py_END_ALLOW_THREADS
+    if (cl->waiters > 0) {
+        cl->waiters--;
+    }
+    if ((rc < 0 && e == EINTR) || PyErr_CheckSignals() < 0) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ pools */
+
+/* Close idle connections older than max_idle on every node (oldest are at
+ * the bottom of each idle stack). Runs at most every ~max_idle/2 seconds,
+ * from checkouts. */
+static void
+rc_pool_reap(rc_cluster *cl, double now)
+{
+    double step = cl->cfg.max_idle / 2;
+    cl->next_reap = now + (step < 0.05 ? 0.05 : step > 1.0 ? 1.0 : step);
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *n = cl->nodes[i];
+        int k = 0;
+        if (n == NULL) {
+            continue;
+        }
+        while (k < n->nidle && now - n->idle[k]->idle_since > cl->cfg.max_idle) {
+            k++;
+        }
+        if (k == 0) {
+            continue;
+        }
+        for (int j = 0; j < k; j++) {
+            rc_pool_discard(cl, n->idle[j]);
+        }
+        memmove(n->idle, n->idle + k, (size_t)(n->nidle - k) * sizeof *n->idle);
+        n->nidle -= k;
+    }
+}
+
+static int
+rc_pool_full(rc_cluster *cl, rc_node *node)
+{
+    return cl->cfg.per_node ? node->nconns >= cl->cfg.max_conns
+                            : cl->nconns >= cl->cfg.max_conns;
 }
 
 int
@@ -155,46 +410,80 @@ rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
 {
     rc_conn *c;
     int status, readonly;
+    double deadline = -1;
 
-    if (RC_UNLIKELY(cl->fork_gen != rc_fork_gen)) {
-        rc_cluster_after_fork(cl);
-    }
-    while (node->nidle > 0) {
-        c = node->idle[--node->nidle];
-        /* An idle connection must have nothing to read: bytes there are a
-         * reply nobody asked for (it would be taken for the next command's)
-         * or the server's close. One non-blocking poll, as redis-py's
-         * can_read() on checkout. */
-        if (RC_UNLIKELY(!rc_net_idle_ok(c->fd))) {
-            rc_pool_discard(cl, c);
-            continue;
+    rc_cluster_check_fork(cl);
+    if (cl->cfg.max_idle > 0) {
+        double now = rc_net_now();
+        if (now >= cl->next_reap) {
+            rc_pool_reap(cl, now);
         }
-        *out = c;
-        return RC_ST_OK;
     }
-    if (cl->cfg.per_node ? node->nconns >= cl->cfg.max_conns : cl->nconns >= cl->cfg.max_conns) {
-        if (cl->cfg.per_node) {
-            PyErr_Format(cl->st->RedisClusterException, "Too many connection (%d) for node: %U",
-                         node->nconns, node->name);
-        } else {
-            PyErr_SetString(cl->st->RedisClusterException, "Too many connections");
+    for (;;) {
+        readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
+        while (node->nidle > 0) {
+            c = node->idle[--node->nidle];
+            /* An idle connection must have nothing to read: bytes there are a
+             * reply nobody asked for (it would be taken for the next
+             * command's) or the server's close. One non-blocking poll, as
+             * redis-py's can_read() on checkout. A node now read as a replica
+             * needs READONLY on the connection: one opened before (discovery,
+             * or while it was a master) is replaced. */
+            if (RC_UNLIKELY(!rc_net_idle_ok(c->fd)) || RC_UNLIKELY(readonly && !c->readonly)) {
+                rc_pool_discard(cl, c);
+                continue;
+            }
+            *out = c;
+            return RC_ST_OK;
         }
-        return RC_ST_PY;
+        if (!rc_pool_full(cl, node)) {
+            break;
+        }
+        if (cl->cfg.wait_timeout < 0) {
+            if (cl->cfg.per_node) {
+                PyErr_Format(cl->st->RedisClusterException,
+                             "Too many connection (%d) for node: %U", node->nconns, node->name);
+            } else {
+                PyErr_SetString(cl->st->RedisClusterException, "Too many connections");
+            }
+            return RC_ST_PY;
+        }
+        {
+            double now = rc_net_now();
+            int w;
+            if (deadline < 0) {
+                deadline = now + cl->cfg.wait_timeout;
+            } else if (now >= deadline) {
+                PyErr_SetString(cl->st->ConnectionError, "No connection available.");
+                return RC_ST_PY;
+            }
+            node->pins++; /* kept while we wait without a connection */
+            w = rc_cluster_wait(cl, deadline);
+            node->pins--;
+            if (w < 0) {
+                return RC_ST_PY;
+            }
+        }
     }
-    readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
     /* Count the connection before the GIL is released for connecting, so
-     * concurrent checkouts respect the limit. */
+     * concurrent checkouts respect the limit (and the node stays). */
     node->nconns++;
     cl->nconns++;
     status = rc_conn_open(cl, node, readonly, out, err);
     if (status != RC_ST_OK) {
         node->nconns--;
         cl->nconns--;
+        rc_cluster_wake(cl);
         if (status == RC_ST_NET) {
             node->down_until = rc_net_now() + 1.0;
         }
     } else {
         node->down_until = 0;
+        (*out)->next = cl->conns;
+        if (cl->conns != NULL) {
+            cl->conns->prev = *out;
+        }
+        cl->conns = *out;
     }
     return status;
 }
@@ -205,6 +494,8 @@ rc_pool_discard(rc_cluster *cl, rc_conn *c)
     if (c->fork_gen == cl->fork_gen) {
         c->node->nconns--;
         cl->nconns--;
+        rc_conn_unlink(cl, c);
+        rc_cluster_wake(cl);
     }
     rc_conn_free(c);
 }
@@ -232,13 +523,18 @@ rc_pool_checkin(rc_cluster *cl, rc_conn *c)
     }
     c->idle_since = rc_net_now();
     n->idle[n->nidle++] = c;
+    rc_cluster_wake(cl);
 }
 
 void
 rc_cluster_disconnect(rc_cluster *cl)
 {
+    rc_cluster_check_fork(cl);
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
+        if (n == NULL) {
+            continue;
+        }
         while (n->nidle > 0) {
             rc_pool_discard(cl, n->idle[--n->nidle]);
         }
@@ -249,42 +545,62 @@ rc_cluster_disconnect(rc_cluster *cl)
 void
 rc_cluster_patch_slot(rc_cluster *cl, int slot, int node)
 {
-    if (slot < 0 || slot >= RC_SLOTS || node < 0 || node >= cl->nnodes) {
+    rc_node *n = rc_cluster_at(cl, node);
+    if (slot < 0 || slot >= RC_SLOTS || n == NULL) {
         return;
     }
     if (cl->slots[slot] != (uint16_t)node) {
         cl->slots[slot] = (uint16_t)node;
         cl->epoch++;
     }
-    if (cl->nodes[node]->role != RC_ROLE_MASTER) {
-        cl->nodes[node]->role = RC_ROLE_MASTER;
-        cl->nodes[node]->master = -1;
+    n->in_topology = 1; /* a slot points at it */
+    if (n->role != RC_ROLE_MASTER) {
+        n->role = RC_ROLE_MASTER;
+        n->master = -1;
     }
+}
+
+/* ------------------------------------------------------------------ refresh */
+
+/* Run the refresh callback (single flight already checked). Returns the
+ * callback's result (new reference) or NULL with its exception set. */
+static PyObject *
+rc_cluster_run_refresh(rc_cluster *cl, int limited)
+{
+    PyObject *r;
+    cl->refreshing = 1;
+    cl->refresh_thread = PyThread_get_thread_ident();
+    cl->refresh_pending = 0;
+    if (limited) {
+        /* The rate limit spaces the refreshes the engine asks for itself;
+         * a discovery asked for by name (initialize()) does not delay the
+         * next one a failure needs. */
+        cl->last_refresh = rc_net_now();
+    }
+    cl->refresh_count++;
+    cl->moved_count = 0;
+    r = PyObject_CallNoArgs(cl->refresh_cb);
+    cl->refreshing = 0;
+    rc_cluster_wake(cl);
+    return r;
 }
 
 int
 rc_cluster_refresh(rc_cluster *cl, int force)
 {
-    double now;
     PyObject *r;
 
+    rc_cluster_check_fork(cl);
     if (force) {
         cl->refresh_pending = 1;
     }
     if (!cl->refresh_pending || cl->refreshing || cl->refresh_cb == NULL) {
         return 0;
     }
-    now = rc_net_now();
-    if (cl->refresh_count > 0 && now - cl->last_refresh < cl->refresh_interval) {
+    if (cl->refresh_count > 0 && rc_net_now() - cl->last_refresh < cl->refresh_interval) {
         return 0;
     }
-    cl->refreshing = 1;
-    cl->refresh_pending = 0;
-    cl->last_refresh = now;
-    cl->refresh_count++;
-    cl->moved_count = 0;
-    r = PyObject_CallNoArgs(cl->refresh_cb);
-    cl->refreshing = 0;
+    r = rc_cluster_run_refresh(cl, 1);
     if (r == NULL) {
         /* BaseExceptions (Ctrl-C) and refused credentials propagate: retrying
          * would only repeat the refusal. */
@@ -294,6 +610,35 @@ rc_cluster_refresh(rc_cluster *cl, int force)
         }
         PyErr_Clear();
         return 0;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+int
+rc_cluster_refresh_now(rc_cluster *cl)
+{
+    PyObject *r;
+
+    rc_cluster_check_fork(cl);
+    if (cl->refreshing) {
+        if (cl->refresh_thread == PyThread_get_thread_ident()) {
+            return 0; /* called from the refresh itself */
+        }
+        while (cl->refreshing) { /* another thread's refresh: its result stands */
+            if (rc_cluster_wait(cl, 0) < 0) {
+                return -1;
+            }
+            rc_cluster_check_fork(cl);
+        }
+        return 0;
+    }
+    if (cl->refresh_cb == NULL) {
+        return 0;
+    }
+    r = rc_cluster_run_refresh(cl, 0);
+    if (r == NULL) {
+        return -1;
     }
     Py_DECREF(r);
     return 0;

@@ -74,6 +74,91 @@ rc_is_utf8(const char *enc)
     return strcmp(low, "utf-8") == 0 || strcmp(low, "utf8") == 0;
 }
 
+/* One text part of a remap rule: None -> "", else an ASCII str. */
+static int
+rc_remap_text(PyObject *v, char *out, size_t cap)
+{
+    const char *p;
+    Py_ssize_t n;
+    out[0] = '\0';
+    if (v == Py_None) {
+        return 0;
+    }
+    p = PyUnicode_AsUTF8AndSize(v, &n);
+    if (p == NULL) {
+        return -1;
+    }
+    if ((size_t)n >= cap || n == 0) {
+        PyErr_SetString(PyExc_ValueError, "host_port_remap: bad host");
+        return -1;
+    }
+    memcpy(out, p, (size_t)n + 1);
+    return 0;
+}
+
+static int
+rc_remap_port(PyObject *v, int *out)
+{
+    long p;
+    *out = 0;
+    if (v == Py_None) {
+        return 0;
+    }
+    p = PyLong_AsLong(v);
+    if (p == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (p <= 0 || p > 65535) {
+        PyErr_SetString(PyExc_ValueError, "host_port_remap: bad port");
+        return -1;
+    }
+    *out = (int)p;
+    return 0;
+}
+
+/* host_port_remap in canonical form (rediscluster/connection.py makes it
+ * from the original's dicts, after NodeManager validated them): a sequence
+ * of (from_host, from_port, to_host, to_port), None for a part not given. */
+static int
+rc_pool_set_remap(rc_cluster *cl, PyObject *rules)
+{
+    PyObject *seq = PySequence_Fast(rules, "host_port_remap must be a sequence");
+    Py_ssize_t n;
+    int ret = -1;
+
+    if (seq == NULL) {
+        return -1;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n > 0) {
+        cl->cfg.remap = calloc((size_t)n, sizeof *cl->cfg.remap);
+        if (cl->cfg.remap == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        rc_remap *r = &cl->cfg.remap[i];
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 4) {
+            PyErr_SetString(PyExc_TypeError,
+                            "host_port_remap entries must be (from_host, from_port, to_host, to_port)");
+            goto done;
+        }
+        if (rc_remap_text(PyTuple_GET_ITEM(t, 0), r->from_host, sizeof r->from_host) < 0 ||
+            rc_remap_port(PyTuple_GET_ITEM(t, 1), &r->from_port) < 0 ||
+            rc_remap_text(PyTuple_GET_ITEM(t, 2), r->to_host, sizeof r->to_host) < 0 ||
+            rc_remap_port(PyTuple_GET_ITEM(t, 3), &r->to_port) < 0) {
+            goto done;
+        }
+        cl->cfg.nremap = (int)i + 1;
+    }
+    ret = 0;
+done:
+    Py_DECREF(seq);
+    return ret;
+}
+
 static int
 Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
@@ -98,6 +183,9 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
                              "ssl_cert_reqs",
                              "ssl_ca_certs",
                              "ssl_check_hostname",
+                             "wait_timeout",
+                             "max_idle_time",
+                             "host_port_remap",
                              NULL};
     int use_ssl = 0, cert_reqs = RC_TLS_VERIFY_REQUIRED, check_hostname = 0;
     const char *keyfile = NULL, *certfile = NULL, *cafile = NULL;
@@ -105,19 +193,25 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     int decode = 0, keepalive = 0, readonly = 0, per_node = 0, skip = 0, steps = 25;
     long long maxc = (long long)1 << 31;
     PyObject *timeout = Py_None, *ctimeout = Py_None, *kaopts = Py_None, *username = Py_None,
-             *password = Py_None, *client_name = Py_None;
+             *password = Py_None, *client_name = Py_None, *wait_timeout = Py_None,
+             *max_idle = NULL, *remap = Py_None;
     rc_cluster *cl = &self->cl;
     rc_state *st = rc_state_of((PyObject *)self);
 
     if (st == NULL) {
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizp:Pool", kwlist,
+    if (self->ready) {
+        /* Running calls use the state a second __init__ would free. */
+        PyErr_SetString(PyExc_RuntimeError, "Pool.__init__ was already called");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOO:Pool", kwlist,
                                      &encoding, &errors, &decode, &timeout, &ctimeout,
                                      &keepalive, &kaopts, &username, &password, &client_name,
                                      &readonly, &maxc, &per_node, &skip, &steps, &use_ssl,
                                      &keyfile, &certfile, &cert_reqs, &cafile,
-                                     &check_hostname)) {
+                                     &check_hostname, &wait_timeout, &max_idle, &remap)) {
         return -1;
     }
     if (!PyCodec_KnownEncoding(encoding)) {
@@ -127,10 +221,6 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (maxc < 1) {
         PyErr_SetString(PyExc_ValueError, "max_connections must be a positive integer");
         return -1;
-    }
-    if (self->ready) {
-        rc_cluster_clear(cl);
-        self->ready = 0;
     }
     self->st = st;
     rc_cluster_init(cl, st);
@@ -230,6 +320,31 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
             return -1;
         }
         cl->cfg.tls_check_hostname = check_hostname;
+    }
+    if (wait_timeout != Py_None) {
+        double w = PyFloat_AsDouble(wait_timeout);
+        if (w == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (!(w >= 0)) {
+            PyErr_SetString(PyExc_ValueError, "wait_timeout must be >= 0 or None");
+            return -1;
+        }
+        cl->cfg.wait_timeout = w;
+    }
+    if (max_idle != NULL) {
+        double m = max_idle == Py_None ? 0 : PyFloat_AsDouble(max_idle);
+        if (m == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (!(m >= 0)) {
+            PyErr_SetString(PyExc_ValueError, "max_idle_time must be >= 0 or None");
+            return -1;
+        }
+        cl->cfg.max_idle = m;
+    }
+    if (remap != Py_None && rc_pool_set_remap(cl, remap) < 0) {
+        return -1;
     }
     cl->cfg.readonly_all = readonly;
     cl->cfg.max_conns = maxc;
@@ -348,8 +463,10 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     /* Validated: now apply (no failure paths below except memory). */
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *nd = cl->nodes[i];
-        nd->in_topology = 0;
-        nd->nreplicas = 0;
+        if (nd != NULL) {
+            nd->in_topology = 0;
+            nd->nreplicas = 0;
+        }
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
@@ -375,19 +492,18 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     for (int s = 0; s < RC_SLOTS; s++) {
         cl->slots[s] = sl[s] == RC_NO_NODE ? (uint16_t)RC_NO_NODE : (uint16_t)idx[sl[s]];
     }
-    /* Nodes that left the topology keep their entry but not their sockets. */
+    /* Nodes that left the topology lose their sockets, and are freed once
+     * nothing refers to them. (refresh_pending and moved_count are not
+     * reset here: a refresh resets them when it starts, and what other
+     * threads saw meanwhile is newer than this topology.) */
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *nd = cl->nodes[i];
-        if (!nd->in_topology) {
+        if (nd != NULL && !nd->in_topology) {
             nd->role = RC_ROLE_UNKNOWN;
-            while (nd->nidle > 0) {
-                rc_pool_discard(cl, nd->idle[--nd->nidle]);
-            }
         }
     }
+    rc_cluster_retire(cl);
     cl->epoch++;
-    cl->refresh_pending = 0;
-    cl->moved_count = 0;
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
@@ -416,8 +532,9 @@ Pool_topology(PoolObject *self, PyObject *unused)
     }
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *nd = cl->nodes[i];
-        PyObject *t = Py_BuildValue("(siOiii)", nd->host, nd->port, nd->name, nd->role,
-                                    nd->master, nd->in_topology);
+        PyObject *t = nd == NULL ? Py_BuildValue("(OiOiii)", Py_None, 0, Py_None, 0, -1, 0)
+                                 : Py_BuildValue("(siOiii)", nd->host, nd->port, nd->name,
+                                                 nd->role, nd->master, nd->in_topology);
         if (t == NULL) {
             goto done;
         }
@@ -565,7 +682,7 @@ Pool_patch_slot(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "bad slot or port");
         return NULL;
     }
-    ni = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+    ni = rc_cluster_node_remapped(cl, host, (size_t)hn, (int)port);
     if (ni < 0) {
         return NULL;
     }
@@ -607,6 +724,16 @@ Pool_refresh(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
+Pool_refresh_now(PoolObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (rc_pool_check(self) < 0 || rc_cluster_refresh_now(&self->cl) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 Pool_stats(PoolObject *self, PyObject *unused)
 {
     rc_cluster *cl = &self->cl;
@@ -619,8 +746,13 @@ Pool_stats(PoolObject *self, PyObject *unused)
     if (per == NULL) {
         return NULL;
     }
+    rc_cluster_check_fork(cl);
     for (int i = 0; i < cl->nnodes; i++) {
-        PyObject *v = Py_BuildValue("(ii)", cl->nodes[i]->nconns, cl->nodes[i]->nidle);
+        PyObject *v;
+        if (cl->nodes[i] == NULL) {
+            continue;
+        }
+        v = Py_BuildValue("(ii)", cl->nodes[i]->nconns, cl->nodes[i]->nidle);
         if (v == NULL || PyDict_SetItem(per, cl->nodes[i]->name, v) < 0) {
             Py_XDECREF(v);
             goto done;
@@ -715,6 +847,9 @@ static PyMethodDef Pool_methods[] = {
      "disconnect($self, /)\n--\n\nClose idle connections; busy ones close when released."},
     {"_refresh", (PyCFunction)(void (*)(void))Pool_refresh, METH_FASTCALL,
      "_refresh($self, force=True, /)\n--\n\nRun the refresh policy now."},
+    {"_refresh_now", (PyCFunction)Pool_refresh_now, METH_NOARGS,
+     "_refresh_now($self, /)\n--\n\n"
+     "Rediscover now (single flight: waits for a refresh already running); errors raise."},
     {"_stats", (PyCFunction)Pool_stats, METH_NOARGS,
      "_stats($self, /)\n--\n\nConnection and refresh counters."},
     {NULL, NULL, 0, NULL},

@@ -1,7 +1,7 @@
 /* rc.h -- definitions shared by every C file of rediscluster._core (tier 0).
  *
  * Return codes, the sticky error record, branch hints and version gates.
- * Must not include Python.h: tier-0 files (crc16, slotmap, buf, net, commands)
+ * Must not include Python.h: tier-0 files (crc16, buf, net, tls, commands)
  * compile without it. */
 #ifndef RC_H
 #define RC_H
@@ -41,8 +41,19 @@ typedef enum {
     RC_E_PROTOCOL, /* the peer sent bytes that are not RESP */
     RC_E_OOM,      /* allocation failed */
     RC_E_AUTH,     /* handshake (AUTH) refused; message holds the server text */
-    RC_E_HANDSHAKE /* another handshake command failed */
+    RC_E_HANDSHAKE, /* another handshake command failed */
+    RC_E_INTR       /* a signal handler raised while waiting (the Python
+                       exception is set; see rc_intr) */
 } rc_errkind;
+
+/* What a blocking tier-0 wait does when a signal interrupts it (EINTR):
+ * check(arg) runs -- without the GIL; it takes it to run Python's signal
+ * handlers -- and returns nonzero to give up (the wait then fails with
+ * RC_E_INTR), zero to resume with the time left. */
+typedef struct rc_intr {
+    int (*check)(void *arg);
+    void *arg;
+} rc_intr;
 
 typedef struct rc_err {
     int kind;      /* rc_errkind; RC_E_NONE when clear */

@@ -28,8 +28,10 @@ rc_tls_err(rc_err *err, int kind, const char *what)
         ERR_clear_error();
         rc_err_set(err, kind, 0, "TLS %s: %s", what, buf);
     } else {
-        rc_err_set(err, kind, errno, "TLS %s failed%s%s", what, errno ? ": " : "",
-                   errno ? strerror(errno) : "");
+        char ebuf[96];
+        int en = errno;
+        rc_err_set(err, kind, en, "TLS %s failed%s%s", what, en ? ": " : "",
+                   en ? rc_net_strerror(en, ebuf, sizeof ebuf) : "");
     }
 }
 
@@ -84,36 +86,18 @@ rc_tls_free(void *ssl)
     SSL_free((SSL *)ssl); /* no shutdown: never blocks, never writes */
 }
 
+/* Wait as OpenSSL asked (want_write or read): rc_net_wait's results. */
 static int
-rc_ms_left(double deadline)
+rc_tls_wait(int fd, int want_write, double deadline, const rc_intr *intr)
 {
-    double left;
-    if (deadline <= 0) {
-        return -1;
-    }
-    left = deadline - rc_net_now();
-    return left <= 0 ? 0 : (int)(left * 1000.0) + 1;
-}
-
-/* Wait for fd to be ready as OpenSSL asked: 1 ready, 0 timeout, -1 error. */
-static int
-rc_tls_wait(int fd, int want_write, double deadline)
-{
-    struct pollfd pfd;
-    int rc;
-    pfd.fd = fd;
-    pfd.events = want_write ? POLLOUT : POLLIN;
-    pfd.revents = 0;
-    do {
-        rc = poll(&pfd, 1, rc_ms_left(deadline));
-    } while (rc < 0 && errno == EINTR);
-    return rc;
+    return rc_net_wait(fd, want_write ? POLLOUT : POLLIN, deadline, intr);
 }
 
 void *
 rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname, double timeout,
-               rc_err *err)
+               const rc_intr *intr, rc_err *err)
 {
+    char ebuf[96];
     SSL *ssl;
     int flags = fcntl(fd, F_GETFL, 0);
     double deadline = timeout > 0 ? rc_net_now() + timeout : 0;
@@ -121,7 +105,8 @@ rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname, double t
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
 
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        rc_err_set(err, RC_E_CONNECT, errno, "TLS: fcntl: %s", strerror(errno));
+        int en = errno;
+        rc_err_set(err, RC_E_CONNECT, en, "TLS: fcntl: %s", rc_net_strerror(en, ebuf, sizeof ebuf));
         return NULL;
     }
     ERR_clear_error();
@@ -161,12 +146,16 @@ rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname, double t
             SSL_free(ssl);
             return NULL;
         }
-        w = rc_tls_wait(fd, e == SSL_ERROR_WANT_WRITE, deadline);
+        w = rc_tls_wait(fd, e == SSL_ERROR_WANT_WRITE, deadline, intr);
         if (w <= 0) {
             if (w == 0) {
                 rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout during the TLS handshake");
+            } else if (w == -2) {
+                rc_err_set(err, RC_E_INTR, EINTR, "Interrupted during the TLS handshake");
             } else {
-                rc_err_set(err, RC_E_CONNECT, errno, "TLS handshake: poll: %s", strerror(errno));
+                int en = errno;
+                rc_err_set(err, RC_E_CONNECT, en, "TLS handshake: poll: %s",
+                           rc_net_strerror(en, ebuf, sizeof ebuf));
             }
             SSL_free(ssl);
             return NULL;
@@ -193,8 +182,11 @@ rc_tls_io_result(SSL *ssl, int r, int is_read, rc_err *err)
             if (errno == 0 || r == 0) {
                 rc_err_set(err, RC_E_EOF, 0, "Connection closed by server.");
             } else {
-                rc_err_set(err, RC_E_IO, errno, "Error while %s socket: %s",
-                           is_read ? "reading from" : "writing to", strerror(errno));
+                char ebuf[96];
+                int en = errno;
+                rc_err_set(err, RC_E_IO, en, "Error while %s socket: %s",
+                           is_read ? "reading from" : "writing to",
+                           rc_net_strerror(en, ebuf, sizeof ebuf));
             }
             return -1;
         }
@@ -207,7 +199,7 @@ rc_tls_io_result(SSL *ssl, int r, int is_read, rc_err *err)
 
 int
 rc_tls_send_all(void *sslv, int fd, const char *p, size_t n, size_t *sent, double timeout,
-                rc_err *err)
+                const rc_intr *intr, rc_err *err)
 {
     SSL *ssl = (SSL *)sslv;
     size_t off = 0;
@@ -226,9 +218,14 @@ rc_tls_send_all(void *sslv, int fd, const char *p, size_t n, size_t *sent, doubl
             *sent = off;
             return RC_ERR;
         }
-        if (rc_tls_wait(fd, k == -2, timeout > 0 ? rc_net_now() + timeout : 0) <= 0) {
+        k = rc_tls_wait(fd, k == -2, timeout > 0 ? rc_net_now() + timeout : 0, intr);
+        if (k <= 0) {
             *sent = off;
-            rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout writing to socket");
+            if (k == -2) {
+                rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
+            } else {
+                rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout writing to socket");
+            }
             return RC_ERR;
         }
     }
@@ -253,14 +250,19 @@ rc_tls_recv(void *sslv, int fd, char *p, size_t cap, double timeout, rc_err *err
         if (k == -1) {
             return -1;
         }
-        w = rc_tls_wait(fd, k == -2, deadline);
+        w = rc_net_wait(fd, k == -2 ? POLLOUT : POLLIN, deadline, NULL);
         if (w == 0) {
             rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout reading from socket");
             return -1;
         }
+        if (w < 0 && errno == EINTR) {
+            return -2; /* the caller runs Python's signal handlers */
+        }
         if (w < 0) {
-            rc_err_set(err, RC_E_IO, errno, "Error while reading from socket: %s",
-                       strerror(errno));
+            char ebuf[96];
+            int en = errno;
+            rc_err_set(err, RC_E_IO, en, "Error while reading from socket: %s",
+                       rc_net_strerror(en, ebuf, sizeof ebuf));
             return -1;
         }
     }

@@ -28,18 +28,20 @@ void rc_tls_ctx_free(void *ctx);
 /* Make fd (connected, any mode) non-blocking and run the handshake within
  * timeout seconds (<= 0: no limit). `host` is used for SNI and, when
  * check_hostname, verified against the certificate. Returns the SSL *, or
- * NULL with *err set (RC_E_CONNECT, RC_E_TIMEOUT). */
+ * NULL with *err set (RC_E_CONNECT, RC_E_TIMEOUT, RC_E_INTR: see rc_intr). */
 void *rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname,
-                     double timeout, rc_err *err);
+                     double timeout, const rc_intr *intr, rc_err *err);
 void rc_tls_free(void *ssl);
 
 /* Write all n bytes (waiting up to timeout per wait). RC_OK, or RC_ERR with
- * *err set; *sent gets the bytes accepted. */
+ * *err set (RC_E_INTR included); *sent gets the bytes accepted. */
 int rc_tls_send_all(void *ssl, int fd, const char *p, size_t n, size_t *sent, double timeout,
-                    rc_err *err);
+                    const rc_intr *intr, rc_err *err);
 
-/* Read some bytes, waiting up to timeout: > 0 bytes, or -1 with *err set
- * (RC_E_EOF, RC_E_TIMEOUT, RC_E_IO). */
+/* Read some bytes, waiting up to timeout: > 0 bytes, -1 with *err set
+ * (RC_E_EOF, RC_E_TIMEOUT, RC_E_IO), or -2 when a signal interrupted the
+ * wait (err untouched: the caller runs the signal handlers and may call
+ * again), as rc_net_recv. */
 ssize_t rc_tls_recv(void *ssl, int fd, char *p, size_t cap, double timeout, rc_err *err);
 
 /* Non-blocking: bytes read (0: would block), -1 with *err set. Reads until

@@ -23,8 +23,8 @@ def main():
             rc.connection_pool.nodes.slots[rc.keyslot(key)][0]["name"]))
     print("exists ->", rc.exists("example:foo"))
     print("ping ->", rc.ping())
-    print("delete ->", sum(rc.delete(k) for k in
-                            ("example:foo", "example:counter", "example:a", "example:b", "example:c")))
+    keys = ("example:foo", "example:counter", "example:a", "example:b", "example:c")
+    print("delete ->", sum(rc.delete(k) for k in keys))
 
 
 if __name__ == "__main__":

@@ -33,12 +33,14 @@ def try_it(url):
 
 
 def main():
-    url = sys.argv[1] if len(sys.argv) > 1 else "redis://:rc-default-secret@127.0.0.1:7010"
+    default = "redis://:rc-default-secret@127.0.0.1:7010"
+    url = sys.argv[1] if len(sys.argv) > 1 else default
     if len(sys.argv) > 2:
         acl_url = sys.argv[2]
     else:
         parts = urlsplit(url)
-        acl_url = "redis://rcuser:rcuser-secret@%s:%d" % (parts.hostname, parts.port or 6379)
+        acl_url = "redis://rcuser:rcuser-secret@%s:%d" % (
+            parts.hostname, parts.port or 6379)
 
     try_it(url)      # the password alone
     try_it(acl_url)  # ACL user name + password

@@ -39,9 +39,11 @@ def main():
         # 4. A failing command does not stop the others: with
         #    raise_on_error=False its reply is the exception object.
         pipe = rc.pipeline()
-        pipe.set("example:pipe:text", "not a number").incr("example:pipe:text").get(keys[0])
+        pipe.set("example:pipe:text", "not a number")
+        pipe.incr("example:pipe:text").get(keys[0])
         set_ok, incr_error, value = pipe.execute(raise_on_error=False)
-        print("set ->", set_ok, "| incr ->", type(incr_error).__name__, incr_error, "| get ->", value)
+        print("set ->", set_ok, "| incr ->", type(incr_error).__name__, incr_error,
+              "| get ->", value)
     finally:
         # DELETE with keys in many slots: the client splits it per node.
         print("deleted", rc.delete(*keys, *tagged, "example:pipe:text"), "keys")

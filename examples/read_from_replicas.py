@@ -23,7 +23,8 @@ def get_calls(rc):
 def main():
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 7000
-    rc = RedisCluster(host=host, port=port, decode_responses=True, read_from_replicas=True)
+    rc = RedisCluster(host=host, port=port, decode_responses=True,
+                      read_from_replicas=True)
     try:
         rc.set(KEY, "hello")  # a write: always the master
         master, *replicas = rc.connection_pool.nodes.slots[rc.keyslot(KEY)]
@@ -42,7 +43,8 @@ def main():
 
         # Which node served the reads (other clients' GETs would count too).
         served = {n: after.get(n, 0) - before.get(n, 0) for n in after}
-        print("  master  %s served %d GETs" % (master["name"], served.get(master["name"], 0)))
+        name = master["name"]
+        print("  master  %s served %d GETs" % (name, served.get(name, 0)))
         for r in replicas:
             print("  replica %s served %d GETs" % (r["name"], served.get(r["name"], 0)))
         if not any(served.get(r["name"], 0) for r in replicas):

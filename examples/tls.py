@@ -23,7 +23,8 @@ def main():
     # ssl=True + ssl_ca_certs: the nodes' certificates must be signed by that
     # CA and name the host (ssl_cert_reqs defaults to 'required'). For mutual
     # TLS add ssl_certfile= / ssl_keyfile= (the client's certificate).
-    rc = RedisCluster(host=host, port=port, ssl=True, ssl_ca_certs=ca, decode_responses=True)
+    rc = RedisCluster(host=host, port=port, ssl=True, ssl_ca_certs=ca,
+                      decode_responses=True)
     try:
         print("nodes:", sorted(rc.connection_pool.nodes.nodes))
         print("set ->", rc.set("example:tls", "secret"))

@@ -23,8 +23,8 @@ def main():
         rc.set(BALANCE, 100)
 
         # 1. A plain MULTI/EXEC: the queued commands run atomically.
-        print("multi/exec ->",
-              rc.pipeline(transaction=True).incrby(BALANCE, 50).rpush(HISTORY, "+50").execute())
+        pipe = rc.pipeline(transaction=True)
+        print("multi/exec ->", pipe.incrby(BALANCE, 50).rpush(HISTORY, "+50").execute())
 
         # 2. Check-and-set with rc.transaction(): it WATCHes the key, runs the
         #    function, and runs it again if another client changed the key

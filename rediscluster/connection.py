@@ -56,6 +56,8 @@ _CORE_OPTIONS = {
     "username": "username",
     "password": "password",
     "client_name": "client_name",
+    # ours: idle connections older than this many seconds are closed (None: never)
+    "max_idle_time": "max_idle_time",
     # accepted for compatibility; the engine's behaviour covers them
     "retry_on_timeout": None,
     "health_check_interval": None,
@@ -103,7 +105,8 @@ def _core_options(kwargs, caller="__init__"):
         if target is not None and value is not None:
             out[target] = value
         elif target is not None and key in ("socket_timeout", "socket_connect_timeout",
-                                            "username", "password", "client_name"):
+                                            "username", "password", "client_name",
+                                            "max_idle_time"):
             out[target] = None
     if kwargs.get("db") not in (None, 0, "0"):
         raise RedisClusterException("Argument 'db' is not possible to use in cluster mode")
@@ -121,6 +124,19 @@ def _core_options(kwargs, caller="__init__"):
     if kwargs.get("unix_socket_path"):
         raise RedisClusterException("Unix sockets do not work in a cluster environment")
     return out
+
+
+def _canonical_remap(rules):
+    """host_port_remap dicts (validated) -> the engine's (from_host, from_port,
+    to_host, to_port) tuples, None for a part not given."""
+    if not rules:
+        return None
+
+    def port(v):
+        return None if v is None else int(v)
+
+    return [(r.get("from_host"), port(r.get("from_port")), r.get("to_host"),
+             port(r.get("to_port"))) for r in rules]
 
 
 class ClusterConnectionPool(_core.Pool):
@@ -155,12 +171,14 @@ class ClusterConnectionPool(_core.Pool):
         self.max_connections = max_connections or 2 ** 31
         self.max_connections_per_node = max_connections_per_node
         options = _core_options(connection_kwargs)
+        NodeManager._validate_host_port_remap(host_port_remap)
         super().__init__(
             readonly=self._readonly,
             max_connections=self.max_connections,
             max_connections_per_node=bool(max_connections_per_node),
             skip_full_coverage_check=bool(skip_full_coverage_check),
             reinitialize_steps=reinitialize_steps or 25,
+            host_port_remap=_canonical_remap(host_port_remap),
             **options
         )
         self.connection_kwargs = connection_kwargs
@@ -173,7 +191,9 @@ class ClusterConnectionPool(_core.Pool):
             pool=self,
             **connection_kwargs
         )
-        self._refresh_callback = self.nodes.initialize
+        # The engine runs discovery itself (single flight, rate limited);
+        # NodeManager.initialize() goes through the same single flight.
+        self._refresh_callback = self.nodes._initialize
         if init_slot_cache:
             self.nodes.initialize()
 

@@ -294,7 +294,18 @@ class NodeManager:
         return False
 
     def initialize(self):
-        """Discover the topology and install it in the engine."""
+        """Discover the topology and install it in the engine. Single flight
+        with the engine's own refreshes: if one is running, this waits for it
+        instead of asking the nodes a second time."""
+        pool = self._pool
+        if pool is not None and getattr(pool, "_refresh_callback", None) == self._initialize:
+            pool._refresh_now()
+        else:
+            self._initialize()
+
+    def _initialize(self):
+        """Discovery itself: CLUSTER SLOTS from the startup nodes (then every
+        node known) until one gives a usable map."""
         pool = self._pool
         last_covered = None
         last_error = None

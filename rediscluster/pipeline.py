@@ -308,9 +308,12 @@ class ClusterPipeline(RedisCluster):
             if asking is not None and not held:
                 replies = replies[1:]
             queued, exec_reply = replies[1:-1], replies[-1]
+            # Where the redirect comes: Redis answers each queued command
+            # (then EXECABORT), Valkey 9 queues them and answers EXEC itself.
             redirect = next((r for r in queued if isinstance(r, (MovedError, AskError))), None)
-            if redirect is None and isinstance(replies[0], (MovedError, AskError)):
-                redirect = replies[0]
+            for r in (replies[0], exec_reply):
+                if redirect is None and isinstance(r, (MovedError, AskError)):
+                    redirect = r
             if redirect is not None:
                 if held:
                     # The watched keys' slot moved: the watch means nothing now.

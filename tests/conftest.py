@@ -32,6 +32,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "scripts" / "cluster.py"
+# scripts/_resp.py: the tooling's RESP client, for the checks that must not
+# depend on the client under test.
+sys.path.insert(0, str(ROOT / "scripts"))
+from _resp import Conn, RespError  # noqa: E402
 DEFAULT_URL = "redis://127.0.0.1:7000"
 DEFAULT_AUTH_URL = "redis://127.0.0.1:7010"
 DEFAULT_TLS_URL = "rediss://127.0.0.1:7020"
@@ -65,20 +69,87 @@ def parse_url(url):
 def cluster_info(host, port, timeout=2.0):
     """The CLUSTER INFO text from host:port, or None if no cluster node answers."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
-            data = b""
-            while b"\r\n" not in data or len(data) < 64:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-                if data.startswith(b"-"):
-                    break
-    except OSError:
+        with Conn(host, port, timeout, decode=True) as c:
+            text = c.call("CLUSTER", "INFO")
+    except (OSError, RespError, ValueError):
         return None
-    text = data.decode(errors="replace")
-    return text if text.startswith("$") and "cluster_state:" in text else None
+    return text if isinstance(text, str) and "cluster_state:" in text else None
+
+
+# ---------------------------------------------------------------------------
+# the server the clusters run, and what it supports
+
+# feature -> (what it is, {server name: first version that has it}); a
+# server missing from the dict lacks the feature. Tests say what they need
+# with @pytest.mark.needs("feature", ...) and are skipped with the reason on a
+# server without it. docs/servers.md shows the same table.
+FEATURES = {
+    "redis7-commands": (
+        "commands and options new in Redis 7.0 (LMPOP, BLMPOP, ZMPOP, BZMPOP, SINTERCARD, "
+        "ZINTERCARD, LCS, EXPIRETIME, PEXPIRETIME, EVAL_RO, EVALSHA_RO, SORT_RO, EXPIRE "
+        "NX/XX/GT/LT, BITCOUNT/BITPOS BIT, XGROUP CREATE ENTRIESREAD, XAUTOCLAIM's "
+        "deleted ids, CONFIG GET with several parameters, CLIENT NO-EVICT, LATENCY "
+        "HISTOGRAM, GEOSEARCH BYBOX units, COMMAND LIST/DOCS)",
+        {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "functions": ("FUNCTION and FCALL / FCALL_RO", {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "sharded-pubsub": ("sharded pub/sub: SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE",
+                       {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "cluster-shards": ("CLUSTER SHARDS", {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "key-specs": ("key specs in COMMAND (COMMAND GETKEYS follows them)",
+                  {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "multikey-tryagain": ("TRYAGAIN for a multi-key command whose keys are split by a "
+                          "migration also when the command is sent with ASKING to the "
+                          "importing node", {"redis": (7, 0, 0), "valkey": (7, 2, 0)}),
+    "zrank-withscore": ("ZRANK / ZREVRANK WITHSCORE", {"redis": (7, 2, 0), "valkey": (7, 2, 0)}),
+    "client-kill-maxage": ("CLIENT KILL MAXAGE", {"redis": (7, 4, 0), "valkey": (8, 0, 0)}),
+    "sort-patterns-refused": ("SORT / SORT_RO refusing BY and GET in cluster mode (Valkey 8 "
+                              "allows patterns of the key's own slot)", {"redis": (6, 2, 0)}),
+    "table-key-specs": ("the key specs the built-in table was generated from (Redis 7.0; "
+                        "Valkey 9 moved GEORADIUS's STORE/STOREDIST search and adds commands "
+                        "such as CLUSTERSCAN and WAITAOF's keys)", {"redis": (7, 0, 0)}),
+}
+
+
+class ServerInfo:
+    """What INFO server says: name ("redis" or "valkey"), version (a tuple),
+    label ("Redis 7.0.15")."""
+
+    def __init__(self, info):
+        self.name = info.get("server_name", "redis") or "redis"
+        text = info.get("%s_version" % self.name) or info.get("redis_version", "0.0.0")
+        self.version = tuple(int(x) for x in text.split(".")[:3] if x.isdigit())
+        self.label = "%s %s" % (self.name.capitalize(), text)
+
+    def has(self, feature):
+        return self.lacks(feature) is None
+
+    def lacks(self, feature):
+        """None if the server has the feature, else why not (text)."""
+        what, since = FEATURES[feature]
+        first = since.get(self.name)
+        if first is not None and self.version >= first:
+            return None
+        have = ", ".join("%s %s" % (n.capitalize(), ".".join(map(str, v)))
+                         for n, v in sorted(since.items()))
+        return "needs %s (%s and later); the server is %s" % (what, have or "no server", self.label)
+
+
+def server_info(host, port, timeout=2.0):
+    """ServerInfo of the node at host:port, or None if it does not answer."""
+    try:
+        with Conn(host, port, timeout, decode=True) as c:
+            text = c.call("INFO", "server")
+    except (OSError, RespError, ValueError):
+        return None
+    from _resp import parse_info
+
+    return ServerInfo(parse_info(text))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs(*features): skipped on a server without them (tests/conftest.py "
+        "FEATURES, docs/servers.md)")
 
 
 def pytest_report_header(config):
@@ -90,7 +161,9 @@ def pytest_report_header(config):
         where = spec.origin if spec else "not importable"
     except Exception as e:  # a broken package must not hide the header
         where = "error: %s" % e
-    return ["cluster: %s:%d" % (host, port), "rediscluster: %s" % where]
+    server = server_info(host, port)
+    return ["cluster: %s:%d (%s)" % (host, port, server.label if server else "not running"),
+            "rediscluster: %s" % where]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -104,10 +177,23 @@ def pytest_collection_modifyitems(config, items):
         elif integration_dir in path.parents:
             item.add_marker(pytest.mark.integration)
             integration.append(item)
+    for item in items:
+        for mark in item.iter_markers("needs"):
+            unknown = [f for f in mark.args if f not in FEATURES]
+            if unknown:
+                raise pytest.UsageError("%s: unknown feature(s) %s (tests/conftest.py FEATURES)"
+                                        % (item.nodeid, ", ".join(unknown)))
     if not integration:
         return
     host, port = parse_url(config.getoption("--cluster-url"))
     if cluster_info(host, port) is not None:
+        server = server_info(host, port)
+        for item in integration:
+            for mark in item.iter_markers("needs"):
+                why = next((server.lacks(f) for f in mark.args if server and server.lacks(f)), None)
+                if why:
+                    item.add_marker(pytest.mark.skip(reason=why))
+                    break
         return
     reason = "no Redis Cluster answers CLUSTER INFO at %s:%d — run `make cluster-start`" % (host, port)
     if os.environ.get("RC_REQUIRE_CLUSTER", "") not in ("", "0"):
@@ -126,6 +212,15 @@ def cluster_url(pytestconfig):
 def cluster_addr(cluster_url):
     """(host, port) of the node the tests start from."""
     return parse_url(cluster_url)
+
+
+@pytest.fixture(scope="session")
+def server(cluster_addr):
+    """ServerInfo of the main cluster's server (name, version, has(feature))."""
+    info = server_info(*cluster_addr)
+    if info is None:
+        pytest.skip("no cluster node answers INFO at %s:%d" % cluster_addr)
+    return info
 
 
 @pytest.fixture(scope="session")
@@ -180,24 +275,17 @@ def load_cluster_script():
 def auth_cluster_problem(host, port, password, timeout=2.0):
     """None if an auth cluster answers AUTH <password> + CLUSTER INFO with
     cluster_state:ok on host:port, else why not (text)."""
-    auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(password), password.encode())
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(auth + b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
-            data = b""
-            while not (data.count(b"\r\n") >= 2 and b"cluster_known_nodes" in data):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-                if data.startswith(b"-"):
-                    break
-    except OSError as e:
-        return "nothing answers (%s)" % (e.strerror or type(e).__name__)
-    if not data.startswith(b"+OK"):
-        line = data.split(b"\r\n", 1)[0].decode(errors="replace")
-        return "AUTH with the script's password failed (%s): not the auth cluster" % line
-    if b"cluster_state:ok" not in data:
+        with Conn(host, port, timeout, decode=True) as c:
+            auth = c.pipe([("AUTH", password)])[0]
+            info = c.call("CLUSTER", "INFO") if not isinstance(auth, RespError) else None
+    except RespError as e:
+        return "CLUSTER INFO failed (%s)" % e
+    except (OSError, ValueError) as e:
+        return "nothing answers (%s)" % (getattr(e, "strerror", None) or type(e).__name__)
+    if isinstance(auth, RespError):
+        return "AUTH with the script's password failed (-%s): not the auth cluster" % auth
+    if "cluster_state:ok" not in info:
         return "cluster_state is not ok"
     return None
 
@@ -275,8 +363,7 @@ def auth_cluster(auth_cluster_addr, auth_cluster_base_port):
 
         class AuthRawConn(rcit.RawConn):
             def __init__(self, host, port, timeout=5.0):
-                super().__init__(host, port, timeout)
-                self.call("AUTH", password)
+                super().__init__(host, port, timeout, password=password)
 
         class AuthCluster(rcit.Cluster):
             def conn(self, port, timeout=5.0):
@@ -325,23 +412,6 @@ class TLSClusterInfo:
         return self.cluster.raw(port, *args, timeout=timeout)
 
 
-def _read_reply(f):
-    """One RESP2 reply from the file f (an error reply as a str, bulk as bytes)."""
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise ConnectionError("connection closed")
-    kind, rest = line[:1], line[1:-2]
-    if kind == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if kind == b"*":
-        n = int(rest)
-        return None if n < 0 else [_read_reply(f) for _ in range(n)]
-    if kind == b":":
-        return int(rest)
-    return rest.decode(errors="replace")
-
-
 def tls_cluster_probe(host, port, timeout=2.0):
     """(tls_dir, None) if a TLS cluster node answers CLUSTER INFO with
     cluster_state:ok on host:port, else (None, why not). The certificate
@@ -353,12 +423,8 @@ def tls_cluster_probe(host, port, timeout=2.0):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw_sock:
-            with ctx.wrap_socket(raw_sock) as sock, sock.makefile("rb") as f:
-                sock.sendall(b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
-                info = _read_reply(f)
-                sock.sendall(b"*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\ntls-ca-cert-file\r\n")
-                config = _read_reply(f)
+        with Conn(host, port, timeout, ssl_context=ctx) as c:
+            info, config = c.pipe([("CLUSTER", "INFO"), ("CONFIG", "GET", "tls-ca-cert-file")])
     except ssl.SSLError as e:
         return None, "no TLS handshake (%s)" % (e.reason or e)
     except socket.timeout:
@@ -412,6 +478,8 @@ def tls_cluster(tls_cluster_addr, tls_cluster_base_port):
     it, with RC_CLUSTER_TLS_REQUIRED=1) when that cluster is not running."""
     script = load_cluster_script()
     host, port = tls_cluster_addr
+    if os.environ.get("RC_CLUSTER_TLS_SKIP"):  # scripts/cluster.py run: a server without TLS
+        pytest.skip("no TLS cluster: " + os.environ["RC_CLUSTER_TLS_SKIP"])
     tls_dir, problem = tls_cluster_probe(host, port)
     info = None
     if problem is None:
@@ -435,15 +503,7 @@ def tls_cluster(tls_cluster_addr, tls_cluster_base_port):
 
         class TLSRawConn(rcit.RawConn):
             def __init__(self, host, port, timeout=5.0):
-                self.host, self.port = host, port
-                sock = socket.create_connection((host, port), timeout=timeout)
-                try:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    self.sock = ctx.wrap_socket(sock, server_hostname=host)
-                except BaseException:
-                    sock.close()
-                    raise
-                self.f = self.sock.makefile("rb")
+                super().__init__(host, port, timeout, ssl_context=ctx)
 
         class TLSCluster(rcit.Cluster):
             def conn(self, port, timeout=5.0):

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -124,65 +123,19 @@ INT16 = (-32768, 32767)
 
 
 # ---------------------------------------------------------------------------
-# A minimal RESP2 client.
+# Connections: the tooling's RESP client (scripts/_resp.py), strings decoded.
 
-
-class RespError(Exception):
-    pass
-
-
-class Resp:
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.f = sock.makefile("rb")
-
-    def call(self, *args: str | bytes):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            b = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-        self.sock.sendall(b"".join(out))
-        return self.read()
-
-    def read(self):
-        line = self.f.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection closed by server")
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RespError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            return data[:-2].decode()
-        if t == b"*":
-            n = int(rest)
-            if n < 0:
-                return None
-            return [self.read() for _ in range(n)]
-        raise ConnectionError("bad RESP type byte %r" % t)
-
-    def close(self) -> None:
-        self.f.close()
-        self.sock.close()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "scripts"))
+from _resp import Conn as Resp, RespError  # noqa: E402
 
 
 def connect_unix(path: str, timeout: float) -> Resp:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(path)
-    return Resp(s)
+    return Resp(unix=path, timeout=timeout, decode=True)
 
 
 def connect_tcp(host: str, port: int, timeout: float) -> Resp:
-    s = socket.create_connection((host, port), timeout=timeout)
-    return Resp(s)
+    return Resp(host, port, timeout, decode=True)
 
 
 class PrivateServer:

@@ -206,7 +206,7 @@ class StringCommands:
         return self.execute_command("APPEND", key, value)
 
     def getrange(self, key, start, end):
-        """Bytes ``start``..``end`` (inclusive, negative from the end) of the
+        """Bytes ``start`` to ``end`` (inclusive, negative from the end) of the
         value of ``key``. https://redis.io/commands/getrange"""
         return self.execute_command("GETRANGE", key, start, end)
 
@@ -282,7 +282,7 @@ class StringCommands:
 
     def bitcount(self, key, start=None, end=None, mode=None):
         """Number of set bits in the value of ``key``, optionally in the range
-        ``start``..``end`` (both or neither) of bytes, or of bits with
+        ``start`` to ``end`` (both or neither) of bytes, or of bits with
         ``mode='BIT'``. https://redis.io/commands/bitcount"""
         params = [key]
         if start is not None and end is not None:

@@ -10,7 +10,6 @@ the client under test, so that the checks do not depend on the code they check.
 """
 
 import binascii
-import socket
 import sys
 import time
 
@@ -88,104 +87,19 @@ def wait_for(predicate, timeout, interval=0.02, message="condition"):
 
 
 # ---------------------------------------------------------------------------
-# a tiny RESP2 client
+# raw RESP access (scripts/_resp.py, on sys.path through tests/conftest.py)
+
+from _resp import Conn, RespError, parse_info  # noqa: E402
+from _resp import encode as pack  # noqa: E402,F401
 
 
-class RespError(Exception):
-    """An error reply from the server (the message text)."""
+class RawConn(Conn):
+    """One plain socket to one node, replies as bytes. ``call`` raises
+    RespError on error replies; ``pipe`` returns them in place. Keyword
+    arguments (password=, ssl_context=) as scripts/_resp.py's Conn."""
 
-
-def _arg(x):
-    if isinstance(x, bytes):
-        return x
-    if isinstance(x, str):
-        return x.encode()
-    if isinstance(x, (int, float)):
-        return repr(x).encode()
-    raise TypeError("bad argument type %r" % type(x))
-
-
-def pack(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in map(_arg, args):
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class RawConn:
-    """One plain socket to one node. ``call`` raises RespError on error
-    replies; ``pipe`` returns them in place."""
-
-    def __init__(self, host, port, timeout=5.0):
-        self.host, self.port = host, port
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.f = self.sock.makefile("rb")
-
-    def send(self, *args):
-        self.sock.sendall(pack(*args))
-
-    def read(self):
-        reply = self._read()
-        if isinstance(reply, RespError):
-            raise reply
-        return reply
-
-    def call(self, *args):
-        self.send(*args)
-        return self.read()
-
-    def pipe(self, commands):
-        """Send all commands at once, return the replies (errors in place)."""
-        self.sock.sendall(b"".join(pack(*c) for c in commands))
-        return [self._read() for _ in commands]
-
-    def _read(self):
-        line = self.f.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection to %s:%d closed" % (self.host, self.port))
-        t, rest = line[:1], line[1:-2]
-        if t == b"-":
-            return RespError(rest.decode(errors="replace"))
-        if t == b"+":
-            return rest
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            if len(data) != n + 2:
-                raise ConnectionError("short read from %s:%d" % (self.host, self.port))
-            return data[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ConnectionError("bad reply line %r" % line)
-
-    def close(self):
-        try:
-            self.f.close()
-        finally:
-            self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def parse_info(text):
-    if isinstance(text, bytes):
-        text = text.decode()
-    out = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, _, v = line.partition(":")
-            out[k] = v
-    return out
+    def __init__(self, host, port, timeout=5.0, **kwargs):
+        super().__init__(host, port, timeout, **kwargs)
 
 
 class Cluster:

@@ -1,14 +1,14 @@
 """command_keys() (the C key finder, csrc/commands.c) against the live server's
 COMMAND GETKEYS, over a broad sample of real invocations of every command family.
 
-Talks to one node (--cluster-url, default 127.0.0.1:7000) with a tiny raw-socket
-RESP client, so that it depends on nothing but the function under test. COMMAND
+Talks to one node (--cluster-url, default 127.0.0.1:7000) with the tooling's
+RESP client (scripts/_resp.py), so that it depends on nothing but the function
+under test. COMMAND
 GETKEYS only parses its arguments: nothing is executed, nothing is written.
 """
 
-import socket
-
 import pytest
+from _resp import Conn, RespError  # scripts/_resp.py (on sys.path: tests/conftest.py)
 
 # Skip (not fail) while the extension is not built; import the package after that.
 pytest.importorskip("rediscluster._core")
@@ -18,9 +18,13 @@ from rediscluster.exceptions import RedisClusterException
 
 command_keys = _core.command_keys
 
+# The table is generated from Redis 7.0's key specs; a server without key
+# specs (Redis 6.2) finds keys by older rules for some commands.
+pytestmark = pytest.mark.needs("key-specs")
+
 
 # ---------------------------------------------------------------------------
-# A tiny RESP2 client.
+# Raw access to the server.
 
 
 class _Err(str):
@@ -37,40 +41,12 @@ def _b(x):
     raise TypeError(type(x))
 
 
-class _Resp:
-    def __init__(self, host, port):
-        self.sock = socket.create_connection((host, port), timeout=5.0)
-        self.f = self.sock.makefile("rb")
+class _Resp(Conn):
+    """scripts/_resp.py's client with error replies as _Err values."""
 
     def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in map(_b, args):
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line.endswith(b"\r\n"):
-            raise ConnectionError("connection closed")
-        t, rest = line[:1], line[1:-2]
-        if t == b"-":
-            return _Err(rest.decode(errors="replace"))
-        if t == b"+":
-            return rest
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ConnectionError("bad reply %r" % line)
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
+        reply = self.pipe([args])[0]
+        return _Err(str(reply)) if isinstance(reply, RespError) else reply
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +231,15 @@ SAME = [
 ]
 
 
-@pytest.mark.parametrize("args", SAME, ids=[" ".join(map(str, a))[:60] for a in SAME])
+# Samples whose keys the server finds differently from the table on some
+# servers (tests/conftest.py FEATURES).
+SAMPLE_NEEDS = {
+    ("GEORADIUS", "k1", 15, 37, 200, "km", "STOREDIST", "d1", "STORE", "d2"): ("table-key-specs",),
+}
+
+
+@pytest.mark.parametrize("args", [pytest.param(a, marks=pytest.mark.needs(*SAMPLE_NEEDS.get(a, ())))
+                                  for a in SAME], ids=[" ".join(map(str, a))[:60] for a in SAME])
 def test_same_as_command_getkeys(node, args):
     server = _server_keys(node, args)
     assert not isinstance(server, _Err), "server refused the sample: %s" % server
@@ -317,6 +301,7 @@ def test_joined_and_split_subcommand_forms(node):
     assert command_keys("XINFO", "STREAM", "k1") == [2]
 
 
+@pytest.mark.needs("table-key-specs")
 def test_sweep_fixed_key_commands(node):
     """Every command and subcommand of the live server whose keys sit at fixed
     positions (no movablekeys), called with the minimal number of distinct

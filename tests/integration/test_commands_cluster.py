@@ -99,6 +99,7 @@ def test_parsers_edge_cases():
         (0, 10): {"master": ("10.0.0.1", 7000), "slaves": [("10.0.0.2", 7003)]}}
 
 
+@pytest.mark.needs("cluster-shards")
 @pytest.mark.parametrize("decoded", [False, True])
 def test_cluster_info_myid_shards(rc, rc_decoded, cluster, ids, decoded):
     c = rc_decoded if decoded else rc

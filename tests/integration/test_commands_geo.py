@@ -138,6 +138,7 @@ def test_georadius_data_errors(rc, kwargs):
         rc.georadiusbymember(G, "Palermo", 200, **kwargs)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_geosearch(rc, rc_decoded, sicily):
     assert rc.geosearch(G, member="Palermo", radius=200, unit="km", sort="ASC") == [
         b"Palermo", b"Catania"]

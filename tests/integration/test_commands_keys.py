@@ -42,6 +42,7 @@ def test_expire_and_ttl(rc, rc_decoded):
     assert 197000 <= rc.pttl(key) <= 200000
 
 
+@pytest.mark.needs("redis7-commands")
 def test_expire_conditions(rc):
     key = k("expcond")
     rc.set(key, "v")
@@ -60,6 +61,7 @@ def test_expire_conditions(rc):
         rc.expire(key, 10, gt=True, lt=True)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_pexpire(rc, rc_decoded):
     key = k("pexp")
     assert rc.pexpire(key, 1000) == 0
@@ -80,6 +82,7 @@ def test_pexpire(rc, rc_decoded):
     wait_for(lambda: rc.get(key) is None, 5, message="key to expire")
 
 
+@pytest.mark.needs("redis7-commands")
 def test_expireat_pexpireat(rc, rc_decoded):
     key = k("expat")
     assert rc.expireat(key, int(time.time()) + 100) is False
@@ -109,6 +112,7 @@ def test_expireat_pexpireat(rc, rc_decoded):
     assert rc.pexpireat(k("absent"), ms) == 0
 
 
+@pytest.mark.needs("redis7-commands")
 def test_expiretime_pexpiretime_persist(rc, rc_decoded):
     key = k("persist")
     assert rc.expiretime(key) == -2 and rc.pexpiretime(key) == -2
@@ -203,6 +207,7 @@ def test_randomkey(rc, rc_decoded):
 # ------------------------------------------------------ dump, restore, copy
 
 
+@pytest.mark.needs("redis7-commands")
 def test_dump_restore(rc, rc_decoded):
     src, dst = k("dump"), k("restored")
     assert rc.dump(src) is None
@@ -290,7 +295,13 @@ def test_sort(rc, rc_decoded):
     assert rc.sort("rcit:{sort}:s", alpha=True, desc=True, start=0, num=2) == [b"c", b"b"]
     with pytest.raises(ClusterCrossSlotError):
         rc.sort(key, store="rcit:{other}:dst")
-    # Redis 7.0 refuses BY patterns and GET in cluster mode
+
+
+@pytest.mark.needs("sort-patterns-refused")
+def test_sort_patterns_refused(rc, flush):
+    # Redis refuses BY patterns and GET in cluster mode
+    key = "rcit:{sort}:l"
+    rc.execute_command("RPUSH", key, "3", "1", "2", "10")
     with pytest.raises(ResponseError, match="BY option of SORT denied"):
         rc.sort(key, by="rcit:{sort}:w_*")
     with pytest.raises(ResponseError, match="GET option of SORT denied"):
@@ -317,6 +328,7 @@ def test_sort_argument_errors_and_groups(rc):
     assert parse([b"1", b"2"], groups=None) == [b"1", b"2"]
 
 
+@pytest.mark.needs("redis7-commands")
 def test_sort_ro(rc, rc_decoded):
     key = "rcit:{sort}:ro"
     assert rc.sort_ro(key) == []
@@ -325,6 +337,12 @@ def test_sort_ro(rc, rc_decoded):
     assert rc_decoded.sort_ro(key, desc=True, start=0, num=2) == ["3", "2"]
     assert rc.sort_ro(key, alpha=True) == [b"1", b"2", b"3"]
     assert rc.sort_ro(key, by="nosort") == [b"3", b"1", b"2"]
+
+
+@pytest.mark.needs("redis7-commands", "sort-patterns-refused")
+def test_sort_ro_patterns_refused(rc, flush):
+    key = "rcit:{sort}:ro"
+    rc.execute_command("RPUSH", key, 3, 1, 2)
     with pytest.raises(ResponseError, match="GET option of SORT denied"):
         rc.sort_ro(key, get=["#", "#"])
 

@@ -134,6 +134,7 @@ def test_blmove(rc, rc_decoded, flush):
     assert rc.blmove(src, dst, 0.1) is None                # empty: times out
 
 
+@pytest.mark.needs("redis7-commands")
 def test_lmpop(rc, rc_decoded, flush):
     k1, k2 = _keys(SLOTS[2], 2)
     assert rc.lmpop(2, k1, k2, direction="LEFT") is None
@@ -147,6 +148,7 @@ def test_lmpop(rc, rc_decoded, flush):
         rc.lmpop(1, k2)  # direction is required (keyword-only, as redis-py)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_blmpop(rc, rc_decoded, flush):
     k1, k2 = _keys(SLOTS[0], 2)
     rc.rpush(k1, "a", "b", "c")
@@ -196,6 +198,7 @@ def test_blpop_wakes_up_on_push(rc, new_client, cluster, flush):
     assert rc.exists(k) == 0
 
 
+@pytest.mark.needs("redis7-commands")
 def test_multi_key_commands_need_one_slot(rc, flush):
     a, b = key_for_slot(SLOTS[0], "a"), key_for_slot(SLOTS[1], "b")
     rc.rpush(a, "1")
@@ -214,6 +217,7 @@ def test_multi_key_commands_need_one_slot(rc, flush):
     assert rc.lrange(a, 0, -1) == [b"1"]  # nothing moved
 
 
+@pytest.mark.needs("redis7-commands")
 def test_hash_tags(rc, flush):
     src, dst = "rcit:{queue7}:in", "rcit:{queue7}:out"
     assert rc.keyslot(src) == rc.keyslot(dst)
@@ -223,6 +227,7 @@ def test_hash_tags(rc, flush):
     assert rc.lmpop(2, dst, src, direction="LEFT") == [src.encode(), [b"job2"]]
 
 
+@pytest.mark.needs("redis7-commands")
 def test_non_utf8_bytes(rc, flush):
     k = b"rcit:{\xfa\xfb}:list"
     values = [b"\xff", b"\x00\x80", b"\xc3\x28"]

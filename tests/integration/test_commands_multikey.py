@@ -620,6 +620,7 @@ def test_same_slot_sends_the_server_command(new_client, slots, flush):
 # ---------------------------------------------------------------- slot migration
 
 
+@pytest.mark.needs("multikey-tryagain")
 def test_split_slot_during_migration(rc, new_client, cluster, slots, migration):
     # keys of one slot split between two nodes: a multi-key command gets
     # TRYAGAIN until the engine gives up; the group is then sent key by key

@@ -104,6 +104,7 @@ def test_pubsub_numpat(rc, cluster, subscribers):
     assert sum(per_node.values()) == before + 3
 
 
+@pytest.mark.needs("sharded-pubsub")
 @pytest.mark.parametrize("decoded", [False, True])
 def test_shard_channels(rc, rc_decoded, cluster, subscribers, decoded):
     c = rc_decoded if decoded else rc

@@ -71,6 +71,7 @@ def test_eval_non_utf8(rc, flush):
     assert rc.get(key) == b"\x00\xfe"
 
 
+@pytest.mark.needs("redis7-commands")
 def test_eval_without_keys_runs_on_random_masters(rc, cluster):
     masters = {str(p).encode() for p in cluster.masters()}
     seen = {rc.eval(PORT_OF_NODE, 0) for _ in range(40)}
@@ -81,6 +82,7 @@ def test_eval_without_keys_runs_on_random_masters(rc, cluster):
     assert {rc.eval_ro(PORT_OF_NODE, 0) for _ in range(10)} <= masters
 
 
+@pytest.mark.needs("redis7-commands")
 @pytest.mark.parametrize("decoded", [False, True])
 def test_evalsha_and_ro_variants(rc, rc_decoded, decoded, flush):
     c = rc_decoded if decoded else rc
@@ -179,6 +181,7 @@ def test_register_script_bytes(rc, flush):
 # ---------------------------------------------------------------- functions
 
 
+@pytest.mark.needs("functions")
 @pytest.mark.parametrize("decoded", [False, True])
 def test_functions(rc, rc_decoded, raw, cluster, decoded, no_lib, flush):
     c = rc_decoded if decoded else rc
@@ -215,6 +218,7 @@ def test_functions(rc, rc_decoded, raw, cluster, decoded, no_lib, flush):
         c.function_delete(LIB)
 
 
+@pytest.mark.needs("functions")
 def test_function_dump_restore_flush(rc, cluster, raw, no_lib):
     rc.function_load(CODE)
     payload = rc.function_dump()

@@ -80,6 +80,7 @@ def test_srandmember(rc, rc_decoded, flush):
     assert rc.scard(k) == 3  # nothing removed
 
 
+@pytest.mark.needs("redis7-commands")
 def test_sintercard(rc, rc_decoded, flush):
     a, b, c = (key_for_slot(SLOTS[2], n) for n in ("a", "b", "c"))
     assert rc.sintercard(2, [a, b]) == 0
@@ -95,6 +96,7 @@ def test_sintercard(rc, rc_decoded, flush):
         rc.sintercard(3, [a, b])      # numkeys does not match
 
 
+@pytest.mark.needs("redis7-commands")
 def test_sintercard_needs_one_slot(rc, flush):
     a, b = key_for_slot(SLOTS[0], "a"), key_for_slot(SLOTS[1], "b")
     with pytest.raises(ClusterCrossSlotError):
@@ -134,6 +136,7 @@ def test_intset_sscan_iter(rc, flush):
     assert sorted(int(m) for m in rc.sscan_iter(k)) == list(range(50))
 
 
+@pytest.mark.needs("redis7-commands")
 def test_hash_tags(rc, flush):
     a, b = "rcit:{team9}:members", "rcit:{team9}:admins"
     assert rc.keyslot(a) == rc.keyslot(b)

@@ -233,6 +233,7 @@ def test_bzpopmin_wakes_up(rc, new_client, cluster, flush):
     assert result == [(C.encode(), b"late", 42.0)]
 
 
+@pytest.mark.needs("redis7-commands")
 def test_zmpop_bzmpop(rc, rc_decoded, flush, other):
     _seed(rc, name=B, mapping={"a": 1, "b": 2, "c": 3})
     assert rc.zmpop(2, [A, B], min=True) == [B.encode(), [[b"a", 1.0]]]
@@ -278,6 +279,7 @@ def test_zdiff_zdiffstore(rc, rc_decoded, flush, other):
         rc.zdiffstore(other, [A, B])
 
 
+@pytest.mark.needs("redis7-commands")
 def test_zinter_zunion(rc, rc_decoded, flush, other):
     _seed(rc, name=A, mapping={"a": 1, "b": 2, "c": 3})
     _seed(rc, name=B, mapping={"b": 10, "c": 20, "d": 30})

@@ -199,6 +199,7 @@ def test_groups_read_ack_pending(rc, rc_decoded, flush, other):
             rc.xpending_range(S, GRP, *args, **kwargs)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_group_admin(rc, flush):
     _fill(rc, S, 3)
     rc.xgroup_create(S, GRP, id="0", entries_read=0)
@@ -213,6 +214,7 @@ def test_group_admin(rc, flush):
         rc.xgroup_create(S2, GRP)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_xclaim_xautoclaim(rc, rc_decoded, flush):
     _fill(rc, S, 3)
     rc.xgroup_create(S, GRP, id="0")

@@ -47,6 +47,7 @@ def test_set_nx_xx(rc, rc_decoded):
     assert rc_decoded.get(key) == "c"
 
 
+@pytest.mark.needs("redis7-commands")
 def test_set_get_option(rc, rc_decoded):
     key = k("setget")
     assert rc.set(key, "one", get=True) is None
@@ -63,6 +64,7 @@ def test_set_get_option(rc, rc_decoded):
         rc.set(key + "l", "x", get=True)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_set_expiry_options(rc):
     key = k("setex")
     assert rc.set(key, "v", ex=100) is True
@@ -141,6 +143,7 @@ def test_non_utf8_keys_and_values(rc, rc_decoded, new_client):
     assert rc.keyslot(key) == rc.keyslot(b"{\xff\xfe}")
 
 
+@pytest.mark.needs("redis7-commands")
 def test_hash_tags(rc, rc_decoded):
     a, b = "rcit:{user:42}:name", "rcit:{user:42}:email"
     assert rc.keyslot(a) == rc.keyslot(b) == rc.keyslot("user:42")
@@ -162,6 +165,7 @@ def test_getdel(rc, rc_decoded):
     assert rc.getdel(key) == b"w"
 
 
+@pytest.mark.needs("redis7-commands")
 def test_getex(rc, rc_decoded):
     key = k("getex")
     assert rc.getex(key) is None
@@ -243,6 +247,7 @@ def test_append_getrange_substr_setrange_strlen(rc, rc_decoded):
     assert rc_decoded.strlen(key) == 14
 
 
+@pytest.mark.needs("redis7-commands")
 def test_lcs(rc, rc_decoded):
     a, b = k("lcs1"), k("lcs2")
     rc.set(a, "ohmytext")
@@ -303,6 +308,7 @@ def test_getbit_setbit(rc, rc_decoded):
     assert rc.get(key) == b"\x01"
 
 
+@pytest.mark.needs("redis7-commands")
 def test_bitcount(rc, rc_decoded):
     key = k("bitcount")
     rc.set(key, "foobar")
@@ -318,6 +324,7 @@ def test_bitcount(rc, rc_decoded):
         rc.bitcount(key, end=3)
 
 
+@pytest.mark.needs("redis7-commands")
 def test_bitpos(rc, rc_decoded):
     key = k("bitpos")
     rc.set(key, b"\xff\xf0\x00")

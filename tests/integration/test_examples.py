@@ -86,7 +86,13 @@ MAIN_EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(MAIN_EXAMPLES))
+# What an example needs from the server (tests/conftest.py FEATURES).
+EXAMPLE_NEEDS = {"sharded_pubsub.py": ("sharded-pubsub",)}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.needs(*EXAMPLE_NEEDS.get(n, ())))
+             for n in sorted(MAIN_EXAMPLES)])
 def test_main_cluster_example(name, cluster_addr):
     host, port = cluster_addr
     out = run_example(name, host, port)

@@ -136,6 +136,7 @@ def test_moved_for_a_client_with_an_old_map(new_client, cluster, migration):
     assert other.get(k) == b"y"
 
 
+@pytest.mark.needs("multikey-tryagain")
 def test_tryagain_for_a_split_multikey_command(new_client, cluster, migration):
     # MGET over keys of one slot, some moved and some not: the source answers
     # TRYAGAIN; the engine retries (bounded) and ends with TTL exhausted, or

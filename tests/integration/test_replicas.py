@@ -302,6 +302,7 @@ def typed_keys(rc, cluster, flush):
     return k, master, replica
 
 
+@pytest.mark.needs("redis7-commands")
 def test_read_commands_reach_replicas(client_of, cluster, typed_keys):
     k, master, replica = typed_keys
     c = client_of("read_from_replicas")
@@ -486,6 +487,7 @@ def test_replica_answering_moved_goes_to_master(cluster_addr, cluster, rc, migra
 LOADING_KEYS = 20000
 
 
+@pytest.mark.needs("redis7-commands")
 @pytest.mark.slow
 def test_loading_replica_reads_go_to_master(client_of, cluster, keys, raw):
     k, master, replica = keys[0]

@@ -15,6 +15,8 @@ from rediscluster.exceptions import PubSubError
 
 from rcit import key_for_slot, wait_for
 
+pytestmark = pytest.mark.needs("sharded-pubsub")
+
 
 def next_message(p, timeout=5.0, accept=None, **kwargs):
     deadline = time.monotonic() + timeout

@@ -76,14 +76,22 @@ def notes(row):
 
 
 def table(rows):
-    head = ("| test | what was broken | operations | errors (failed ops): by type | wrong results "
-            "| acked writes lost | recovery time | slowest call | CLUSTER SLOTS calls/s |")
+    # Two tables of five columns rather than one of nine: each fits the manual's
+    # column (tools/check_docs.py checks that).
+    head = "| test | what was broken | errors (failed ops): by type | recovery time | slowest call |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        lines.append("| `%s` | %s | %d | %s | %d | %d | %s | %s | %.1f |" % (
-            r["test"], r["broken"], r["ops"], errors_text(r),
-            r["wrong"] + r.get("final_wrong", 0), r["lost_acked"] + r.get("final_lost", 0),
-            secs(r.get("recovery_s")), secs(r["max_latency_s"]), r["cluster_slots_per_s"]))
+        lines.append("| `%s` | %s | %s | %s | %s |" % (
+            r["test"], r["broken"], errors_text(r), secs(r.get("recovery_s")),
+            secs(r["max_latency_s"])))
+    lines.append("")
+    head = ("| test | operations | wrong results | acked writes lost "
+            "| CLUSTER SLOTS calls/s |")
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        lines.append("| `%s` | %d | %d | %d | %.1f |" % (
+            r["test"], r["ops"], r["wrong"] + r.get("final_wrong", 0),
+            r["lost_acked"] + r.get("final_lost", 0), r["cluster_slots_per_s"]))
     lines.append("")
     for r in rows:
         extra = notes(r)

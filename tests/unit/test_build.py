@@ -1,5 +1,8 @@
 """Static checks of csrc/ (house style 7.3 and 7.12); they need no build.
 
+- Every C file says its tier ("tier N" in its first lines; the generated
+  cmdtable_gen.h belongs to commands.c, tier 0), and includes no local header
+  of a higher tier.
 - Tier-0 sources compile without Python: neither they nor the local headers
   they include (transitively) include Python.h.
 - Every Py_BEGIN_ALLOW_THREADS has a matching Py_END_ALLOW_THREADS, with no
@@ -12,7 +15,18 @@ from pathlib import Path
 import pytest
 
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
-TIER0 = ["rc.h", "crc16.h", "crc16.c", "slotmap.h", "slotmap.c", "buf.h", "buf.c", "net.h", "net.c"]
+TIER_RE = re.compile(r"\btier[ -](\d)\b")
+GENERATED = {"cmdtable_gen.h": 0}  # generated, included by commands.c only
+CSRC_FILES = sorted(p.name for p in CSRC.glob("*.[ch]"))
+
+
+def tier(name):
+    """The tier a csrc file declares in its first lines, or None."""
+    if name in GENERATED:
+        return GENERATED[name]
+    head = "\n".join((CSRC / name).read_text(errors="replace").splitlines()[:6])
+    m = TIER_RE.search(head)
+    return int(m.group(1)) if m else None
 
 COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 # Literals in the same alternation, so that "//" or "/*" inside a string is no comment.
@@ -65,10 +79,27 @@ def python_h_chain(name, seen=()):
     return None
 
 
-@pytest.mark.parametrize("name", TIER0)
+def test_there_are_c_files():
+    assert "commands.c" in CSRC_FILES and "tls.c" in CSRC_FILES
+
+
+@pytest.mark.parametrize("name", CSRC_FILES)
+def test_every_c_file_declares_its_tier(name):
+    assert tier(name) is not None, "csrc/%s: no 'tier N' in its first lines" % name
+
+
+@pytest.mark.parametrize("name", CSRC_FILES)
+def test_no_include_of_a_higher_tier(name):
+    mine = tier(name)
+    for kind, inc in includes(CSRC / name):
+        if kind == '"' and (CSRC / inc).is_file():
+            theirs = tier(inc)
+            assert theirs is not None and theirs <= mine, (
+                "csrc/%s (tier %s) includes %s (tier %s)" % (name, mine, inc, theirs))
+
+
+@pytest.mark.parametrize("name", [n for n in CSRC_FILES if tier(n) == 0])
 def test_tier0_does_not_include_python(name):
-    if not (CSRC / name).is_file():
-        pytest.skip("csrc/%s does not exist (yet)" % name)
     chain = python_h_chain(name)
     assert chain is None, "tier-0 file includes Python.h: %s" % " -> ".join(chain)
 

@@ -515,3 +515,39 @@ def test_moved_with_extra_whitespace_is_followed(node, client, fmt):
 
     node.on("GET", once)
     assert client.get("k") is None
+
+
+# ------------------------------------------------------------------ redirects of unroutable commands
+
+
+def test_moved_is_followed_for_a_command_routed_without_its_key(nodes, clients):
+    # "GET k x" fails the built-in table's arity (a newer server could have
+    # added an option), so no key is found and it goes to a random master;
+    # the MOVED that master answers names the slot: it is followed, never
+    # raised while attempts remain -- alone and in a pipeline.
+    b = nodes()
+    a = nodes()
+    a.on("GET", reply(moved("k", b.port)), forever=True)
+    b.on("GET", reply(bulk("v")), forever=True)
+    rc = clients(a)
+    assert rc.execute_command("GET", "k", "x") == b"v"
+    assert b.commands[-1] == (b"GET", b"k", b"x")
+    with rc.pipeline(transaction=False) as p:
+        p.execute_command("GET", "k", "x")
+        p.execute_command("GET", "k", "x")
+        assert p.execute() == [b"v", b"v"]
+    assert b.count("GET") == 3
+
+
+def test_node_command_still_returns_moved(nodes, clients):
+    # one attempt only (discovery's _node_command): nothing left to follow
+    # the MOVED with, so it is the answer
+    b = nodes()
+    a = nodes()
+    a.on("GET", reply(moved("k", b.port)), forever=True)
+    rc = clients(a)
+    from rediscluster.exceptions import MovedError
+
+    with pytest.raises(MovedError):
+        rc.connection_pool._node_command("127.0.0.1", a.port, "GET", "k")
+    assert b.count("GET") == 0
