@@ -402,7 +402,7 @@ wheel-test-deps:
 test-wheels: AUTH_CLUSTER := 0
 test-wheels: TLS_CLUSTER := 1
 test-wheels: os-deps wheel-test-deps
-	$(call with_cluster,tools/test_wheels.sh $(WHEELHOUSE) $(WHEEL_TEST_DEPS) $(WHEEL_PYTHONS))
+	@$(with_cluster) -- tools/test_wheels.sh $(WHEELHOUSE) $(WHEEL_TEST_DEPS) $(WHEEL_PYTHONS)
 
 # ---------------------------------------------------------------- docs
 

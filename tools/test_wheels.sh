@@ -5,8 +5,9 @@
 # For each interpreter (one wheel each, cpXY matching):
 #   1. a fresh venv (python -m venv), pytest and pytest-timeout from TEST_DEPS
 #      (pip download'ed by the Makefile: this step needs no network), the
-#      wheel with --no-index --no-deps; tests/ and csrc/ are copied to a
-#      directory without the package, so the venv's copy is what is imported;
+#      wheel with --no-index --no-deps; the test sources (tests/ and what
+#      they read: cibuildwheel's test-sources in pyproject.toml) are copied
+#      to a directory without the package, so the venv's copy is imported;
 #   2. in a private mount namespace (unshare -m; unshare -rm when not root)
 #      where /dev/null is bind-mounted over every copy of the system's
 #      libhiredis.so*, libssl.so* and libcrypto.so* that the dynamic linker
@@ -75,7 +76,11 @@ hidden "$HIDE_ALL" true || fail "cannot make a private mount namespace (${UNSHAR
 
 # ------------------------------------------------------------------ the tests, outside the source tree
 mkdir -p "$TMP/src"
-cp -r "$ROOT/tests" "$ROOT/csrc" "$ROOT/pyproject.toml" "$TMP/src/"   # pyproject.toml: the pytest settings
+# What the unit tests read besides the package: the same list as cibuildwheel's
+# test-sources (pyproject.toml), the one place it is kept.
+TEST_SOURCES=$(sed -n 's/^test-sources = \[\(.*\)\]$/\1/p' "$ROOT/pyproject.toml" | tr -d '",')
+[ -n "$TEST_SOURCES" ] || fail "no test-sources in pyproject.toml's [tool.cibuildwheel]"
+for src in $TEST_SOURCES; do cp -r "$ROOT/$src" "$TMP/src/"; done
 find "$TMP/src" -name __pycache__ -type d -prune -exec rm -rf {} +
 
 tested=()
