@@ -120,8 +120,9 @@ APT_OPTS=(-o "Dir::Etc::sourcelist=$APT_DIR/sources.list"
           -o "Dir::Etc::sourceparts=$APT_DIR/sources.list.d"
           -o "Dir::Etc::preferencesparts=$APT_DIR/preferences.d"
           -o "Dir::State::Lists=$APT_DIR/lists"
-          -o "Dir::Cache=$APT_DIR/cache"
-          -o "APT::Sandbox::User=root")
+          -o "Dir::Cache=$APT_DIR/cache")
+# As root, apt would hand the downloads to its _apt user, who cannot write here.
+if [ "$(id -u)" = 0 ]; then APT_OPTS+=(-o "APT::Sandbox::User=root"); fi
 apt_ready=
 apt_prepare() {
     [ -n "$apt_ready" ] && return 0
