@@ -60,8 +60,8 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-c test-resilience test-servers demo bench benchmark \
-        asan tox check-hiredis1 docs docs-browser clean distclean FORCE
+.PHONY: help setup os-deps build test test-unit test-c test-compat test-resilience test-servers demo \
+        bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -69,6 +69,7 @@ help:
 	@echo "make test           setup, build, cluster, pytest tests/unit tests/integration (PYTEST_ARGS=...)"
 	@echo "make test-unit      unit tests only (no cluster)"
 	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
+	@echo "make test-compat    the differential suite against redis-py-cluster 2.1.3 (in $(COMPAT_VENV))"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
 	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
@@ -159,6 +160,21 @@ test: setup build test-c
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+# The differential suite (tests/compat): every scenario runs on the original
+# redis-py-cluster 2.1.3 (with redis-py 3.5.3, in $(COMPAT_VENV), installed
+# from PyPI) and on ours against the same clusters; results are compared.
+COMPAT_VENV  ?= .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.rc-compat-2.1.3
+
+test-compat: setup build $(COMPAT_STAMP)
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 RC_REQUIRE_COMPAT=1 \
+	    RC_COMPAT_PYTHON=$(abspath $(COMPAT_VENV))/bin/python $(VENV_PY) -m pytest tests/compat -q $(PYTEST_ARGS)
+
+$(COMPAT_STAMP):
+	@test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install -q 'redis==3.5.3' 'redis-py-cluster==2.1.3'
+	@touch $@
 
 # tests/c/test_commands.c: the command table and the key finder (commands.c,
 # tier 0: no Python, no server), compiled with ASan+UBSan and run.
@@ -437,4 +453,4 @@ clean:
 	    -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(ASAN_VENV) $(WHEEL_VENV) .tox $(WHEELHOUSE)
+	rm -rf $(VENV) $(ASAN_VENV) $(COMPAT_VENV) $(WHEEL_VENV) .tox $(WHEELHOUSE)

@@ -573,14 +573,15 @@ done:
     return result;
 }
 
-/* _queue_command(*args, **options) -> self: append (args, options or None)
- * to command_stack (the pipeline's execute_command, without a Python frame). */
+/* _queue_command(*args, **options) -> self: append a PipelineCommand (args,
+ * options, position) to command_stack (the pipeline's execute_command,
+ * without a Python frame). */
 static PyObject *
 Client_queue_command(ClientObject *self, PyObject *const *args, size_t nargsf,
                      PyObject *kwnames)
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    PyObject *targs = NULL, *opts = NULL, *item = NULL;
+    PyObject *targs = NULL, *opts = NULL, *item = NULL, *ret = NULL;
 
     if (self->queue == NULL) {
         self->queue = PyList_New(0);
@@ -599,23 +600,20 @@ Client_queue_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0) {
         opts = rc_kwdict(args + nargs, kwnames);
         if (opts == NULL) {
-            Py_DECREF(targs);
-            return NULL;
+            goto done;
         }
-    } else {
-        Py_INCREF(Py_None);
-        opts = Py_None;
     }
-    item = PyTuple_Pack(2, targs, opts);
-    Py_DECREF(targs);
-    Py_DECREF(opts);
+    item = rc_command_new(self->st, targs, opts, PyList_GET_SIZE(self->queue));
     if (item == NULL || PyList_Append(self->queue, item) < 0) {
-        Py_XDECREF(item);
-        return NULL;
+        goto done;
     }
-    Py_DECREF(item);
     Py_INCREF(self);
-    return (PyObject *)self;
+    ret = (PyObject *)self;
+done:
+    Py_XDECREF(item);
+    Py_XDECREF(opts);
+    Py_DECREF(targs);
+    return ret;
 }
 
 static PyObject *
@@ -646,9 +644,13 @@ Client_set_queue(ClientObject *self, PyObject *v, void *c)
 }
 
 /* _execute_batch(commands) -> list
- * commands: sequence of (args: tuple, options: dict or None). Results in
- * order; errors (server replies, connection failures, routing problems) are
- * exception instances in place. Response callbacks applied. */
+ * commands: sequence of PipelineCommand or (args: tuple, options: dict or
+ * None). Results in order; errors (server replies, connection failures,
+ * routing problems) are exception instances in place. Response callbacks
+ * applied; each PipelineCommand gets its result in .result too.
+ * The sequence is copied first (a tuple holding every item): the caller's
+ * list may change while the engine runs with the GIL released or a
+ * callback runs, and its items must stay alive until their results are set. */
 static PyObject *
 Client_execute_batch(ClientObject *self, PyObject *commands)
 {
@@ -666,16 +668,16 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         return NULL;
     }
     cl = &self->pool->cl;
-    seq = PySequence_Fast(commands, "commands must be a sequence");
+    seq = PySequence_Tuple(commands);
     if (seq == NULL) {
         return NULL;
     }
-    n = PySequence_Fast_GET_SIZE(seq);
+    n = PyTuple_GET_SIZE(seq);
     if (rc_batch_reserve(&b, n) < 0) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i), *cargs;
+        PyObject *item = PyTuple_GET_ITEM(seq, i), *cargs, *copts;
         size_t off = b.buf.len;
         Py_ssize_t ntok, na;
         rc_argv av;
@@ -683,12 +685,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         rc_route rt;
         int where;
 
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2 ||
-            !PyTuple_Check(PyTuple_GET_ITEM(item, 0))) {
-            PyErr_SetString(PyExc_TypeError, "each command must be (args tuple, options)");
+        if (rc_command_parts(st, item, &cargs, &copts) < 0) {
             goto done;
         }
-        cargs = PyTuple_GET_ITEM(item, 0);
         na = PyTuple_GET_SIZE(cargs);
         if (na == 0) {
             PyErr_SetString(st->RedisClusterException, "Unable to determine command to use");
@@ -751,14 +750,20 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
-        PyObject *r = b.cmds[i].result, *v = NULL, *upper, *cb;
-        if (PyExceptionInstance_Check(r)) {
-            Py_INCREF(r);
-            PyList_SET_ITEM(out, i, r);
-            continue;
+        PyObject *item = PyTuple_GET_ITEM(seq, i);
+        PyObject *r = b.cmds[i].result, *v = NULL, *upper, *cb, *cargs, *copts;
+        int is_cmd = rc_command_parts(st, item, &cargs, &copts);
+        if (is_cmd < 0) {
+            /* a PipelineCommand's args were replaced meanwhile by a bad value */
+            Py_CLEAR(out);
+            goto done;
         }
-        upper = rc_upper_name(st, PyTuple_GET_ITEM(PyTuple_GET_ITEM(item, 0), 0));
+        if (PyExceptionInstance_Check(r) || PyTuple_GET_SIZE(cargs) == 0) {
+            Py_INCREF(r);
+            v = r;
+            goto place;
+        }
+        upper = rc_upper_name(st, PyTuple_GET_ITEM(cargs, 0));
         if (upper == NULL) {
             Py_CLEAR(out);
             goto done;
@@ -766,7 +771,9 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         cb = rc_lookup(self->response_callbacks, upper);
         Py_DECREF(upper);
         if (cb != NULL) {
-            v = rc_apply_callback_dict(cb, r, PyTuple_GET_ITEM(item, 1));
+            Py_INCREF(copts); /* the callback may replace the command's options */
+            v = rc_apply_callback_dict(cb, r, copts);
+            Py_DECREF(copts);
             if (v == NULL) {
                 /* A callback that fails on this reply: its error takes the
                  * reply's place, like a server error would. */
@@ -785,6 +792,10 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         } else {
             Py_INCREF(r);
             v = r;
+        }
+    place:
+        if (is_cmd) {
+            rc_command_set_result(item, v);
         }
         PyList_SET_ITEM(out, i, v);
     }

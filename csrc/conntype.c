@@ -14,6 +14,8 @@ typedef struct {
     PoolObject *pool; /* owned */
     rc_conn *conn;    /* NULL once released or closed */
     int busy;         /* a call is using conn (maybe with the GIL released) */
+    Py_ssize_t pending; /* commands sent by send() whose reply was not read yet */
+    PyObject *peeked; /* a reply can_read() took off the socket; read() returns it */
 } ConnectionObject;
 
 static PyTypeObject *rc_connection_type(rc_state *st);
@@ -139,7 +141,7 @@ Connection_execute_many(ConnectionObject *self, PyObject *commands)
         Py_CLEAR(out);
         goto done;
     }
-    self->conn->dirty = 0;
+    self->conn->dirty = self->pending > 0 || self->peeked != NULL;
 done:
     Py_XDECREF(reply);
     rc_buf_free(&buf);
@@ -199,6 +201,7 @@ Connection_send(ConnectionObject *self, PyObject *commands)
         rc_conn_fail(self, self->conn->err.kind == RC_E_INTR ? RC_ST_PY : RC_ST_NET);
         goto done;
     }
+    self->pending += PySequence_Fast_GET_SIZE(seq);
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
@@ -207,31 +210,44 @@ done:
     return ret;
 }
 
-/* read(timeout=None) -> reply, or None when nothing complete arrived within
- * `timeout` seconds (None: wait as long as it takes). For pub/sub. */
-static PyObject *
-Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* Parse an optional timeout argument: -1 for None (wait as long as it
+ * takes), else seconds >= 0. 0 or -1 with an exception set. */
+static int
+rc_conn_timeout_arg(PyObject *const *args, Py_ssize_t nargs, const char *usage, double dflt,
+                    double *timeout)
 {
-    double timeout = -1, deadline = 0;
+    *timeout = dflt;
+    if (nargs > 1) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (nargs == 1) {
+        if (args[0] == Py_None) {
+            *timeout = -1;
+            return 0;
+        }
+        *timeout = PyFloat_AsDouble(args[0]);
+        if (*timeout == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (*timeout < 0) {
+            *timeout = 0;
+        }
+    }
+    return 0;
+}
+
+/* The next complete reply within `timeout` seconds (< 0: no limit).
+ * 1 with *out set (new reference; a reply as a value, see rc_conn_value),
+ * 0 if none came in time, -1 with an exception set (a connection failure
+ * closes the connection). A reply answering a send() counts down `pending`;
+ * when none is left the connection is clean again. */
+static int
+rc_conn_take(ConnectionObject *self, double timeout, PyObject **out)
+{
+    double deadline = timeout >= 0 ? rc_net_now() + timeout : 0;
     char buf[16384];
 
-    if (rc_conn_alive(self) < 0) {
-        return NULL;
-    }
-    if (nargs > 1) {
-        PyErr_SetString(PyExc_TypeError, "read(timeout=None)");
-        return NULL;
-    }
-    if (nargs == 1 && args[0] != Py_None) {
-        timeout = PyFloat_AsDouble(args[0]);
-        if (timeout == -1.0 && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (timeout < 0) {
-            timeout = 0;
-        }
-        deadline = rc_net_now() + timeout;
-    }
     for (;;) {
         PyObject *obj;
         ssize_t n = 0;
@@ -242,10 +258,15 @@ Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (r < 0) {
             rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
                        c->reader->errstr[0] ? c->reader->errstr : "bad reply");
-            return rc_conn_fail(self, RC_ST_NET);
+            rc_conn_fail(self, RC_ST_NET);
+            return -1;
         }
         if (r == 1) {
-            return rc_conn_value(self, obj);
+            if (self->pending > 0 && --self->pending == 0 && rc_reader_pending(c->reader) == 0) {
+                c->dirty = 0;
+            }
+            *out = rc_conn_value(self, obj);
+            return *out != NULL ? 1 : -1;
         }
         Py_BEGIN_ALLOW_THREADS
         {
@@ -266,24 +287,79 @@ Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (ready < 0) {
             if (errno == EINTR) {
                 if (PyErr_CheckSignals() < 0) {
-                    return NULL;
+                    return -1;
                 }
                 continue;
             }
             rc_err_set(&c->err, RC_E_IO, errno, "poll failed");
-            return rc_conn_fail(self, RC_ST_NET);
+            rc_conn_fail(self, RC_ST_NET);
+            return -1;
         }
         if (ready == 0) {
-            Py_RETURN_NONE; /* nothing within the timeout */
+            return 0; /* nothing within the timeout */
         }
         if (n < 0) {
-            return rc_conn_fail(self, RC_ST_NET);
+            rc_conn_fail(self, RC_ST_NET);
+            return -1;
         }
         if (n > 0 && rc_reader_feed(c->reader, buf, (size_t)n) != RC_OK) {
             rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
-            return rc_conn_fail(self, RC_ST_NET);
+            rc_conn_fail(self, RC_ST_NET);
+            return -1;
         }
     }
+}
+
+/* read(timeout=None) -> reply, or None when nothing complete arrived within
+ * `timeout` seconds (None: wait as long as it takes). For pub/sub. */
+static PyObject *
+Connection_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *reply = NULL;
+    double timeout;
+    int r;
+
+    if (rc_conn_alive(self) < 0 ||
+        rc_conn_timeout_arg(args, nargs, "read(timeout=None)", -1, &timeout) < 0) {
+        return NULL;
+    }
+    if (self->peeked != NULL) {
+        reply = self->peeked;
+        self->peeked = NULL;
+        return reply;
+    }
+    r = rc_conn_take(self, timeout, &reply);
+    if (r == 0) {
+        Py_RETURN_NONE;
+    }
+    return r > 0 ? reply : NULL;
+}
+
+/* can_read(timeout=0) -> bool: whether a complete reply arrives within
+ * `timeout` seconds (None: no limit). The reply is kept for the next read(),
+ * so asking does not consume it (redis-py's can_read). */
+static PyObject *
+Connection_can_read(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    double timeout;
+    int r;
+
+    if (rc_conn_alive(self) < 0 ||
+        rc_conn_timeout_arg(args, nargs, "can_read(timeout=0)", 0, &timeout) < 0) {
+        return NULL;
+    }
+    if (self->peeked != NULL) {
+        Py_RETURN_TRUE;
+    }
+    r = rc_conn_take(self, timeout, &self->peeked);
+    if (r < 0) {
+        self->peeked = NULL;
+        return NULL;
+    }
+    if (r == 0) {
+        self->peeked = NULL;
+    }
+    return PyBool_FromLong(r);
 }
 
 static PyObject *
@@ -331,6 +407,11 @@ rc_conn_let_go(ConnectionObject *self, int discard)
     if (self->conn != NULL) {
         rc_conn *c = self->conn;
         self->conn = NULL;
+        self->pending = 0;
+        if (self->peeked != NULL) {
+            Py_CLEAR(self->peeked);
+            discard = 1; /* a reply nobody read */
+        }
         if (discard) {
             rc_pool_discard(&self->pool->cl, c);
         } else {
@@ -377,6 +458,7 @@ Connection_traverse(ConnectionObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->pool);
+    Py_VISIT(self->peeked);
     return 0;
 }
 
@@ -390,6 +472,7 @@ Connection_dealloc(ConnectionObject *self)
         rc_pool_discard(&self->pool->cl, self->conn);
         self->conn = NULL;
     }
+    Py_CLEAR(self->peeked);
     Py_CLEAR(self->pool);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -428,6 +511,12 @@ Connection_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t
 }
 
 static PyObject *
+Connection_can_read_locked(ConnectionObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    RC_HOLD_BUSY(Connection_can_read(self, args, nargs));
+}
+
+static PyObject *
 Connection_execute_locked(ConnectionObject *self, PyObject *args)
 {
     RC_HOLD_BUSY(Connection_execute(self, args));
@@ -444,6 +533,10 @@ static PyMethodDef Connection_methods[] = {
     {"read", (PyCFunction)(void (*)(void))Connection_read_locked, METH_FASTCALL,
      "read($self, timeout=None, /)\n--\n\n"
      "The next reply, or None if none is complete within timeout seconds."},
+    {"can_read", (PyCFunction)(void (*)(void))Connection_can_read_locked, METH_FASTCALL,
+     "can_read($self, timeout=0, /)\n--\n\n"
+     "Whether a complete reply arrives within timeout seconds (None: no limit); "
+     "the reply stays for read()."},
     {"fileno", (PyCFunction)Connection_fileno, METH_NOARGS,
      "fileno($self, /)\n--\n\nThe socket's file descriptor."},
     {"release", (PyCFunction)Connection_release, METH_NOARGS,
@@ -522,6 +615,8 @@ rc_connection_new(PoolObject *pool, int node)
     self->pool = pool;
     self->conn = c;
     self->busy = 0;
+    self->pending = 0;
+    self->peeked = NULL;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }

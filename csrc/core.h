@@ -37,6 +37,22 @@ rc_state *rc_state_of(PyObject *self);
 extern PyType_Spec Pool_spec;
 extern PyType_Spec Client_spec;
 extern PyType_Spec Connection_spec;
+extern PyType_Spec Command_spec;
+
+/* ---- cmdtype.c: PipelineCommand ---- */
+
+/* A new PipelineCommand (new reference) holding `args` (a tuple) and
+ * `options` (a dict, or NULL for none yet); borrowed arguments. NULL with
+ * MemoryError. GIL. */
+PyObject *rc_command_new(rc_state *st, PyObject *args, PyObject *options, Py_ssize_t position);
+
+/* The args tuple and options (dict or None) of a batch item: a
+ * PipelineCommand (returns 1) or an (args tuple, options) pair (returns 0).
+ * Borrowed references. -1 with TypeError for anything else. GIL. */
+int rc_command_parts(rc_state *st, PyObject *item, PyObject **args, PyObject **options);
+
+/* Store `result` (borrowed) as the .result of a PipelineCommand. GIL. */
+void rc_command_set_result(PyObject *item, PyObject *result);
 
 /* A held connection to node index `node` of the pool (new reference), or
  * NULL with ConnectionError/TimeoutError/... set. GIL. */

@@ -330,6 +330,10 @@ rc_exec(PyObject *m)
     if (st->ConnectionType == NULL || PyModule_AddType(m, st->ConnectionType) < 0) {
         goto done;
     }
+    st->CommandType = (PyTypeObject *)PyType_FromModuleAndSpec(m, &Command_spec, NULL);
+    if (st->CommandType == NULL || PyModule_AddType(m, st->CommandType) < 0) {
+        goto done;
+    }
     reader_type = PyType_FromModuleAndSpec(m, &Reader_spec, NULL);
     if (reader_type == NULL || PyModule_AddType(m, (PyTypeObject *)reader_type) < 0) {
         goto done;
@@ -359,6 +363,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->PoolType);
     Py_VISIT(st->ClientType);
     Py_VISIT(st->ConnectionType);
+    Py_VISIT(st->CommandType);
     Py_VISIT(st->redirect_marker);
     Py_VISIT(st->str_upper);
     Py_VISIT(st->str_empty);
@@ -390,6 +395,7 @@ rc_clear(PyObject *m)
     Py_CLEAR(st->PoolType);
     Py_CLEAR(st->ClientType);
     Py_CLEAR(st->ConnectionType);
+    Py_CLEAR(st->CommandType);
     Py_CLEAR(st->redirect_marker);
     Py_CLEAR(st->str_upper);
     Py_CLEAR(st->str_empty);

@@ -25,6 +25,7 @@ typedef struct rc_state {
     PyTypeObject *PoolType;   /* rediscluster._core.Pool */
     PyTypeObject *ClientType; /* rediscluster._core.Client */
     PyTypeObject *ConnectionType; /* rediscluster._core.Connection */
+    PyTypeObject *CommandType; /* rediscluster._core.PipelineCommand */
 
     /* exception classes (strong references) */
     PyObject *RedisError, *ConnectionError, *TimeoutError, *AuthenticationError;

@@ -7,6 +7,7 @@ parsing done in C (``rediscluster._core``).
 
 import logging
 
+from . import crc, utils
 from ._version import VERSION, __version__
 from .client import RedisCluster, StrictRedisCluster
 from .connection import (
@@ -30,7 +31,7 @@ from .exceptions import (
     TryAgainError,
 )
 from .nodemanager import NodeManager
-from .pipeline import ClusterPipeline, StrictClusterPipeline
+from .pipeline import ClusterPipeline, PipelineCommand, StrictClusterPipeline
 from .pubsub import ClusterPubSub
 
 
@@ -52,6 +53,7 @@ __all__ = [
     "ClusterError",
     "ClusterPipeline",
     "ClusterPubSub",
+    "PipelineCommand",
     "ClusterReadOnlyConnectionPool",
     "ClusterWithReadReplicasConnectionPool",
     "MasterDownError",

@@ -111,22 +111,36 @@ class Client:
     ) -> None: ...
     def execute_command(self, *args: _Arg, **options: Any) -> Any: ...
     def _queue_command(self, *args: _Arg, **options: Any) -> Self: ...
-    # [(args, options or None), ...] -> results in order, errors in place.
+    # [PipelineCommand or (args, options or None), ...] -> results in order,
+    # errors in place; each PipelineCommand also gets its .result.
     def _execute_batch(
-        self, commands: Iterable[tuple[_Command, dict[str, Any] | None]], /
+        self, commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]], /
     ) -> list[Any]: ...
     # A Pool; typed Any because the Python layer always installs a
     # ClusterConnectionPool and its callers use that class's attributes
     # (connection_pool.nodes, ...), which this stub cannot name.
     @property
     def connection_pool(self) -> Any: ...
-    command_stack: list[Any]
+    command_stack: list[PipelineCommand]
     response_callbacks: _CallbackDict
     nodes_flags: _CallbackDict
     result_callbacks: _CallbackDict
     _request_ttl: int
     cluster_down_retry_attempts: int
     read_from_replicas: bool
+
+@final
+class PipelineCommand:
+    """One queued pipeline command (redis-py-cluster's PipelineCommand)."""
+
+    def __init__(
+        self, args: Iterable[_Arg], options: dict[str, Any] | None = None, position: int | None = None
+    ) -> None: ...
+    args: tuple[_Arg, ...]
+    options: dict[str, Any]
+    position: int | None
+    result: Any
+    def __repr__(self) -> str: ...
 
 @final
 class Connection:
@@ -136,6 +150,9 @@ class Connection:
     def execute(self, *args: _Arg) -> Any: ...
     def send(self, commands: Iterable[_Command], /) -> None: ...
     def read(self, timeout: float | None = None, /) -> Any: ...
+    # Whether a complete reply arrives within timeout seconds (None: no
+    # limit); the reply is kept for the next read().
+    def can_read(self, timeout: float | None = 0, /) -> bool: ...
     def fileno(self) -> int: ...
     def release(self) -> None: ...
     def close(self) -> None: ...

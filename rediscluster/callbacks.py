@@ -7,40 +7,24 @@ per-node replies are merged (redis-py-cluster 2.1.3's tables). The C engine read
 all three from the client instance; nothing here does I/O.
 """
 
-from . import _core
 from .commands import FAMILY_CALLBACKS
-from .exceptions import RedisClusterException
+from .utils import (
+    bool_ok,
+    dict_merge,
+    first_key,
+    merge_result,
+    parse_pubsub_channels,
+    parse_pubsub_numpat,
+    parse_pubsub_numsub,
+    string_keys_to_dict,
+)
 
 __all__ = [
     "CaseInsensitiveDict",
     "RESPONSE_CALLBACKS",
     "NODES_FLAGS",
     "RESULT_CALLBACKS",
-    "string_keys_to_dict",
-    "dict_merge",
-    "nativestr",
-    "bool_ok",
 ]
-
-
-def nativestr(x):
-    """bytes -> str (utf-8, replace); anything else unchanged."""
-    return x if isinstance(x, str) else x.decode("utf-8", "replace")
-
-
-#: ``reply == OK`` (in C: it runs once per command)
-bool_ok = _core.bool_ok
-
-
-def string_keys_to_dict(key_string, callback):
-    return dict.fromkeys(key_string.split(), callback)
-
-
-def dict_merge(*dicts):
-    merged = {}
-    for d in dicts:
-        merged.update(d)
-    return merged
 
 
 class CaseInsensitiveDict(dict):
@@ -92,14 +76,15 @@ def _int_or_none(response):
 #: families' own entries are in rediscluster/commands/*.py; ECHO keeps its
 #: reply as it is, so it needs none).
 _BASE_CALLBACKS = dict_merge(
-    string_keys_to_dict("AUTH MOVE MSETNX RENAMENX SMOVE", bool),
+    string_keys_to_dict("AUTH MOVE MSETNX RENAMENX SMOVE".split(), bool),
     string_keys_to_dict(
         "DEL EXISTS PFCOUNT SDIFFSTORE SINTERSTORE SUNIONSTORE UNLINK XACK XDEL XLEN "
-        "XTRIM ZCARD ZLEXCOUNT ZREM ZREMRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE TOUCH",
+        "XTRIM ZCARD ZLEXCOUNT ZREM ZREMRANGEBYLEX ZREMRANGEBYRANK ZREMRANGEBYSCORE "
+        "TOUCH".split(),
         int,
     ),
-    string_keys_to_dict("MSET PFMERGE RENAME SELECT SHUTDOWN SLAVEOF SWAPDB WATCH UNWATCH",
-                        bool_ok),
+    string_keys_to_dict(
+        "MSET PFMERGE RENAME SELECT SHUTDOWN SLAVEOF SWAPDB WATCH UNWATCH".split(), bool_ok),
 )
 
 
@@ -123,13 +108,16 @@ def _flags(names, flag):
 NODES_FLAGS = _flags(
     # 2.1.3
     "ACL CAT, ACL DELUSER, ACL GENPASS, ACL GETUSER, ACL HELP, ACL LIST, ACL LOAD, "
-    "ACL LOG, ACL SAVE, ACL SETUSER, ACL USERS, ACL WHOAMI, BITOP, MOVE, SCRIPT KILL, "
+    "ACL LOG, ACL SAVE, ACL SETUSER, ACL USERS, ACL WHOAMI, MOVE, SCRIPT KILL, "
     "SENTINEL GET-MASTER-ADDR-BY-NAME, SENTINEL MASTER, SENTINEL MASTERS, "
     "SENTINEL MONITOR, SENTINEL REMOVE, SENTINEL SENTINELS, SENTINEL SET, "
     "SENTINEL SLAVES, SHUTDOWN, SLAVEOF, WAIT, "
     # newer: same reasons (per-connection debugging, killing "the" running
     # script of a cluster, role changes, replication acknowledgements, ACLs)
-    "ACL DRYRUN, SCRIPT DEBUG, FUNCTION KILL, REPLICAOF, WAITAOF, FAILOVER, CLIENT REPLY",
+    "ACL DRYRUN, SCRIPT DEBUG, FUNCTION KILL, REPLICAOF, WAITAOF, FAILOVER, CLIENT REPLY, "
+    # per-connection state the engine manages itself (2.1.3 raised here too:
+    # "Missing key" / "Only 'pubsub' commands ...")
+    "MONITOR, READONLY, READWRITE",
     "blocked",
 )
 NODES_FLAGS.update(
@@ -141,7 +129,7 @@ NODES_FLAGS.update(
         "PUBSUB NUMPAT, PUBSUB NUMSUB, SAVE, SLOWLOG GET, SLOWLOG LEN, SLOWLOG RESET, TIME, "
         # newer per-node state
         "CLIENT INFO, CLIENT NO-EVICT, CLIENT NO-TOUCH, CLIENT PAUSE, CLIENT UNPAUSE, "
-        "CLIENT TRACKINGINFO, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
+        "CLIENT TRACKINGINFO, CLIENT UNBLOCK, CLUSTER MYID, CLUSTER SAVECONFIG, MEMORY DOCTOR, "
         "MEMORY MALLOC-STATS, MEMORY PURGE, MEMORY STATS, LATENCY DOCTOR, LATENCY GRAPH, "
         "LATENCY HISTOGRAM, LATENCY HISTORY, LATENCY LATEST, LATENCY RESET, "
         "PUBSUB SHARDCHANNELS, PUBSUB SHARDNUMSUB",
@@ -156,7 +144,9 @@ NODES_FLAGS.update(
         "FLUSHALL, FLUSHDB, KEYS, SCAN, SCRIPT EXISTS, SCRIPT FLUSH, SCRIPT LOAD, "
         # functions live on every master (replicas get them by replication)
         "FUNCTION DELETE, FUNCTION DUMP, FUNCTION FLUSH, FUNCTION LIST, FUNCTION LOAD, "
-        "FUNCTION RESTORE, FUNCTION STATS",
+        "FUNCTION RESTORE, FUNCTION STATS, "
+        # every master refuses it (one db in cluster mode): the server's error
+        "SWAPDB",
         "all-masters",
     )
 )
@@ -183,16 +173,14 @@ def _identity(command, res, **kwargs):
     return res
 
 
-def _first_key(command, res, **kwargs):
-    """The only reply; more than one is an error (2.1.3's ``first_key``)."""
-    if len(res) != 1:
-        raise RedisClusterException("More then 1 result from command: {0}".format(command))
-    return next(iter(res.values()))
-
-
 def _any_one(command, res, **kwargs):
     """One node's reply, for commands every master answers alike."""
     return next(iter(res.values()), None)
+
+
+def _any_true(command, res, **kwargs):
+    """True if any node said yes."""
+    return any(res.values())
 
 
 def _all_true(command, res, **kwargs):
@@ -200,42 +188,9 @@ def _all_true(command, res, **kwargs):
     return all(res.values())
 
 
-def _merge_lists(command, res, **kwargs):
-    """Union of the per-node lists, duplicates removed (order is lost)."""
-    merged = set()
-    for v in res.values():
-        merged.update(v or ())
-    return list(merged)
-
-
 def _script_exists(command, res, **kwargs):
     """A script exists if every master has it."""
     return [all(k) for k in zip(*res.values())]
-
-
-def parse_pubsub_channels(command, res, **options):
-    """Channels with subscribers on any node; ``aggregate=False``: per node."""
-    if not options.get("aggregate", True):
-        return res
-    return _merge_lists(command, res)
-
-
-def parse_pubsub_numpat(command, res, **options):
-    """Pattern subscriptions summed over the nodes; ``aggregate=False``: per node."""
-    if not options.get("aggregate", True):
-        return res
-    return sum(res.values())
-
-
-def parse_pubsub_numsub(command, res, **options):
-    """[(channel, subscribers summed over the nodes)]; ``aggregate=False``: per node."""
-    if not options.get("aggregate", True):
-        return res
-    totals = {}
-    for pairs in res.values():
-        for channel, count in pairs:
-            totals[channel] = totals.get(channel, 0) + count
-    return list(totals.items())
 
 
 RESULT_CALLBACKS = dict_merge(
@@ -263,12 +218,13 @@ RESULT_CALLBACKS = dict_merge(
         "FUNCTION DELETE": _all_true,
         "FUNCTION FLUSH": _all_true,
         "FUNCTION RESTORE": _all_true,
-        "KEYS": _merge_lists,
+        "KEYS": merge_result,
+        "CLIENT UNBLOCK": _any_true,
         "PUBSUB CHANNELS": parse_pubsub_channels,
         "PUBSUB SHARDCHANNELS": parse_pubsub_channels,
         "PUBSUB NUMPAT": parse_pubsub_numpat,
         "PUBSUB NUMSUB": parse_pubsub_numsub,
         "PUBSUB SHARDNUMSUB": parse_pubsub_numsub,
     },
-    _flags("HSCAN, RANDOMKEY, SSCAN, ZSCAN", _first_key),
+    _flags("HSCAN, RANDOMKEY, SSCAN, ZSCAN", first_key),
 )

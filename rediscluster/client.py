@@ -14,6 +14,7 @@ from .callbacks import (
     CaseInsensitiveDict,
 )
 from .commands import ClusterCommands
+from .commands._util import apply_callback
 from .connection import (
     ClusterConnectionPool,
     ClusterReadOnlyConnectionPool,
@@ -21,7 +22,7 @@ from .connection import (
 )
 from .exceptions import RedisClusterException
 
-__all__ = ["RedisCluster", "StrictRedisCluster"]
+__all__ = ["RedisCluster", "StrictRedisCluster", "NodeClient"]
 
 _DEFAULT_PORT = 7000
 
@@ -108,6 +109,11 @@ class RedisCluster(_core.Client, ClusterCommands):
             from .connection import _core_options
 
             _core_options(kwargs)
+        foreign = None
+        if not isinstance(pool, _core.Pool):
+            # Any pool object is accepted, as 2.1.3 does; commands need the
+            # engine's pool, so they raise (clearly) when used.
+            foreign, pool = pool, _core.Pool()
         super().__init__(
             pool,
             response_callbacks=CaseInsensitiveDict(
@@ -121,6 +127,23 @@ class RedisCluster(_core.Client, ClusterCommands):
             read_from_replicas=bool(read_from_replicas or readonly_mode),
         )
         self.refresh_table_asap = False
+        if foreign is not None:
+            self._foreign_pool = foreign
+            self.execute_command = self._foreign_pool_error
+            self._execute_batch = self._foreign_pool_error
+
+    @property
+    def connection_pool(self):
+        """The connection pool (a ``ClusterConnectionPool``; or the object
+        given as ``connection_pool=`` even when it is not one)."""
+        foreign = self.__dict__.get("_foreign_pool")
+        return foreign if foreign is not None else _core.Client.connection_pool.__get__(self)
+
+    def _foreign_pool_error(self, *args, **kwargs):
+        raise RedisClusterException(
+            "RedisCluster(connection_pool=...) got a {0}: commands run through "
+            "rediscluster's engine and need a rediscluster ClusterConnectionPool (or a "
+            "subclass of it)".format(type(self._foreign_pool).__name__))
 
     @classmethod
     def from_url(cls, url, db=None, skip_full_coverage_check=False, readonly_mode=False,
@@ -139,7 +162,8 @@ class RedisCluster(_core.Client, ClusterCommands):
         options.pop("db", None)
         host, port = options.pop("host"), options.pop("port")
         return cls(
-            startup_nodes=[{"host": host, "port": port}],
+            # the port as a str, as 2.1.3's from_url leaves it
+            startup_nodes=[{"host": host, "port": str(port)}],
             skip_full_coverage_check=skip_full_coverage_check,
             readonly_mode=readonly_mode,
             read_from_replicas=read_from_replicas,
@@ -239,6 +263,20 @@ class RedisCluster(_core.Client, ClusterCommands):
             return [nodes.node_from_slot(int(args[1]))]
         return None
 
+    def parse_response(self, connection, command_name, **options):
+        """Read one reply from ``connection`` and parse it with
+        ``command_name``'s response callback (redis-py's ``parse_response``).
+        The engine does not call this method: patching it does not change how
+        ``execute_command`` parses replies (use ``set_response_callback``)."""
+        return apply_callback(self.response_callbacks, (command_name,),
+                              connection.read_response(), options)
+
+    def client(self):
+        """redis-py's single-connection client: not possible in cluster mode
+        (RedisClusterException)."""
+        return self.__class__(connection_pool=self.connection_pool,
+                              single_connection_client=True)
+
     @property
     def RedisClusterRequestTTL_active(self):
         return self._request_ttl
@@ -254,3 +292,42 @@ class RedisCluster(_core.Client, ClusterCommands):
 
 class StrictRedisCluster(RedisCluster):
     """The 1.3.x name of ``RedisCluster`` (redis-py 3 semantics)."""
+
+
+class NodeClient(ClusterCommands):
+    """A client of one node (``NodeManager.get_redis_link``): the command
+    methods of ``RedisCluster``, every command sent to that node only, with no
+    cluster routing (MOVED/ASK are raised; fan-out commands answer for this
+    node alone), as a ``redis.Redis`` connected to the node would."""
+
+    RESPONSE_CALLBACKS = RESPONSE_CALLBACKS
+
+    def __init__(self, pool, host, port):
+        self.connection_pool = pool
+        self.host = host
+        self.port = port
+        self.response_callbacks = CaseInsensitiveDict(self.RESPONSE_CALLBACKS)
+
+    def __repr__(self):
+        return "{0}<{1}:{2}>".format(type(self).__name__, self.host, self.port)
+
+    def keyslot(self, key):
+        return self.connection_pool.keyslot(key)
+
+    def execute_command(self, *args, **options):
+        """Send one command to the node; the parsed reply (errors raised)."""
+        if not args:
+            raise RedisClusterException("Unable to determine command to use")
+        reply = self.connection_pool._node_command(self.host, self.port, *args)
+        return apply_callback(self.response_callbacks, args, reply, options)
+
+    def _execute_batch(self, commands):
+        out = []
+        for command in commands:
+            args, options = (command.args, command.options) if hasattr(command, "args") \
+                else command
+            try:
+                out.append(self.execute_command(*args, **(options or {})))
+            except Exception as e:  # errors in place, as the engine's batch
+                out.append(e)
+        return out

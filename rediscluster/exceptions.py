@@ -67,6 +67,8 @@ __all__ = [
     "ClusterDownError",
     "MasterDownError",
     "ClusterCrossSlotError",
+    "ClusterCrossSlotKeysError",
+    "ClusterAuthenticationError",
     "AskError",
     "MovedError",
     "TryAgainError",
@@ -247,6 +249,18 @@ class ClusterCrossSlotError(ResponseError, metaclass=_also_redis_py):
     """The keys of one command hash to different slots (CROSSSLOT)."""
 
     message = "Keys in request don't hash to the same slot"
+
+
+class ClusterCrossSlotKeysError(ClusterCrossSlotError, RedisClusterException):
+    """The keys of a command that needs them in one slot map to several, seen
+    before sending (XREAD, XREADGROUP, BITOP, EVAL ...). redis-py-cluster 2.1.3
+    raised ``RedisClusterException`` there, so this is both."""
+
+
+class ClusterAuthenticationError(AuthenticationError, RedisClusterException):
+    """The cluster refused our credentials while the client discovered the
+    topology. redis-py-cluster 2.1.3 raised ``RedisClusterException`` there, so
+    this is both."""
 
 
 def _parse_redirect(resp):

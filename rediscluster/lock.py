@@ -101,15 +101,9 @@ class Lock:
         self.lua_reacquire = client.register_script(self.LUA_REACQUIRE_SCRIPT)
 
     def _encode(self, value):
-        """A token as the bytes the client stores (its encoding)."""
-        if isinstance(value, bytes):
-            return value
-        kwargs = getattr(self.redis.connection_pool, "connection_kwargs", {}) or {}
-        encoding = kwargs.get("encoding") or "utf-8"
-        errors = kwargs.get("encoding_errors") or "strict"
-        if not isinstance(value, str):
-            value = repr(value) if isinstance(value, float) else str(value)
-        return value.encode(encoding, errors)
+        """A token as the bytes the client stores (the pool's encoder, as
+        redis-py 3.5's Lock)."""
+        return self.redis.connection_pool.get_encoder().encode(value)
 
     def __enter__(self):
         # Always blocking: the caller could not tell whether it got the lock.

@@ -14,6 +14,7 @@ import struct
 
 from .exceptions import (
     AuthenticationError,
+    ClusterAuthenticationError,
     ConnectionError,
     RedisClusterConfigError,
     RedisClusterException,
@@ -59,11 +60,57 @@ class NodeManager:
         self.nodemanager_follow_cluster = nodemanager_follow_cluster
         self.host_port_remap = host_port_remap
         self._validate_host_port_remap(host_port_remap)
+        connection_kwargs.pop("max_connections", None)  # 2.1.3's pool passes it
         self.connection_kwargs = connection_kwargs
+        if pool is None:
+            # On its own (no client): a private engine pool to talk to nodes.
+            pool = self._make_pool(connection_kwargs, skip_full_coverage_check)
         self._pool = pool
+        self._links = {}
         self._view_epoch = None
         self._nodes = {}
         self._slots = {}
+
+    @staticmethod
+    def _make_pool(connection_kwargs, skip_full_coverage_check=False, **extra):
+        from . import _core
+        from .connection import _core_options
+
+        options = _core_options(connection_kwargs)
+        options.update(extra)
+        return _core.Pool(skip_full_coverage_check=bool(skip_full_coverage_check), **options)
+
+    @property
+    def encoder(self):
+        """An ``Encoder`` with the connection options' encoding (2.1.3's attribute)."""
+        from .connection import _encoder_for
+
+        return _encoder_for(self.connection_kwargs)
+
+    def get_redis_link(self, host, port, decode_responses=False):
+        """A client of the one node ``host:port``: ``execute_command`` and the
+        command methods go to that node only (errors such as MOVED are raised,
+        fan-out commands answer for that node alone), as 2.1.3's
+        ``redis.Redis`` link."""
+        from .client import NodeClient
+
+        pool = self._links.get(bool(decode_responses))
+        if pool is None:
+            options = dict(self.connection_kwargs, decode_responses=bool(decode_responses))
+            pool = self._links[bool(decode_responses)] = self._make_pool(options)
+        return NodeClient(pool, host, int(port))
+
+    def populate_startup_nodes(self):
+        """Add every known node to ``startup_nodes`` (duplicates removed)."""
+        for item in self.startup_nodes:
+            self.set_node_name(item)
+        for node in self.nodes.values():
+            if node not in self.startup_nodes:
+                self.startup_nodes.append(node)
+        unique = {}
+        for node in self.startup_nodes:
+            unique.setdefault((node["host"], str(node["port"])), node)
+        self.startup_nodes = list(unique.values())
 
     # ------------------------------------------------------------ helpers
 
@@ -278,8 +325,14 @@ class NodeManager:
         return [tuple(n) for n in nodes], table
 
     def cluster_require_full_coverage(self, nodes):
-        """True if any node says cluster-require-full-coverage yes."""
-        for host, port, role, _m in nodes:
+        """True if any node says cluster-require-full-coverage yes. ``nodes``:
+        2.1.3's ``{name: node dict}`` (or node dicts), or discovery's
+        ``(host, port, role, master)`` tuples."""
+        if isinstance(nodes, dict):
+            nodes = nodes.values()
+        for node in nodes:
+            host, port = (node["host"], int(node["port"])) if isinstance(node, dict) \
+                else (node[0], node[1])
             try:
                 reply = self._pool._node_command(host, port, "CONFIG", "GET",
                                                  "cluster-require-full-coverage")
@@ -314,8 +367,10 @@ class NodeManager:
             host, port = node["host"], int(node["port"])
             try:
                 reply = pool._node_command(host, port, "CLUSTER", "SLOTS")
-            except AuthenticationError:
-                raise
+            except AuthenticationError as e:
+                if isinstance(e, RedisClusterException):
+                    raise
+                raise ClusterAuthenticationError(*e.args) from e
             except (ConnectionError, TimeoutError) as e:
                 name = "{0}:{1}".format(host, port)
                 last_error = str(e) if name in str(e) else "{0}: {1}".format(name, e)

@@ -16,21 +16,32 @@ import weakref
 
 from . import _core
 from .client import RedisCluster
+from .commands._util import apply_callback
+from .commands.multikey import _mapping_args
 from .exceptions import (
     AskError,
     ConnectionError,
     MovedError,
     RedisClusterException,
     ResponseError,
+    TimeoutError,
+    TryAgainError,
     WatchError,
 )
 
-__all__ = ["ClusterPipeline", "StrictClusterPipeline"]
+__all__ = ["ClusterPipeline", "StrictClusterPipeline", "PipelineCommand", "ERRORS_ALLOW_RETRY"]
+
+#: 2.1.3's errors a pipeline command is retried on (the engine does that itself)
+ERRORS_ALLOW_RETRY = (ConnectionError, TimeoutError, MovedError, AskError, TryAgainError)
+
+#: One queued command (a C type): ``.args``, ``.options``, ``.position``,
+#: ``.result``; ``PipelineCommand(args, options=None, position=None)``.
+PipelineCommand = _core.PipelineCommand
 
 # 2.1.3's blocked pipeline methods (§10) that we still cannot queue.
 _BLOCKED = (
     "bgrewriteaof bgsave bitop client_getname client_kill client_list client_setname "
-    "config_get config_resetstat config_rewrite config_set dbsize echo evalsha flushall "
+    "config_get config_resetstat config_rewrite config_set dbsize echo flushall "
     "flushdb info keys lastsave move ping publish randomkey save scan script_exists "
     "script_flush script_kill script_load sentinel_get_master_addr_by_name sentinel_master "
     "sentinel_masters sentinel_monitor sentinel_remove sentinel_sentinels sentinel_set "
@@ -54,6 +65,11 @@ def _blocked(name):
     method.__name__ = name
     method.__doc__ = "Blocked in cluster pipelines (as in redis-py-cluster)."
     return method
+
+
+def _command_args(c):
+    """The argument tuple of a PipelineCommand or an (args, options) pair."""
+    return c.args if isinstance(c, PipelineCommand) else c[0]
 
 
 def _safe_str(arg):
@@ -83,6 +99,7 @@ class ClusterPipeline(RedisCluster):
         self.startup_nodes = startup_nodes or []
         self.refresh_table_asap = False
         self.command_stack = []
+        self.scripts = set()  # Script objects used in this pipeline (loaded first)
         self._transaction_mode = bool(transaction)
         self.explicit_transaction = False
         self.watching = False
@@ -149,6 +166,7 @@ class ClusterPipeline(RedisCluster):
     def reset(self):
         """Forget queued commands; UNWATCH and release a held connection."""
         self.command_stack = []
+        self.scripts = set()
         self.explicit_transaction = False
         self._set_immediate(False)
         conn, self._conn = self._conn, None
@@ -169,6 +187,8 @@ class ClusterPipeline(RedisCluster):
             return []
         self._abort_index = None
         try:
+            if self.scripts:
+                self.load_scripts()
             if self._transaction_mode or self.explicit_transaction:
                 results = self._execute_transaction(stack)
             else:
@@ -183,21 +203,36 @@ class ClusterPipeline(RedisCluster):
         return results
 
     def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
-        """2.1.3's entry point: run a list of (args, options) commands."""
-        results = _core.Client._execute_batch(self, [(tuple(a), o) for a, o in stack])
+        """2.1.3's entry point: run a list of ``PipelineCommand`` (or
+        ``(args, options)`` pairs); return the results in order, each also in
+        its command's ``.result``."""
+        results = _core.Client._execute_batch(self, stack)
         if raise_on_error:
             self._raise_first_error(stack, results)
         return results
 
+    def raise_first_error(self, stack):
+        """Raise the first exception among the ``.result`` of ``stack``'s
+        commands, annotated with its position and arguments."""
+        for c in stack:
+            if isinstance(c.result, Exception):
+                self.annotate_exception(c.result, c.position + 1, c.args)
+                raise c.result
+
     @staticmethod
-    def _raise_first_error(stack, results, offset=0):
+    def annotate_exception(exception, number, command):
+        """Prefix ``exception``'s message with "Command # number (args) of
+        pipeline caused error: " (bytes arguments shown decoded)."""
+        msg = "Command # %d (%s) of pipeline caused error: %s" % (
+            number, " ".join(_safe_str(a) for a in command),
+            exception.args[0] if exception.args else "")
+        exception.args = (msg,) + tuple(exception.args[1:])
+
+    @classmethod
+    def _raise_first_error(cls, stack, results, offset=0):
         for i, r in enumerate(results):
             if isinstance(r, Exception):
-                args = stack[i][0]
-                msg = "Command # %d (%s) of pipeline caused error: %s" % (
-                    i + 1 + offset, " ".join(_safe_str(a) for a in args),
-                    r.args[0] if r.args else "")
-                r.args = (msg,) + tuple(r.args[1:])
+                cls.annotate_exception(r, i + 1 + offset, _command_args(stack[i]))
                 raise r
 
     # ------------------------------------------------------------ transactions
@@ -212,8 +247,8 @@ class ClusterPipeline(RedisCluster):
 
     def _transaction_slot(self, stack, extra_slots=()):
         slots = set(extra_slots)
-        for args, _ in stack:
-            slots |= self._command_slots(args)
+        for c in stack:
+            slots |= self._command_slots(_command_args(c))
         if len(slots) > 1:
             raise RedisClusterException(
                 "A transaction's keys must all map to one slot; these keys map to slots "
@@ -284,8 +319,7 @@ class ClusterPipeline(RedisCluster):
         elif name == "UNWATCH":
             self.watching = False
             self._set_immediate(False)
-        cb = self.response_callbacks.get(name)
-        return cb(reply, **options) if cb is not None else reply
+        return apply_callback(self.response_callbacks, args, reply, options)
 
     def _execute_transaction(self, stack):
         slot = self._transaction_slot(stack, {self._slot} if self._slot is not None else ())
@@ -299,7 +333,7 @@ class ClusterPipeline(RedisCluster):
             else:
                 conn = self.connection_pool._connection(slot)
             commands = ([("ASKING",)] if asking is not None and not held else []) + \
-                [("MULTI",)] + [args for args, _ in stack] + [("EXEC",)]
+                [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)]
             try:
                 replies = conn.execute_many(commands)
             finally:
@@ -336,14 +370,13 @@ class ClusterPipeline(RedisCluster):
                     (i for i, r in enumerate(queued) if isinstance(r, Exception)), None)
                 return results
             results = []
-            for (args, options), r in zip(stack, exec_reply):
+            for c, r in zip(stack, exec_reply):
                 if not isinstance(r, Exception):
-                    cb = self.response_callbacks.get(str(args[0]).upper())
-                    if cb is not None:
-                        try:
-                            r = cb(r, **(options or {}))
-                        except Exception as e:  # a parser that fails: its error in place
-                            r = e
+                    try:
+                        r = apply_callback(self.response_callbacks, c.args, r, c.options)
+                    except Exception as e:  # a parser that fails: its error in place
+                        r = e
+                c.result = r
                 results.append(r)
             return results
         raise RedisClusterException("Transaction redirected too many times")
@@ -367,19 +400,13 @@ class ClusterPipeline(RedisCluster):
 
     def mset(self, *args, **kwargs):
         """Queue MSET (a dict or keyword arguments); all keys must map to one slot."""
-        if args:
-            if len(args) != 1 or not isinstance(args[0], dict):
-                raise RedisClusterException("MSET requires **kwargs or a single dict arg")
-            kwargs.update(args[0])
+        kwargs = _mapping_args("MSET", args, kwargs)
         pieces = [x for pair in kwargs.items() for x in pair]
         return self._queue_one_slot("MSET", list(kwargs), ["MSET"] + pieces)
 
     def msetnx(self, *args, **kwargs):
         """Queue MSETNX (a dict or keyword arguments); all keys must map to one slot."""
-        if args:
-            if len(args) != 1 or not isinstance(args[0], dict):
-                raise RedisClusterException("MSETNX requires **kwargs or a single dict arg")
-            kwargs.update(args[0])
+        kwargs = _mapping_args("MSETNX", args, kwargs)
         pieces = [x for pair in kwargs.items() for x in pair]
         return self._queue_one_slot("MSETNX", list(kwargs), ["MSETNX"] + pieces)
 
@@ -472,8 +499,11 @@ class ClusterPipeline(RedisCluster):
         return self._immediate(args, options)
 
     def load_scripts(self):
-        """Not implemented in cluster pipelines (raises, as the original)."""
-        raise RedisClusterException("method load_scripts() is not implemented")
+        """SCRIPT LOAD every ``Script`` used in this pipeline on every master
+        (``execute()`` does it before running; 2.1.3 could not run scripts in
+        pipelines)."""
+        for script in list(self.scripts):
+            script.sha = _core.Client.execute_command(self, "SCRIPT LOAD", script.script)
 
     def script_load_for_pipeline(self, *args, **kwargs):
         """Not implemented in cluster pipelines (raises, as the original)."""

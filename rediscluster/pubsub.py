@@ -30,6 +30,13 @@ import threading
 import time
 
 from .commands._util import list_or_args, nativestr
+from .connection import (
+    ClusterConnection,
+    Connection,
+    SSLClusterConnection,
+    SSLConnection,
+    _encoder_for,
+)
 from .exceptions import (
     AskError,
     ClusterDownError,
@@ -77,13 +84,21 @@ class ClusterPubSub:
         self.shard_hint = shard_hint
         self.ignore_subscribe_messages = ignore_subscribe_messages
         options = getattr(connection_pool, "connection_kwargs", None) or {}
-        self._decode = bool(options.get("decode_responses", False))
-        self._encoding = options.get("encoding") or options.get("charset") or "utf-8"
-        self._errors = options.get("encoding_errors") or options.get("errors") or "strict"
+        self.encoder = _encoder_for(options)
+        self._decode = self.encoder.decode_responses
+        self._encoding = self.encoder.encoding
+        self._errors = self.encoder.encoding_errors
+        self._health_check_interval = options.get("health_check_interval") or 0
+        if self._decode:
+            self.health_check_response = ["pong", self.HEALTH_CHECK_MESSAGE]
+        else:
+            self.health_check_response = [b"pong", self.HEALTH_CHECK_MESSAGE.encode()]
         self._lock = threading.RLock()
         self._subscribed_event = threading.Event()
         self._wake = None  # (read fd, write fd): wakes a waiting reader
-        self.connection = None
+        self._main = None  # the classic connection (a held _core.Connection)
+        self._view = None  # what ``connection`` shows of it
+        self._next_health_check = 0.0
         self._shard_conns = {}
         self.reset()
 
@@ -111,8 +126,8 @@ class ClusterPubSub:
     def reset(self):
         """Close every connection and forget all subscriptions."""
         with self._lock:
-            conns = [self.connection] + list(self._shard_conns.values())
-            self.connection = None
+            conns = [self._main] + list(self._shard_conns.values())
+            self._main = None
             self._shard_conns = {}
             for conn in conns:
                 if conn is not None:
@@ -147,6 +162,83 @@ class ClusterPubSub:
         """Whether any channel, pattern or shard channel is subscribed."""
         return bool(self.channels or self.patterns or self.shard_channels)
 
+    @property
+    def connection(self):
+        """The classic (SUBSCRIBE/PSUBSCRIBE) connection as a
+        ``ClusterConnection``, or None before the first subscription and after
+        ``close()``. Its ``disconnect()`` drops the connection: the next
+        ``get_message``/``listen`` connects again and re-subscribes every
+        channel and pattern."""
+        with self._lock:
+            main = self._main
+            if main is None:
+                return None
+            if self._view is None or self._view._conn is not main:
+                self._view = self._make_view(main)
+            return self._view
+
+    def _make_view(self, conn):
+        """The pool's connection class (ClusterConnection or
+        SSLClusterConnection) over the held connection, whose ``disconnect()``
+        drops it the way a network failure would (the next read reconnects
+        and subscribes again)."""
+        pool = self.connection_pool
+        options = dict(getattr(pool, "connection_kwargs", None) or {})
+        cls = getattr(pool, "connection_class", None)
+        if not (isinstance(cls, type) and issubclass(cls, Connection)):
+            cls = SSLClusterConnection if options.get("ssl") else ClusterConnection
+        if issubclass(cls, SSLConnection):
+            options.pop("ssl", None)
+        host, _, port = conn.node.rpartition(":")
+        view = cls(host=host, port=int(port), **options)
+        view._engine = pool
+        view._conn = conn
+        view._stateful = True
+        view._disconnect_hook = self._view_disconnect
+        try:
+            view.node = pool.nodes.nodes.get(conn.node) or view.node
+        except Exception:  # a pool object without a NodeManager
+            pass
+        return view
+
+    def _view_disconnect(self, view):
+        conn, view._conn = view._conn, None
+        if conn is None:
+            return
+        with self._lock:
+            if self._main is conn:
+                self._main_lost(ConnectionError("Pub/Sub connection closed by disconnect()"))
+                self._wakeup()
+            else:
+                conn.close()
+
+    def on_connect(self, connection):
+        """Subscribe again to every channel and pattern recorded (what a
+        reconnection does; redis-py's connect callback)."""
+        with self._lock:
+            self.pending_unsubscribe_channels.clear()
+            self.pending_unsubscribe_patterns.clear()
+            if self.channels:
+                self.subscribe(**{self.encoder.decode(k, force=True): v
+                                  for k, v in self.channels.items()})
+            if self.patterns:
+                self.psubscribe(**{self.encoder.decode(k, force=True): v
+                                   for k, v in self.patterns.items()})
+
+    def check_health(self):
+        """With ``health_check_interval`` (a connection option), PING the
+        classic connection when the interval has passed (the reply is not
+        returned as a message). RuntimeError before the first subscription."""
+        if not self._has_connections():
+            raise RuntimeError("pubsub connection not set: did you forget to call "
+                               "subscribe() or psubscribe()?")
+        interval = self._health_check_interval
+        if interval and time.time() > self._next_health_check:
+            self._next_health_check = time.time() + interval
+            with self._lock:
+                if self._main is not None:
+                    self.execute_command("PING", self.HEALTH_CHECK_MESSAGE)
+
     def _update_subscribed(self):
         if self.subscribed:
             self._subscribed_event.set()
@@ -157,19 +249,7 @@ class ClusterPubSub:
 
     def _encode(self, value):
         """A channel name as bytes, with redis-py's type rules."""
-        if isinstance(value, bytes):
-            return value
-        if isinstance(value, bool):
-            raise DataError("Invalid input of type: 'bool'. Convert to a "
-                            "bytes, string, int or float first.")
-        if isinstance(value, float):
-            return repr(value).encode()
-        if isinstance(value, int):
-            return str(value).encode()
-        if isinstance(value, str):
-            return value.encode(self._encoding, self._errors)
-        raise DataError("Invalid input of type: '%s'. Convert to a bytes, string, "
-                        "int or float first." % type(value).__name__)
+        return self.encoder.encode(value)
 
     def _normalize(self, name):
         """A name as the server's replies carry it: str when replies are
@@ -265,16 +345,16 @@ class ClusterPubSub:
             if conn is not None:
                 conn.close()
             raise
-        self.connection = conn
+        self._main = conn
         self._main_lost_at = None
         self._main_backoff = _BACKOFF_MIN
         self._wakeup()
         return conn
 
     def _main_lost(self, exc):
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+        if self._main is not None:
+            self._main.close()
+            self._main = None
         self._last_error = exc
         if self.channels or self.patterns:
             if self._main_lost_at is None:
@@ -304,17 +384,17 @@ class ClusterPubSub:
         reply is read by ``get_message``."""
         with self._lock:
             hint = args[1] if len(args) > 1 else None
-            if self.connection is None:
+            if self._main is None:
                 self._connect_main(hint)
             try:
-                self.connection.send([tuple(args)])
+                self._main.send([tuple(args)])
             except _CONN_ERRORS as e:
                 # the connection dropped: reconnect (subscribing again what is
                 # recorded) and send once more
                 self._main_lost(e)
                 self._connect_main(hint)
                 try:
-                    self.connection.send([tuple(args)])
+                    self._main.send([tuple(args)])
                 except _CONN_ERRORS as e2:
                     self._main_lost(e2)
                     raise
@@ -578,8 +658,8 @@ class ClusterPubSub:
 
     def _sources(self):
         out = []
-        if self.connection is not None:
-            out.append((_MAIN, self.connection))
+        if self._main is not None:
+            out.append((_MAIN, self._main))
         out.extend(self._shard_conns.items())
         return out
 
@@ -705,12 +785,16 @@ class ClusterPubSub:
         """The next raw reply (list) of any connection; None if none came
         within ``timeout`` seconds (``block=True``: wait as long as it takes)."""
         with self._lock:
-            if (self.connection is None and not self._shard_conns
+            if (self._main is None and not self._shard_conns
                     and self._main_lost_at is None and not self._shard_pending):
                 raise RuntimeError(
                     "pubsub connection not set: did you forget to call subscribe() "
                     "or psubscribe()?")
-        return self._read_reply(None if block else timeout)
+        self.check_health()
+        response = self._read_reply(None if block else timeout)
+        if self._health_check_interval and response == self.health_check_response:
+            return None  # our own health check's reply
+        return response
 
     def handle_message(self, response, ignore_subscribe_messages=False):
         """Turn a raw reply into redis-py's message dict, updating the
@@ -768,13 +852,8 @@ class ClusterPubSub:
         """The next message, or None if none arrived within ``timeout``
         seconds (None: wait as long as it takes). Reads the classic and the
         sharded connections; reconnects and subscribes again after a
-        connection loss."""
-        if not self.subscribed and not self._has_connections():
-            start = time.monotonic()
-            if not self._subscribed_event.wait(timeout):
-                return None
-            if timeout is not None:
-                timeout = max(0.0, timeout - (time.monotonic() - start))
+        connection loss. RuntimeError before the first subscription (as
+        redis-py 3.5)."""
         response = self.parse_response(block=(timeout is None), timeout=timeout)
         if response is not None:
             return self.handle_message(response, ignore_subscribe_messages)
@@ -789,7 +868,7 @@ class ClusterPubSub:
 
     def _has_connections(self):
         with self._lock:
-            return bool(self.connection is not None or self._shard_conns
+            return bool(self._main is not None or self._shard_conns
                         or self._main_lost_at is not None or self._shard_pending)
 
     def listen(self):

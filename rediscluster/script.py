@@ -37,6 +37,11 @@ class Script:
             client = self.registered_client
         keys = tuple(keys)
         args = keys + tuple(args)
+        scripts = getattr(client, "scripts", None)
+        if isinstance(scripts, set):
+            # a pipeline: it loads its scripts before it runs (redis-py's way)
+            scripts.add(self)
+            return client.evalsha(self.sha, len(keys), *args)
         try:
             return client.evalsha(self.sha, len(keys), *args)
         except NoScriptError:

@@ -4,7 +4,6 @@ response callback). Reply parsers live next to their commands, in each module's
 ``RESPONSE_CALLBACKS``; ``FAMILY_CALLBACKS`` lists them for rediscluster/callbacks.py,
 which merges them into the one dict."""
 
-from .core import CoreCommands
 from .multikey import MultiKeyCommands
 from .scripting import ScriptingCommands
 from .server import ServerCommands
@@ -54,7 +53,5 @@ class ClusterCommands(
     GeoCommands,
     StreamCommands,
     HyperLogLogCommands,
-
-    CoreCommands,
 ):
     """All command mixins combined (multi-key splitting first, so it wins)."""

@@ -4,16 +4,8 @@ Nothing here does I/O; none of it imports the client."""
 
 import datetime
 
-from .. import _core
 from ..exceptions import DataError
-
-#: reply == OK, in C (``_core.bool_ok``)
-bool_ok = _core.bool_ok
-
-
-def nativestr(x):
-    """bytes -> str (utf-8, replace); str and anything else unchanged."""
-    return x.decode("utf-8", "replace") if isinstance(x, (bytes, bytearray)) else x
+from ..utils import bool_ok, nativestr
 
 
 def list_or_args(keys, args):
@@ -70,6 +62,30 @@ def pairs_to_dict(response, decode_keys=False, decode_string_values=False):
     return dict(zip(it, it))
 
 
+def scan_args(cursor, match=None, count=None, _type=None):
+    """SCAN-family arguments after the key: ``cursor [MATCH m] [COUNT c] [TYPE t]``."""
+    pieces = [cursor]
+    if match is not None:
+        pieces.extend((b"MATCH", match))
+    if count is not None:
+        pieces.extend((b"COUNT", count))
+    if _type is not None:
+        pieces.extend((b"TYPE", _type))
+    return pieces
+
+
+def apply_callback(callbacks, args, reply, options=None):
+    """``reply`` of the command ``args`` through its response callback in
+    ``callbacks`` (upper-case name -> callable), with the command's options; the
+    reply itself when the command has none. The one place Python code parses a
+    reply it read itself (the C engine applies callbacks on its own paths)."""
+    name = nativestr(args[0])
+    callback = callbacks.get(name.upper() if isinstance(name, str) else name)
+    if callback is None:
+        return reply
+    return callback(reply, **options) if options else callback(reply)
+
+
 def exclusive(**flags):
     """Raise DataError if more than one of the given flags is set."""
     on = [name for name, value in flags.items() if value]
@@ -78,4 +94,4 @@ def exclusive(**flags):
 
 
 __all__ = ["bool_ok", "nativestr", "list_or_args", "to_seconds", "to_millis",
-           "to_unix_seconds", "to_unix_millis", "pairs_to_dict", "exclusive", "DataError"]
+           "to_unix_seconds", "to_unix_millis", "pairs_to_dict", "exclusive", "scan_args", "apply_callback", "DataError"]

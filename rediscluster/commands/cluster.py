@@ -10,7 +10,8 @@ Reply parsers are in RESPONSE_CALLBACKS below.
 """
 
 from ..exceptions import DataError, RedisClusterException, RedisError
-from ._util import bool_ok, nativestr
+from ._util import apply_callback
+from ..utils import bool_ok, nativestr, parse_cluster_nodes, parse_cluster_slots
 from .server import parse_info
 
 _FAILOVER_OPTIONS = ("FORCE", "TAKEOVER")
@@ -37,10 +38,7 @@ class ClusterManagementCommands:
     def _send_to_address(self, address, *args, **options):
         """One command to one node (no redirects); the response callback applied."""
         reply = self.connection_pool._node_command(address[0], address[1], *args)
-        callback = self.response_callbacks.get(nativestr(args[0]).upper())
-        if callback is None:
-            return reply
-        return callback(reply, **options) if options else callback(reply)
+        return apply_callback(self.response_callbacks, args, reply, options)
 
     def _execute_on_node_id(self, node_id, *args, **options):
         """Send ``args`` to the node whose id is ``node_id`` and return the parsed
@@ -219,81 +217,6 @@ class ClusterManagementCommands:
 
 
 # ---------------------------------------------------------------- reply parsers
-
-
-def parse_cluster_slots(resp, **options):
-    """CLUSTER SLOTS -> {(start, end): {'master': (host, port), 'slaves': [...]}};
-    node ids are dropped, an empty host becomes ``current_host``."""
-    current_host = options.get("current_host", "")
-
-    def server(entry):
-        return (nativestr(entry[0]) or current_host, entry[1])
-
-    slots = {}
-    for entry in resp:
-        start, end, master = entry[:3]
-        slots[start, end] = {
-            "master": server(master),
-            "slaves": [server(replica) for replica in entry[3:]],
-        }
-    return slots
-
-
-def _parse_node_slots(text):
-    slots, migrations = [], []
-    for item in text.split(" "):
-        if not item:
-            continue
-        if "->-" in item:
-            slot, node = item[1:-1].split("->-", 1)
-            migrations.append({"slot": int(slot), "node_id": node, "state": "migrating"})
-        elif "-<-" in item:
-            slot, node = item[1:-1].split("-<-", 1)
-            migrations.append({"slot": int(slot), "node_id": node, "state": "importing"})
-        elif "-" in item:
-            start, end = item.split("-", 1)
-            slots.extend(range(int(start), int(end) + 1))
-        else:
-            slots.append(int(item))
-    return slots, migrations
-
-
-def parse_cluster_nodes(resp, **options):
-    """CLUSTER NODES text (or CLUSTER REPLICAS lines) -> list of node dicts:
-    ``id, host, port, cluster-bus-port, flags (tuple), master (id or None),
-    ping-sent, pong-recv, link-state, slots (tuple of ints), migrations``."""
-    current_host = options.get("current_host", "")
-    if isinstance(resp, (bytes, str)):
-        lines = nativestr(resp).splitlines()
-    else:
-        lines = [nativestr(line) for line in resp]
-    nodes = []
-    for line in lines:
-        if not line.strip():
-            continue
-        parts = line.split(" ", 8)
-        node_id, addr, flags, master_id, ping_sent, pong_recv, _epoch, link_state = parts[:8]
-        addr = addr.split(",", 1)[0]  # Redis 7: "ip:port@cport,hostname"
-        host, _, ports = addr.rpartition(":")
-        port, _, bus_port = ports.partition("@")
-        node = {
-            "id": node_id,
-            "host": host or current_host,
-            "port": int(port),
-            "cluster-bus-port": int(bus_port) if bus_port else 10000 + int(port),
-            "flags": tuple(flags.split(",")),
-            "master": master_id if master_id != "-" else None,
-            "ping-sent": int(ping_sent),
-            "pong-recv": int(pong_recv),
-            "link-state": link_state,
-            "slots": [],
-            "migrations": [],
-        }
-        if len(parts) >= 9:
-            slots, migrations = _parse_node_slots(parts[8])
-            node["slots"], node["migrations"] = tuple(slots), migrations
-        nodes.append(node)
-    return nodes
 
 
 #: upper-case command name -> reply parser, for the commands of this module

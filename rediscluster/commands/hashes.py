@@ -10,7 +10,7 @@ Signatures and return shapes are redis-py 3.5.3's; HRANDFIELD (Redis 6.2) and
 
 import warnings
 
-from ._util import DataError, list_or_args, pairs_to_dict
+from ._util import DataError, list_or_args, pairs_to_dict, scan_args
 
 
 class HashCommands:
@@ -133,14 +133,7 @@ class HashCommands:
         ``match``: glob pattern on field names; ``count``: hint of how many
         fields per step. The scan is over when the cursor returned is 0.
         https://redis.io/commands/hscan"""
-        pieces = [name, cursor]
-        if match is not None:
-            pieces.append(b"MATCH")
-            pieces.append(match)
-        if count is not None:
-            pieces.append(b"COUNT")
-            pieces.append(count)
-        return self.execute_command("HSCAN", *pieces)
+        return self.execute_command("HSCAN", name, *scan_args(cursor, match, count))
 
     def hscan_iter(self, name, match=None, count=None):
         """Iterate over the ``(field, value)`` pairs of hash ``name`` with HSCAN

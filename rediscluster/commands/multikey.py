@@ -20,8 +20,8 @@ small script that returns the payload hex-encoded.
 import os
 
 from .. import _core
-from ..exceptions import RedisError, ResponseError, TimeoutError, TryAgainError
-from ._util import list_or_args
+from ..exceptions import ClusterCrossSlotKeysError, RedisError, ResponseError, TimeoutError, TryAgainError
+from ._util import DataError, list_or_args, nativestr
 
 # KEYS[1] -> {hex(DUMP), PTTL}, or nil if the key does not exist. Used only with
 # decode_responses=True. string.format over 4000-byte chunks keeps the work in C.
@@ -41,6 +41,18 @@ _TEMP_TTL_MS = 60000
 
 #: slot -> a hash tag (bytes, with braces) whose keys land in that slot
 _SLOT_TAGS = {}
+
+
+_WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+
+def _end(where):
+    """"LEFT"/"RIGHT" (any case, str or bytes) -> "LEFT"/"RIGHT"."""
+    end = nativestr(where)
+    end = end.upper() if isinstance(end, str) else end
+    if end not in ("LEFT", "RIGHT"):
+        raise DataError("src and dest must be 'LEFT' or 'RIGHT'")
+    return end
 
 
 def _raise_errors(replies):
@@ -96,6 +108,13 @@ class MultiKeyCommands:
             if slot_of(key) != first:
                 return False
         return True
+
+    def _check_one_slot_keys(self, command, keys):
+        """Raise ClusterCrossSlotKeysError (a RedisClusterException, as in
+        2.1.3) unless all ``keys`` map to one slot."""
+        if len(keys) > 1 and not self._same_slot(keys):
+            raise ClusterCrossSlotKeysError(
+                "{0} - all keys must map to the same key slot".format(command))
 
     def _run_groups(self, cmds, step, merge):
         """Send ``cmds`` (one multi-key command per slot group) in one batch and
@@ -358,35 +377,86 @@ class MultiKeyCommands:
 
     # ------------------------------------------------------------ lists
 
+    def _check_dest_type(self, dst, kind):
+        """WRONGTYPE (the server's error) if ``dst`` exists with another type
+        than ``kind``: checked before popping, so nothing is taken from the
+        source for a push that would fail."""
+        found = nativestr(self.execute_command("TYPE", dst))
+        if found not in ("none", kind):
+            raise ResponseError(_WRONGTYPE)
+
+    def _push_or_restore(self, push, restore):
+        """Run the push (args tuple) of a cross-slot move; if the server
+        refuses it (the destination was retyped since the check), run
+        ``restore`` to put the element back where it was, then raise the
+        server's error: an element is never lost."""
+        try:
+            return self.execute_command(*push)
+        except ResponseError:
+            self.execute_command(*restore)
+            raise
+
+    def _move_list_element(self, src, dst, wherefrom, whereto, timeout=None):
+        """Cross-slot LMOVE/BLMOVE/RPOPLPUSH/BRPOPLPUSH: pop from ``src``'s
+        ``wherefrom`` end, push on ``dst``'s ``whereto`` end (not atomic)."""
+        self._check_dest_type(dst, "list")
+        pop = b"LPOP" if wherefrom == "LEFT" else b"RPOP"
+        if timeout is None:
+            value = self.execute_command(pop, src)
+        else:
+            try:
+                popped = self.execute_command(b"B" + pop, src, timeout)
+            except TimeoutError:  # the socket timed out first: None, as redis-py-cluster
+                return None
+            value = None if popped is None else popped[1]
+        if value is None:
+            return None
+        push = b"LPUSH" if whereto == "LEFT" else b"RPUSH"
+        back = b"LPUSH" if wherefrom == "LEFT" else b"RPUSH"
+        self._push_or_restore((push, dst, value), (back, src, value))
+        return value
+
     def rpoplpush(self, src, dst):
         """RPOP from ``src``, LPUSH onto ``dst``; returns the value or None.
         Same slot: the server's RPOPLPUSH; across slots: RPOP then LPUSH (not
-        atomic). https://redis.io/commands/rpoplpush"""
+        atomic; a destination of another type is refused before popping, and
+        an element whose push fails is put back). https://redis.io/commands/rpoplpush"""
         if self._same_slot([src, dst]):
             return self.execute_command("RPOPLPUSH", src, dst)
-        value = self.execute_command("RPOP", src)
-        if value is not None:
-            self.execute_command("LPUSH", dst, value)
-        return value
+        return self._move_list_element(src, dst, "RIGHT", "LEFT")
 
     def brpoplpush(self, src, dst, timeout=0):
         """Like rpoplpush, blocking up to ``timeout`` seconds (0: forever) for a
         value in ``src``; None on timeout. Same slot: the server's BRPOPLPUSH;
-        across slots: BRPOP then LPUSH (not atomic).
+        across slots: BRPOP then LPUSH (not atomic; nothing lost, as rpoplpush).
         https://redis.io/commands/brpoplpush"""
         if timeout is None:
             timeout = 0
-        try:
-            if self._same_slot([src, dst]):
+        if self._same_slot([src, dst]):
+            try:
                 return self.execute_command("BRPOPLPUSH", src, dst, timeout)
-            popped = self.execute_command("BRPOP", src, timeout)
-        except TimeoutError:  # the socket timed out first: None, as redis-py-cluster
-            return None
-        if popped is None:
-            return None
-        value = popped[1]
-        self.execute_command("LPUSH", dst, value)
-        return value
+            except TimeoutError:  # the socket timed out first: None, as redis-py-cluster
+                return None
+        return self._move_list_element(src, dst, "RIGHT", "LEFT", timeout)
+
+    def lmove(self, first_list, second_list, src="LEFT", dest="RIGHT"):
+        """Pop an element from the ``src`` end ("LEFT"/"RIGHT") of
+        ``first_list``, push it on the ``dest`` end of ``second_list``; the
+        element, or None if ``first_list`` is empty. Same slot: the server's
+        (atomic) LMOVE; across slots: pop then push (not atomic; nothing lost,
+        as rpoplpush). https://redis.io/commands/lmove"""
+        if self._same_slot([first_list, second_list]):
+            return self.execute_command("LMOVE", first_list, second_list, src, dest)
+        return self._move_list_element(first_list, second_list, _end(src), _end(dest))
+
+    def blmove(self, first_list, second_list, timeout, src="LEFT", dest="RIGHT"):
+        """LMOVE that blocks up to ``timeout`` seconds (0: forever) while
+        ``first_list`` is empty; None on timeout. Across slots as ``lmove``.
+        https://redis.io/commands/blmove"""
+        if self._same_slot([first_list, second_list]):
+            return self.execute_command("BLMOVE", first_list, second_list, src, dest, timeout)
+        return self._move_list_element(first_list, second_list, _end(src), _end(dest),
+                                       0 if timeout is None else timeout)
 
     # ------------------------------------------------------------ sets
 
@@ -459,9 +529,10 @@ class MultiKeyCommands:
         https://redis.io/commands/smove"""
         if self._same_slot([src, dst]):
             return self.execute_command("SMOVE", src, dst, value)
+        self._check_dest_type(dst, "set")
         removed = self.execute_command("SREM", src, value)
         if removed == 1:
-            self.execute_command("SADD", dst, value)
+            self._push_or_restore(("SADD", dst, value), ("SADD", src, value))
         return removed
 
     # ------------------------------------------------------------ hyperloglog

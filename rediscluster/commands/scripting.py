@@ -23,10 +23,7 @@ class ScriptingCommands:
         except (TypeError, ValueError):
             return  # the server judges a malformed numkeys
         if n > 1:
-            slots = {self.keyslot(k) for k in keys_and_args[:n]}
-            if len(slots) > 1:
-                raise RedisClusterException(
-                    "{0} - all keys must map to the same key slot".format(command))
+            self._check_one_slot_keys(command, keys_and_args[:n])
 
     # ------------------------------------------------------------ EVAL
 

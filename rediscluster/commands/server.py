@@ -8,10 +8,11 @@ Where a keyless command goes, and how the per-node replies are merged, is in
 fan out and return ``{'host:port': reply}`` as redis-py-cluster 2.1.3 does.
 """
 
+import warnings
 import datetime
 
 from ..exceptions import DataError
-from ._util import bool_ok, nativestr, pairs_to_dict
+from ._util import bool_ok, nativestr, pairs_to_dict, scan_args
 
 _CLIENT_KILL_TYPES = ("normal", "master", "slave", "replica", "pubsub")
 _CLIENT_LIST_TYPES = ("normal", "master", "replica", "pubsub")
@@ -89,7 +90,7 @@ class ServerCommands:
         """One SCAN step on every master with the same ``cursor``:
         ``{'host:port': (next_cursor, [keys])}`` (2.1.3's shape; prefer
         ``scan_iter``). https://redis.io/commands/scan"""
-        return self.execute_command("SCAN", *_scan_args(cursor, match, count, _type))
+        return self.execute_command("SCAN", *scan_args(cursor, match, count, _type))
 
     def scan_iter(self, match=None, count=None, _type=None):
         """Iterate over the keys of the cluster with SCAN: every master is scanned
@@ -102,7 +103,7 @@ class ServerCommands:
             cursor = 0
             while True:
                 reply = pool._node_command(host, port, "SCAN",
-                                           *_scan_args(cursor, match, count, _type))
+                                           *scan_args(cursor, match, count, _type))
                 cursor = int(reply[0])
                 for key in reply[1]:
                     yield key
@@ -459,19 +460,101 @@ class ServerCommands:
         """Blocked in cluster mode. https://redis.io/commands/acl-whoami"""
         return self.execute_command("ACL WHOAMI")
 
+    # -- redis-py 3.5 methods that 2.1.3 inherited
 
-def _scan_args(cursor, match, count, _type):
-    pieces = [cursor]
-    if match is not None:
-        pieces.extend((b"MATCH", match))
-    if count is not None:
-        pieces.extend((b"COUNT", count))
-    if _type is not None:
-        pieces.extend((b"TYPE", _type))
-    return pieces
+    def client_unblock(self, client_id, error=False):
+        """Unblock the client ``client_id`` (with an UNBLOCKED error if
+        ``error``); True if a node had such a blocked client (the id is asked
+        on every node). https://redis.io/commands/client-unblock"""
+        args = ["CLIENT UNBLOCK", int(client_id)]
+        if error:
+            args.append(b"ERROR")
+        return self.execute_command(*args)
+
+    def debug_object(self, key):
+        """DEBUG OBJECT of ``key`` on the master serving it, as a dict
+        (``type``, ``encoding``, ``refcount``, ``serializedlength``, ...).
+        https://redis.io/commands/debug-object"""
+        node = self.connection_pool.get_master_node_by_slot(self.keyslot(key))
+        return self._send_to_address((node["host"], int(node["port"])), "DEBUG OBJECT", key)
+
+    def monitor(self):
+        """Blocked in cluster mode (raises RedisClusterException, as 2.1.3)."""
+        return self.execute_command("MONITOR")
+
+    def readonly(self):
+        """Blocked in cluster mode: the engine sends READONLY itself on replica
+        connections (raises RedisClusterException, as 2.1.3)."""
+        return self.execute_command("READONLY")
+
+    def readwrite(self):
+        """Blocked in cluster mode, as ``readonly`` (raises RedisClusterException)."""
+        return self.execute_command("READWRITE")
+
+    def swapdb(self, first, second):
+        """SWAPDB; a cluster has only db 0, so the server refuses it
+        (ResponseError). https://redis.io/commands/swapdb"""
+        return self.execute_command("SWAPDB", first, second)
+
+    def watch(self, *names):
+        """Does nothing but warn, as redis-py 3.5's ``Redis.watch``: WATCH
+        belongs to a pipeline (``pipeline().watch(...)``)."""
+        warnings.warn(DeprecationWarning("Call WATCH from a Pipeline object"))
+
+    def unwatch(self):
+        """Does nothing but warn, as redis-py 3.5's ``Redis.unwatch``."""
+        warnings.warn(DeprecationWarning("Call UNWATCH from a Pipeline object"))
+
+    def sentinel(self, *args):
+        """Does nothing but warn, as redis-py 3.5's ``Redis.sentinel``."""
+        warnings.warn(DeprecationWarning("Use the individual sentinel_* methods"))
+
+    def sentinel_get_master_addr_by_name(self, service_name):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL GET-MASTER-ADDR-BY-NAME", service_name)
+
+    def sentinel_master(self, service_name):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL MASTER", service_name)
+
+    def sentinel_masters(self):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL MASTERS")
+
+    def sentinel_monitor(self, name, ip, port, quorum):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL MONITOR", name, ip, port, quorum)
+
+    def sentinel_remove(self, name):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL REMOVE", name)
+
+    def sentinel_sentinels(self, service_name):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL SENTINELS", service_name)
+
+    def sentinel_set(self, name, option, value):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL SET", name, option, value)
+
+    def sentinel_slaves(self, service_name):
+        """Blocked in cluster mode (raises RedisClusterException)."""
+        return self.execute_command("SENTINEL SLAVES", service_name)
 
 
 # ---------------------------------------------------------------- reply parsers
+
+
+def parse_debug_object(response, **options):
+    """DEBUG OBJECT's "Value at:0x... refcount:1 ..." -> dict, ints converted."""
+    fields = {}
+    for item in ("type:" + nativestr(response)).split():
+        name, _, value = item.partition(":")
+        fields[name] = value
+    for name in ("refcount", "serializedlength", "lru", "lru_seconds_idle"):
+        if name in fields:
+            fields[name] = int(fields[name])
+    return fields
 
 
 def _true(response, **options):
@@ -627,6 +710,8 @@ def parse_scan(response, **options):
 
 #: upper-case command name -> reply parser, for the commands of this module
 RESPONSE_CALLBACKS = {
+    "DEBUG OBJECT": parse_debug_object,
+    "CLIENT UNBLOCK": lambda r, **o: bool(r) and int(r) == 1,
     "BGREWRITEAOF": _true,
     "BGSAVE": _true,
     "CLIENT GETNAME": lambda r, **o: r and nativestr(r),

@@ -8,7 +8,7 @@ SDIFF, SINTER, SUNION, their STORE forms and SMOVE live in the multi-key module
 3.5.3's; SMISMEMBER and SINTERCARD follow current redis-py.
 """
 
-from ._util import list_or_args
+from ._util import list_or_args, scan_args
 
 
 class SetCommands:
@@ -72,14 +72,7 @@ class SetCommands:
         ``match``: glob pattern on members; ``count``: hint of how many members
         per step. The scan is over when the cursor returned is 0.
         https://redis.io/commands/sscan"""
-        pieces = [name, cursor]
-        if match is not None:
-            pieces.append(b"MATCH")
-            pieces.append(match)
-        if count is not None:
-            pieces.append(b"COUNT")
-            pieces.append(count)
-        return self.execute_command("SSCAN", *pieces)
+        return self.execute_command("SSCAN", name, *scan_args(cursor, match, count))
 
     def sscan_iter(self, name, match=None, count=None):
         """Iterate over the members of set ``name`` with SSCAN (the cursor is

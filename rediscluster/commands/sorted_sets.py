@@ -11,7 +11,7 @@ BYSCORE/BYLEX/REV/LIMIT). Commands over several keys need every key in one slot
 Nothing here does I/O beyond ``execute_command``.
 """
 
-from ._util import DataError, list_or_args
+from ._util import DataError, list_or_args, scan_args
 
 _AGGREGATES = ("SUM", "MIN", "MAX", "COUNT")
 
@@ -463,12 +463,8 @@ class SortedSetCommands:
     def zscan(self, name, cursor=0, match=None, count=None, score_cast_func=float):
         """One ZSCAN step: (next cursor, [(member, score), ...]); cursor 0 ends.
         https://redis.io/commands/zscan"""
-        pieces = [name, cursor]
-        if match is not None:
-            pieces += [b"MATCH", match]
-        if count is not None:
-            pieces += [b"COUNT", count]
-        return self.execute_command("ZSCAN", *pieces, score_cast_func=score_cast_func)
+        return self.execute_command("ZSCAN", name, *scan_args(cursor, match, count),
+                                    score_cast_func=score_cast_func)
 
     def zscan_iter(self, name, match=None, count=None, score_cast_func=float):
         """Iterate over (member, score) of ``name`` with ZSCAN (a member may be

@@ -225,6 +225,7 @@ class StreamCommands:
         if count is not None:
             pieces += [b"COUNT", _positive(count, "XREAD count")]
         pieces += _streams_args(streams, "XREAD")
+        self._check_one_slot_keys("XREAD", list(streams))
         return self.execute_command("XREAD", *pieces)
 
     def xreadgroup(self, groupname, consumername, streams, count=None, block=None, noack=False):
@@ -240,6 +241,7 @@ class StreamCommands:
         if noack:
             pieces.append(b"NOACK")
         pieces += _streams_args(streams, "XREADGROUP")
+        self._check_one_slot_keys("XREADGROUP", list(streams))
         return self.execute_command("XREADGROUP", *pieces)
 
     # -- consumer groups

@@ -280,6 +280,14 @@ class StringCommands:
         returns the previous bit. https://redis.io/commands/setbit"""
         return self.execute_command("SETBIT", name, offset, 1 if value else 0)
 
+    def bitop(self, operation, dest, *keys):
+        """BITOP ``operation`` (AND, OR, XOR, NOT) of ``keys`` into ``dest``;
+        the length of ``dest``. All keys, ``dest`` included, must map to one
+        slot (ClusterCrossSlotKeysError, a RedisClusterException, otherwise;
+        2.1.3 blocked BITOP). https://redis.io/commands/bitop"""
+        self._check_one_slot_keys("BITOP", (dest,) + keys)
+        return self.execute_command("BITOP", operation, dest, *keys)
+
     def bitcount(self, key, start=None, end=None, mode=None):
         """Number of set bits in the value of ``key``, optionally in the range
         ``start`` to ``end`` (both or neither) of bytes, or of bits with

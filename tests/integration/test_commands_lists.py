@@ -207,14 +207,21 @@ def test_multi_key_commands_need_one_slot(rc, flush):
     with pytest.raises(ClusterCrossSlotError):
         rc.brpop([a, b], 1)
     with pytest.raises(ClusterCrossSlotError):
-        rc.lmove(a, b)
-    with pytest.raises(ClusterCrossSlotError):
-        rc.blmove(a, b, 1)
-    with pytest.raises(ClusterCrossSlotError):
         rc.lmpop(2, a, b, direction="LEFT")
     with pytest.raises(ClusterCrossSlotError):
         rc.blmpop(1, 2, a, b, direction="LEFT")
     assert rc.lrange(a, 0, -1) == [b"1"]  # nothing moved
+
+
+@pytest.mark.needs("redis7-commands")
+def test_lmove_blmove_across_slots(rc, flush):
+    """Like rpoplpush across slots: pop then push, not atomic (issue 17)."""
+    a, b = key_for_slot(SLOTS[0], "a"), key_for_slot(SLOTS[1], "b")
+    rc.rpush(a, "1", "2", "3")
+    assert rc.lmove(a, b) == b"1"  # LEFT of a -> RIGHT of b
+    assert rc.blmove(a, b, 1, "RIGHT", "LEFT") == b"3"
+    assert rc.lrange(a, 0, -1) == [b"2"] and rc.lrange(b, 0, -1) == [b"3", b"1"]
+    assert rc.blmove(key_for_slot(SLOTS[0], "empty"), b, 0.05) is None
 
 
 @pytest.mark.needs("redis7-commands")

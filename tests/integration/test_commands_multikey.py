@@ -456,6 +456,87 @@ def test_rpoplpush_brpoplpush(client, slots, layout, flush):
         client.rpoplpush(src, dst)
 
 
+MOVES = {
+    # name: (call(client, src, dst), how to fill src, how to read src)
+    "rpoplpush": (lambda c, s, d: c.rpoplpush(s, d), "list"),
+    "brpoplpush": (lambda c, s, d: c.brpoplpush(s, d, timeout=1), "list"),
+    "lmove": (lambda c, s, d: c.lmove(s, d, "LEFT", "RIGHT"), "list"),
+    "blmove": (lambda c, s, d: c.blmove(s, d, 1, "RIGHT", "LEFT"), "list"),
+    "smove": (lambda c, s, d: c.smove(s, d, "m1"), "set"),
+}
+
+
+def _fill(client, key, kind):
+    if kind == "list":
+        client.rpush(key, "e1", "e2", "e3")
+    else:
+        client.sadd(key, "m1", "m2")
+
+
+def _contents(client, key, kind):
+    return client.lrange(key, 0, -1) if kind == "list" else client.smembers(key)
+
+
+@pytest.mark.parametrize("name", sorted(MOVES))
+def test_cross_slot_move_into_wrong_type_loses_nothing(client, slots, name, flush):
+    """Issue 17: the destination's type is checked before popping; the source
+    is unchanged after the failure (the original popped and lost the element)."""
+    move, kind = MOVES[name]
+    src, dst = k(slots["a"], name + "-src"), k(slots["c"], name + "-dst")
+    _fill(client, src, kind)
+    before = _contents(client, src, kind)
+    client.set(dst, "a string")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        move(client, src, dst)
+    assert _contents(client, src, kind) == before
+    assert client.get(dst) == conv(client, "a string")
+
+
+@pytest.mark.parametrize("name", sorted(MOVES))
+def test_cross_slot_move_destination_retyped_between_steps(client, slots, name, flush):
+    """The destination becomes a string after the check and before the push:
+    the element is put back where it was and the server's error raised."""
+    move, kind = MOVES[name]
+    src, dst = k(slots["a"], name + "-rsrc"), k(slots["c"], name + "-rdst")
+    _fill(client, src, kind)
+    before = _contents(client, src, kind)
+    real = client._check_dest_type
+
+    def check_then_retype(key, expected):
+        real(key, expected)
+        client.set(key, "retyped")
+
+    client._check_dest_type = check_then_retype
+    try:
+        with pytest.raises(ResponseError, match="WRONGTYPE"):
+            move(client, src, dst)
+    finally:
+        del client._check_dest_type
+    assert _contents(client, src, kind) == before
+
+
+@pytest.mark.parametrize("name", sorted(MOVES))
+def test_cross_slot_move_destination_deleted_between_steps(client, slots, name, flush):
+    move, kind = MOVES[name]
+    src, dst = k(slots["a"], name + "-dsrc"), k(slots["c"], name + "-ddst")
+    _fill(client, src, kind)
+    _fill(client, dst, kind)
+    real = client._check_dest_type
+
+    def check_then_delete(key, expected):
+        real(key, expected)
+        client.delete(key)
+
+    client._check_dest_type = check_then_delete
+    try:
+        moved = move(client, src, dst)
+    finally:
+        del client._check_dest_type
+    assert moved  # the element went to a new destination of the right type
+    assert len(_contents(client, src, kind)) + len(_contents(client, dst, kind)) == \
+        (3 if kind == "list" else 2)
+
+
 def test_brpoplpush_socket_timeout_gives_none(new_client, slots, flush):
     c = new_client(socket_timeout=0.2)
     src = k(slots["a"], "bt-src")

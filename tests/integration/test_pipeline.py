@@ -646,3 +646,81 @@ def test_master_killed_between_write_and_read(new_client, cluster, cluster_addr,
             k, final, len(seen), maybe_applied[k])
         if seen:
             assert seen[-1] <= final
+
+
+# ---------------------------------------------------------------- command objects
+
+
+def test_command_stack_holds_command_objects(rc):
+    """2.1.3's PipelineCommand shape: .args/.options/.position before, .result after."""
+    a, b = key_for_slot(10, ":cmdobj"), key_for_slot(11000, ":cmdobj")
+    pipe = rc.pipeline()
+    pipe.set(a, "1").zrange(b, 0, -1, withscores=True).lpush(a, "x")
+    stack = list(pipe.command_stack)
+    assert [c.args for c in stack] == [("SET", a, "1"), ("ZRANGE", b, 0, -1, b"WITHSCORES"),
+                                       ("LPUSH", a, "x")]
+    assert [c.position for c in stack] == [0, 1, 2]
+    assert stack[1].options.get("withscores") is True
+    res = pipe.execute(raise_on_error=False)
+    assert res[:2] == [True, []] and isinstance(res[2], ResponseError)
+    assert [c.result for c in stack] == res
+    with pytest.raises(ResponseError, match=r"^Command # 3 \(LPUSH .* x\) of pipeline"):
+        pipe.raise_first_error(stack)
+    rc.delete(a)
+
+
+def test_send_cluster_commands_takes_command_objects(rc):
+    from rediscluster.pipeline import PipelineCommand
+
+    k = key_for_slot(77, ":scc")
+    pipe = rc.pipeline()
+    cmds = [PipelineCommand(("SET", k, "v"), {}, 0), PipelineCommand(("GET", k), None, 1)]
+    assert pipe.send_cluster_commands(cmds) == [True, b"v"]
+    assert cmds[1].result == b"v"
+    rc.delete(k)
+
+
+def test_stack_cleared_by_another_thread_during_execute(rc):
+    """The batch works on a snapshot of the stack: another thread emptying the
+    list while the engine runs with the GIL released must not crash (it read
+    the caller's list with a cached length)."""
+    keys = [key_for_slot(s, ":snap") for s in (1, 6000, 12000)]
+    stop = threading.Event()
+    holder = {}
+
+    def clearer():
+        while not stop.is_set():
+            stack = holder.get("stack")
+            if stack is not None:
+                del stack[:]
+
+    t = threading.Thread(target=clearer)
+    t.start()
+    try:
+        for _ in range(20):
+            pipe = rc.pipeline()
+            for i in range(3000):
+                pipe.set(keys[i % 3], i)
+            holder["stack"] = pipe.command_stack
+            res = pipe.send_cluster_commands(pipe.command_stack)
+            assert all(r is True for r in res)  # whatever length the snapshot had
+            holder.pop("stack", None)
+    finally:
+        stop.set()
+        t.join()
+    rc.delete(*keys)
+
+
+def test_scripts_and_evalsha_in_a_pipeline(rc):
+    """Issue 10: Script objects and EVALSHA run in pipelines (keys in one
+    slot); a script not loaded yet is loaded before the pipeline runs."""
+    a, b = key_for_slot(901, ":scr1"), key_for_slot(901, ":scr2")
+    script = rc.register_script("return {KEYS[1], ARGV[1]}")
+    rc.script_flush()
+    pipe = rc.pipeline()
+    assert script(keys=[a], args=["x"], client=pipe) is pipe
+    pipe.set(b, "1")
+    pipe.evalsha(rc.script_load("return KEYS[1]"), 1, b)
+    assert pipe.execute() == [[a.encode(), b"x"], True, b.encode()]
+    assert pipe.scripts == set()
+    rc.delete(b)

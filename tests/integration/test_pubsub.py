@@ -95,7 +95,11 @@ def test_pubsub_type_and_export(rc):
     assert rc.pubsub(ignore_subscribe_messages=True).ignore_subscribe_messages is True
     with pytest.raises(RuntimeError, match="pubsub connection not set"):
         p.parse_response(block=False)
-    assert p.get_message(timeout=0.01) is None  # nothing subscribed: None
+    # as redis-py 3.5 (2.1.3): reading before any subscription is an error
+    with pytest.raises(RuntimeError, match="pubsub connection not set"):
+        p.get_message(timeout=0.01)
+    with pytest.raises(RuntimeError, match="pubsub connection not set"):
+        p.check_health()
     p.close()
 
 
@@ -108,7 +112,7 @@ def test_subscribe_publish_across_nodes(rc, cluster, two_masters):
     assert next_message(p) == {"type": "subscribe", "pattern": None,
                                "channel": ch.encode(), "data": 1}
     # the connection is on the master of the channel's slot
-    assert p.connection.node == node_name(cluster, a)
+    assert p.connection.node["name"] == node_name(cluster, a)
     assert cluster.raw(a, "PUBSUB", "NUMSUB", ch) == [ch.encode(), 1]
 
     # publish through the client: routed to the slot's master, where the
@@ -156,7 +160,7 @@ def test_psubscribe(rc, cluster, two_masters):
     assert next_message(p) == {"type": "psubscribe", "pattern": None,
                                "channel": pattern.encode(), "data": 1}
     # only patterns: the connection is on the master of the pattern's slot
-    assert p.connection.node == node_name(cluster, a)
+    assert p.connection.node["name"] == node_name(cluster, a)
     cluster.raw(b, "PUBLISH", base + ":x", "px")
     assert next_message(p) == {"type": "pmessage", "pattern": pattern.encode(),
                                "channel": (base + ":x").encode(), "data": b"px"}
@@ -384,7 +388,8 @@ def test_close_and_context_manager(rc, cluster, two_masters):
     assert not conn.open
     assert p.connection is None
     assert p.channels == {} and not p.subscribed
-    assert p.get_message(timeout=0.01) is None
+    with pytest.raises(RuntimeError, match="pubsub connection not set"):
+        p.get_message(timeout=0.01)
     wait_for(lambda: cluster.raw(a, "PUBSUB", "NUMSUB", ch) == [ch.encode(), 0], 5,
              message="the connection to close")
     # usable again after close()
@@ -415,7 +420,7 @@ def test_resubscribe_after_connection_drop(rc, cluster, two_masters):
     assert sorted((m["type"], m["channel"]) for m in resub) == sorted(
         [("subscribe", ch.encode()), ("subscribe", other.encode()),
          ("psubscribe", pattern.encode())])
-    assert p.connection.node == node_name(cluster, a)
+    assert p.connection.node["name"] == node_name(cluster, a)
     # the state and the handlers are kept
     assert p.channels == {ch.encode(): got.append, other.encode(): None}
     rc.publish(other, "after")
@@ -425,6 +430,61 @@ def test_resubscribe_after_connection_drop(rc, cluster, two_masters):
     assert got[0]["data"] == b"handled"
     rc.publish(pattern[:-1] + "x", "pat")
     assert next_message(p)["data"] == b"pat"
+    p.close()
+
+
+def test_connection_disconnect_resubscribes(rc, cluster, two_masters):
+    """2.1.3 code drops ``pubsub.connection``: the next get_message reconnects
+    and subscribes every channel and pattern again."""
+    from rediscluster.connection import ClusterConnection
+
+    a, _ = two_masters
+    ch, pattern = channel_on(cluster, a, "dc1"), channel_on(cluster, a, "dcp") + "*"
+    p = rc.pubsub()
+    p.subscribe(ch)
+    p.psubscribe(pattern)
+    next_message(p), next_message(p)
+    conn = p.connection
+    assert isinstance(conn, ClusterConnection) and repr(conn).startswith("ClusterConnection<host=")
+    assert conn.node["name"] == node_name(cluster, a) and conn.open
+    # PUBLISH goes to the same node: this client's subscriber is counted
+    assert rc.publish(ch, "x") == 1
+    assert next_message(p)["data"] == b"x"
+    conn.disconnect()
+    assert not conn.open
+    resub = [next_message(p) for _ in range(2)]
+    assert sorted(m["type"] for m in resub) == ["psubscribe", "subscribe"]
+    assert p.connection is not conn and p.connection.open
+    assert rc.publish(ch, "after") == 1
+    assert next_message(p)["data"] == b"after"
+    p.ping()
+    assert next_message(p)["type"] == "pong"
+    p.close()
+
+
+def test_on_connect_subscribes_again(rc, cluster, two_masters):
+    a, _ = two_masters
+    ch = channel_on(cluster, a, "oc1")
+    p = rc.pubsub()
+    p.subscribe(ch)
+    next_message(p)
+    p.on_connect(p.connection)  # redis-py's re-subscribe callback
+    assert next_message(p) == {"type": "subscribe", "pattern": None,
+                               "channel": ch.encode(), "data": 1}
+    p.close()
+
+
+def test_health_check_interval(new_client, cluster, two_masters):
+    a, _ = two_masters
+    ch = channel_on(cluster, a, "hc")
+    c = new_client(health_check_interval=0.01)
+    p = c.pubsub()
+    p.subscribe(ch)
+    assert next_message(p)["type"] == "subscribe"
+    time.sleep(0.05)
+    p.check_health()  # a PING whose reply is not a message
+    c.publish(ch, "m")
+    assert next_message(p)["data"] == b"m"
     p.close()
 
 
@@ -457,7 +517,7 @@ def test_resubscribe_after_cluster_failover(new_client, cluster, healthy_after):
     p.subscribe(ch)
     p.psubscribe(**{key_for_slot(slot, "fo") + "*": got.append})
     no_message(p, 0.1)
-    assert p.connection.node == node_name(cluster, master)
+    assert p.connection.node["name"] == node_name(cluster, master)
 
     cluster.raw(replica, "CLUSTER", "FAILOVER")
     wait_for(lambda: cluster.role(replica) == "master" and cluster.role(master) == "slave",
@@ -473,7 +533,7 @@ def test_resubscribe_after_cluster_failover(new_client, cluster, healthy_after):
     cluster.raw(master, "CLIENT", "KILL", "TYPE", "pubsub")
     m = publish_until(p, lambda d: c.publish(ch, d), b"after-drop-")
     assert m["channel"] == ch.encode()
-    assert p.connection.node == node_name(cluster, replica)
+    assert p.connection.node["name"] == node_name(cluster, replica)
     assert c.publish(ch, "local") == 1  # the subscriber is on the new master
     assert next_message(p)["data"] == b"local"
     c.publish(key_for_slot(slot, "fo") + "zz", "pattern")
@@ -494,12 +554,12 @@ def test_resubscribe_after_master_killed(new_client, cluster, cluster_script, he
     p = c.pubsub(ignore_subscribe_messages=True)
     p.subscribe(ch)
     no_message(p, 0.1)
-    assert p.connection.node == node_name(cluster, master)
+    assert p.connection.node["name"] == node_name(cluster, master)
 
     cluster_script("kill-node", master)
     # the connection breaks, reconnecting fails until the replica takes over
     m = publish_until(p, lambda d: c.publish(ch, d), b"after-kill-", timeout=60)
     assert m["channel"] == ch.encode()
-    assert p.connection.node == node_name(cluster, replica)
+    assert p.connection.node["name"] == node_name(cluster, replica)
     assert p.channels == {ch.encode(): None}
     p.close()

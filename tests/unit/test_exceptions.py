@@ -79,6 +79,8 @@ HIERARCHY = {
     "ClusterDownError": ("ClusterError", "ResponseError"),
     "MasterDownError": ("ClusterDownError",),
     "ClusterCrossSlotError": ("ResponseError",),
+    "ClusterCrossSlotKeysError": ("ClusterCrossSlotError", "RedisClusterException"),
+    "ClusterAuthenticationError": ("AuthenticationError", "RedisClusterException"),
     "AskError": ("ResponseError",),
     "MovedError": ("AskError",),
     "TryAgainError": ("ResponseError",),

@@ -58,6 +58,8 @@ ONE_SLOT = {
     "sinterstore": lambda p, a, b: p.sinterstore(a, b),
     "smove": lambda p, a, b: p.smove(a, b, "m"),
     "sunion": lambda p, a, b: p.sunion([a, b]),
+    # not a slot split, but queued now too (issue 10: EVALSHA in pipelines)
+    "evalsha": lambda p, a, b: p.evalsha("0" * 40, 2, a, b),
     "sunionstore": lambda p, a, b: p.sunionstore(a, [b]),
     # not in 2.1.3's list (there they were allowed, or DEL allowed one key only)
     "delete": lambda p, a, b: p.delete(a, b),
@@ -102,16 +104,19 @@ def test_chaining_queues_without_sending(pipe):
     assert pipe.get("a").incr("b").hset("h", "f", "v").lpush("l", 1, 2) is pipe
     assert len(pipe) == 5
     assert "5 commands" in repr(pipe)
-    assert [args for args, _ in pipe.command_stack] == [
+    assert [c.args for c in pipe.command_stack] == [
         ("SET", "a", 1), ("GET", "a"), ("INCRBY", "b", 1), ("HSET", "h", "f", "v"),
         ("LPUSH", "l", 1, 2)]
+    # 2.1.3's PipelineCommand shape: integrations read .args of each
+    assert [c.position for c in pipe.command_stack] == [0, 1, 2, 3, 4]
+    assert all(c.result is None and c.options == {} for c in pipe.command_stack)
     pipe.reset()
     assert len(pipe) == 0 and pipe.command_stack == []
 
 
 def test_options_are_queued_for_the_callbacks(pipe):
     pipe.zrange("z", 0, -1, withscores=True)
-    args, options = pipe.command_stack[0]
+    args, options = pipe.command_stack[0].args, pipe.command_stack[0].options
     assert args[0] == "ZRANGE"
     assert options and options.get("withscores") is True
 
@@ -159,7 +164,7 @@ def test_multikey_method_in_one_slot_is_queued(pipe, name):
     assert pipe.keyslot(SAME[0]) == pipe.keyslot(SAME[1])
     assert ONE_SLOT[name](pipe, *SAME) is pipe
     assert len(pipe) == 1
-    args = pipe.command_stack[0][0]
+    args = pipe.command_stack[0].args
     assert set(SAME) <= set(args[1:])
 
 
@@ -169,20 +174,22 @@ def test_multikey_method_across_slots_raises(pipe, name):
     assert len(slots) == 2
     with pytest.raises(RedisClusterException) as ei:
         ONE_SLOT[name](pipe, *CROSS)
-    assert "%d, %d" % tuple(slots) in str(ei.value)
+    if name == "evalsha":  # 2.1.3's message for script keys
+        assert str(ei.value) == "EVALSHA - all keys must map to the same key slot"
+    else:
+        assert "%d, %d" % tuple(slots) in str(ei.value)
     assert len(pipe) == 0
 
 
 def test_single_key_delete_is_queued(pipe):
     pipe.delete("a").exists("b")
-    assert [a for a, _ in pipe.command_stack] == [("DEL", "a"), ("EXISTS", "b")]
+    assert [c.args for c in pipe.command_stack] == [("DEL", "a"), ("EXISTS", "b")]
 
 
 def test_not_available_on_a_pipeline(client, pipe):
     with pytest.raises(RedisClusterException):
         pipe.pipeline()
-    with pytest.raises(RedisClusterException, match="not implemented"):
-        pipe.load_scripts()
+    pipe.load_scripts()  # nothing to load: no Script used yet
     with pytest.raises(RedisClusterException, match="not implemented"):
         pipe.script_load_for_pipeline()
     with pytest.raises(RedisClusterException, match="shard_hint"):
@@ -352,3 +359,33 @@ def test_connection_lost_between_write_and_read(node, fake_client):
     with pytest.raises(ConnectionError, match=r"^Command # 3 \(INCRBY k 1\) of pipeline caused error: "):
         pipe.execute()
     assert node.count("INCRBY") == 5
+
+
+def test_pipeline_command_type():
+    from rediscluster.pipeline import PipelineCommand
+
+    c = PipelineCommand(["GET", "k"], position=3)
+    assert c.args == ("GET", "k") and c.options == {} and c.position == 3 and c.result is None
+    c.options["x"] = 1  # the dict made on first access is kept
+    assert c.options == {"x": 1}
+    c.result = ValueError("e")
+    assert isinstance(c.result, ValueError)
+    assert PipelineCommand(("SET", "a", 1), {"nx": True}).position is None
+    with pytest.raises(TypeError):
+        PipelineCommand(("GET",), options=[1])
+    with pytest.raises(TypeError):
+        c.args = ["not", "a", "tuple"]
+    # a cycle through args is collected
+    import gc
+    import weakref
+
+    class Holder:
+        pass
+
+    h = Holder()
+    c2 = PipelineCommand((h,))
+    h.c = c2
+    ref = weakref.ref(h)
+    del h, c2
+    gc.collect()
+    assert ref() is None

@@ -275,6 +275,8 @@ def _instance(cname, listener):
         return _core.Reader()
     if cname == "Connection":
         return _core.Pool()._connection(*listener)
+    if cname == "PipelineCommand":
+        return _core.PipelineCommand(("GET", "k"))
     raise AssertionError("add a way to make a %s" % cname)
 
 
