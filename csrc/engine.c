@@ -1438,9 +1438,12 @@ rc_op_fast_start(rc_op *op)
     rc_node *node;
     int ni;
 
-    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0 ||
-        cl->refresh_pending) {
+    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0) {
         return 0;
+    }
+    op->now = rc_net_now();
+    if (rc_cluster_refresh_wanted(cl, op->now)) {
+        return 0; /* a refresh first: the general way */
     }
     ni = c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, 0) : c->rt.node;
     node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
@@ -1448,7 +1451,6 @@ rc_op_fast_start(rc_op *op)
         return 0; /* the general way finds the slot again */
     }
     /* What START and ROUTE do, for one command. */
-    op->now = rc_net_now();
     op->pinned = 1;
     if (c->rt.slot < 0) {
         rc_node_pin(cl, c->rt.node);
@@ -1503,7 +1505,7 @@ rc_op_step(rc_op *op)
                 }
             }
             op->phase = RC_PH_ROUTE;
-            if (cl->refresh_pending && rc_cluster_refresh_due(cl)) {
+            if (rc_cluster_refresh_wanted(cl, op->now) && rc_cluster_refresh_due(cl)) {
                 return RC_OP_REFRESH;
             }
             break;

@@ -405,6 +405,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionError);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->AuthenticationError);
+    Py_VISIT(st->ClusterAuthenticationError);
     Py_VISIT(st->ResponseError);
     Py_VISIT(st->DataError);
     Py_VISIT(st->RedisClusterException);
