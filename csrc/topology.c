@@ -781,9 +781,13 @@ rc_topo_on_slots(rc_topo *t, PyObject *res)
             return RC_TP_DONE;
         }
         if (PyErr_GivenExceptionMatches(res, st->ConnectionError) ||
-            PyErr_GivenExceptionMatches(res, st->TimeoutError) || rc_topo_is_down(st, res)) {
+            PyErr_GivenExceptionMatches(res, st->TimeoutError)) {
             rc_topo_note(t, node, PyObject_Str(res));
             return RC_TP_NEXT; /* the next node, as 2.1.3 */
+        }
+        if (rc_topo_is_down(st, res)) {
+            rc_topo_note(t, node, PyUnicode_FromFormat("%s: %S", Py_TYPE(res)->tp_name, res));
+            return RC_TP_NEXT;
         }
         rc_topo_raise_sending(st, "cluster slots", node, res);
         return RC_TP_DONE;
