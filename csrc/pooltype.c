@@ -776,7 +776,7 @@ Pool_connection(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "slot must be in 0..16383");
             return NULL;
         }
-        if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+        if (rc_cluster_refresh_wanted(cl, rc_net_now()) && rc_cluster_refresh(cl, 0) < 0) {
             return NULL;
         }
         ni = cl->slots[slot] == RC_NO_NODE ? -1 : (int)cl->slots[slot];

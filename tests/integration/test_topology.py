@@ -123,3 +123,15 @@ def test_check_interval_on_the_client_signature(cluster_addr):
     rc = RedisCluster(host=cluster_addr[0], port=cluster_addr[1], topology_check_interval=60)
     assert rc.get("rcit:{x}:sig") is None
     rc.close()
+
+
+def test_check_interval_before_a_transaction(new_client, flush):
+    rc = new_client(topology_check_interval=0.2)
+    pool = rc.connection_pool
+    n = pool._stats()["refreshes"]
+    time.sleep(0.25)
+    p = rc.pipeline(transaction=True)
+    p.set(key_for_slot(42, "tx"), "1")
+    p.get(key_for_slot(42, "tx"))
+    assert p.execute() == [True, b"1"]
+    assert pool._stats()["refreshes"] == n + 1
