@@ -266,6 +266,7 @@ rc_op_init(rc_op *op, rc_cluster *cl, const rc_limits *lim)
     memset(op, 0, offsetof(rc_op, cmds_inline));
     op->cl = cl;
     op->lim = *lim;
+    op->wake_fd = op->wake_pfd = -1;
     rc_buf_init(&op->buf);
     op->cmds = op->cmds_inline;
     op->cap = RC_OP_INLINE;
@@ -1049,8 +1050,8 @@ rc_op_make_wait(rc_op *op, double now)
         w->fds = op->fds_inline;
         w->cap = RC_OP_INLINE;
     }
-    if (w->cap < op->nlanes) {
-        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+    if (w->cap < op->nlanes + 1) { /* (+1: the wake fd) */
+        struct pollfd *p = malloc((size_t)(op->nlanes + 1) * sizeof *p);
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -1059,7 +1060,7 @@ rc_op_make_wait(rc_op *op, double now)
             free(w->fds);
         }
         w->fds = p;
-        w->cap = op->nlanes;
+        w->cap = op->nlanes + 1;
     }
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
@@ -1096,6 +1097,17 @@ rc_op_make_wait(rc_op *op, double now)
             w->fds[n].events = ev;
             w->fds[n].revents = 0;
             n++;
+        }
+    }
+    op->wake_pfd = -1;
+    if (op->held_mode == RC_HELD_READ && op->wake_fd >= 0) {
+        op->wake_pfd = n;
+        w->fds[n].fd = op->wake_fd;
+        w->fds[n].events = POLLIN;
+        w->fds[n].revents = 0;
+        n++;
+        if (op->held_deadline > 0 && (deadline == 0 || op->held_deadline < deadline)) {
+            deadline = op->held_deadline; /* (no connection: a wakeable sleep) */
         }
     }
     w->nfds = n;
@@ -1311,6 +1323,9 @@ static int
 rc_op_route_held(rc_op *op)
 {
     double now = op->now;
+    if (op->held_mode == RC_HELD_READ) {
+        op->held_deadline = op->held_timeout >= 0 ? now + op->held_timeout : 0;
+    }
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
         int n = op->held_mode == RC_HELD_READ ? 1
@@ -1342,7 +1357,7 @@ rc_op_route_held(rc_op *op)
         }
         l->state = RC_LANE_IO;
         if (op->held_mode == RC_HELD_READ) {
-            l->deadline = op->held_timeout >= 0 ? now + op->held_timeout : 0;
+            l->deadline = op->held_deadline;
         } else {
             l->conn->dirty = 1;
             l->deadline = rc_lane_io_deadline(op, now);
@@ -1362,6 +1377,13 @@ rc_op_held_over(rc_op *op, double now)
             if (op->cmds[i].result != NULL) {
                 return 1;
             }
+        }
+        if (op->woken) {
+            return 1;
+        }
+        if (op->nlanes == 0 && op->wake_fd >= 0) {
+            /* a sleep until the deadline, unless woken */
+            return op->nwaits > 0 && op->held_deadline > 0 && now >= op->held_deadline;
         }
         for (int k = 0; k < op->nlanes; k++) {
             rc_lane *l = &op->lanes[k];
@@ -1550,6 +1572,7 @@ rc_op_step(rc_op *op)
             for (int k = 0; k < op->nlanes; k++) {
                 busy |= op->lanes[k].state != RC_LANE_DONE;
             }
+            busy |= op->held_mode == RC_HELD_READ && op->nlanes == 0 && op->wake_fd >= 0;
             if (op->held_mode && !busy) {
                 rc_op_end_held(op);
                 break;
@@ -1654,5 +1677,8 @@ rc_op_io(rc_op *op, int block)
             }
             l->deadline = now + op->cl->cfg.sock.timeout;
         }
+    }
+    if (op->wake_pfd >= 0 && !block && op->wait.fds[op->wake_pfd].revents != 0) {
+        op->woken = 1;
     }
 }
