@@ -905,7 +905,7 @@ Client_init(ClientObject *self, PyObject *args, PyObject *kw)
                              NULL};
     PyObject *pool, *rcb = NULL, *flags = NULL, *res = NULL;
     int ttl = 16, cd = 3, rfr = 0;
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Client_init);
 
     if (st == NULL) {
         return -1;

@@ -1037,94 +1037,6 @@ rc_op_pending(const rc_op *op)
     return pending;
 }
 
-/* Fill op->wait from the lanes. Returns RC_OP_WAIT, or -1 with an exception
- * set (memory). */
-static int
-rc_op_make_wait(rc_op *op, double now)
-{
-    rc_wait *w = &op->wait;
-    double deadline = 0;
-    int n = 0;
-
-    if (w->fds == NULL) {
-        w->fds = op->fds_inline;
-        w->cap = RC_OP_INLINE;
-    }
-    if (w->cap < op->nlanes + 1) { /* (+1: the wake fd) */
-        struct pollfd *p = malloc((size_t)(op->nlanes + 1) * sizeof *p);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        if (w->fds != op->fds_inline) {
-            free(w->fds);
-        }
-        w->fds = p;
-        w->cap = op->nlanes + 1;
-    }
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
-        short ev = 0;
-        int fd = -1;
-        l->pfd = -1;
-        if (l->state == RC_LANE_DONE) {
-            continue;
-        }
-        if (l->state == RC_LANE_WAITCONN) {
-            fd = rc_cluster_wake_fd(op->cl);
-            ev = POLLIN;
-            if (fd < 0) { /* no pipe: check again soon */
-                double t = now + 0.01;
-                deadline = deadline == 0 || t < deadline ? t : deadline;
-            }
-        } else if (l->state == RC_LANE_OPENING) {
-            fd = l->conn->fd;
-            ev = rc_conn_open_events(l->conn);
-        } else {
-            fd = l->conn->fd;
-            ev = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
-        }
-        if (l->deadline > 0 && (deadline == 0 || l->deadline < deadline)) {
-            deadline = l->deadline;
-        }
-        if (l->state == RC_LANE_OPENING && l->conn->open_deadline > 0 &&
-            (deadline == 0 || l->conn->open_deadline < deadline)) {
-            deadline = l->conn->open_deadline;
-        }
-        if (fd >= 0) {
-            l->pfd = n;
-            w->fds[n].fd = fd;
-            w->fds[n].events = ev;
-            w->fds[n].revents = 0;
-            n++;
-        }
-    }
-    op->wake_pfd = -1;
-    if (op->held_mode == RC_HELD_READ && op->wake_fd >= 0) {
-        op->wake_pfd = n;
-        w->fds[n].fd = op->wake_fd;
-        w->fds[n].events = POLLIN;
-        w->fds[n].revents = 0;
-        n++;
-        if (op->held_deadline > 0 && (deadline == 0 || op->held_deadline < deadline)) {
-            deadline = op->held_deadline; /* (no connection: a wakeable sleep) */
-        }
-    }
-    w->nfds = n;
-    w->deadline = deadline;
-    op->nwaits++;
-    w->may_block = n == 1 && op->nlanes == 1 && op->lanes[0].state == RC_LANE_IO &&
-                   op->lanes[0].conn->ssl == NULL;
-    w->ready_now = 0;
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
-        if (l->state == RC_LANE_IO && rc_conn_pending_rx(l->conn)) {
-            w->ready_now = 1; /* TLS bytes poll() cannot see */
-        }
-    }
-    return RC_OP_WAIT;
-}
-
 /* Timeouts and WAITCONN retries of one lane in the IO phase. 0, or -1
  * (fatal). GIL. */
 static int
@@ -1174,8 +1086,12 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
             if (l->conn->err.kind != RC_E_NONE) {
                 l->failed = 1;
                 l->state = RC_LANE_DONE;
-            } else if (op->held_mode != RC_HELD_READ && l->deadline > 0 &&
-                       now >= l->deadline) {
+            } else if (op->held_mode == RC_HELD_READ) {
+                /* (after one wait at least: a timeout of 0 still looks once) */
+                if (op->nwaits > 0 && l->deadline > 0 && now >= l->deadline) {
+                    l->state = RC_LANE_DONE; /* nothing within the timeout */
+                }
+            } else if (l->deadline > 0 && now >= l->deadline) {
                 rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
                            rc_lane_writing(l) ? "Timeout writing to socket"
                                               : "Timeout reading from socket");
@@ -1187,20 +1103,9 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
     return 0;
 }
 
-static int
-rc_op_check_lanes(rc_op *op, double now)
-{
-    for (int k = 0; k < op->nlanes; k++) {
-        if (op->lanes[k].state != RC_LANE_DONE && rc_lane_check(op, &op->lanes[k], now) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* The IO phase of a routed op in one pass over its lanes: what each lane
- * received is parsed, its timeouts checked, and what it still waits for
- * added to op->wait. Returns 1 if some lane is busy (op->wait is filled),
+/* The IO phase in one pass over the lanes: what each lane received is
+ * parsed, its timeouts checked, and what it still waits for added to
+ * op->wait. Returns 1 if some lane is busy (op->wait is filled),
  * 0 if all are done, -1 with an exception set (fatal). GIL. */
 static int
 rc_op_scan(rc_op *op, double now)
@@ -1213,8 +1118,8 @@ rc_op_scan(rc_op *op, double now)
         w->fds = op->fds_inline;
         w->cap = RC_OP_INLINE;
     }
-    if (w->cap < op->nlanes) {
-        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+    if (w->cap < op->nlanes + 1) { /* (+1: a held read's wake fd) */
+        struct pollfd *p = malloc((size_t)(op->nlanes + 1) * sizeof *p);
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -1223,7 +1128,7 @@ rc_op_scan(rc_op *op, double now)
             free(w->fds);
         }
         w->fds = p;
-        w->cap = op->nlanes;
+        w->cap = op->nlanes + 1;
     }
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
@@ -1270,6 +1175,22 @@ rc_op_scan(rc_op *op, double now)
             l->pfd = n;
             w->fds[n].fd = fd;
             w->fds[n].events = ev;
+            w->fds[n].revents = 0;
+            n++;
+        }
+    }
+    op->wake_pfd = -1;
+    if (op->held_mode == RC_HELD_READ && op->wake_fd >= 0) {
+        if (op->nlanes == 0) {
+            /* no connection: a sleep until the deadline, unless woken (a
+             * timeout of 0 still looks once) */
+            busy = op->nwaits == 0 || op->held_deadline == 0 || now < op->held_deadline;
+            deadline = op->held_deadline;
+        }
+        if (busy) {
+            op->wake_pfd = n;
+            w->fds[n].fd = op->wake_fd;
+            w->fds[n].events = POLLIN;
             w->fds[n].revents = 0;
             n++;
         }
@@ -1366,45 +1287,29 @@ rc_op_route_held(rc_op *op)
     return 0;
 }
 
-/* The IO phase of a held op is over when every lane is done -- or, for
- * RC_HELD_READ, when one reply came or the time is up (not an error). */
+/* A held op that still has busy lanes is over anyway for RC_HELD_READ
+ * when one reply came (or a connection broke: the caller reconnects it; or
+ * the caller's wake fd became readable). */
 static int
-rc_op_held_over(rc_op *op, double now)
+rc_op_held_over(rc_op *op)
 {
-    int busy = 0;
-    if (op->held_mode == RC_HELD_READ) {
-        for (Py_ssize_t i = 0; i < op->n; i++) {
-            if (op->cmds[i].result != NULL) {
-                return 1;
-            }
-        }
-        if (op->woken) {
+    if (op->held_mode != RC_HELD_READ) {
+        return 0;
+    }
+    if (op->woken) {
+        return 1; /* the caller's wake fd */
+    }
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        if (op->cmds[i].result != NULL) {
             return 1;
-        }
-        if (op->nlanes == 0 && op->wake_fd >= 0) {
-            /* a sleep until the deadline, unless woken */
-            return op->nwaits > 0 && op->held_deadline > 0 && now >= op->held_deadline;
-        }
-        for (int k = 0; k < op->nlanes; k++) {
-            rc_lane *l = &op->lanes[k];
-            /* (after one wait at least: a timeout of 0 still looks once) */
-            if (l->state == RC_LANE_IO && op->nwaits > 0 && l->deadline > 0 &&
-                now >= l->deadline) {
-                l->state = RC_LANE_DONE; /* nothing within the timeout */
-            }
         }
     }
     for (int k = 0; k < op->nlanes; k++) {
-        busy |= op->lanes[k].state != RC_LANE_DONE;
-    }
-    if (busy && op->held_mode == RC_HELD_READ) {
-        for (int k = 0; k < op->nlanes; k++) {
-            if (op->lanes[k].failed) {
-                return 1; /* a broken connection: the caller reconnects it */
-            }
+        if (op->lanes[k].failed) {
+            return 1;
         }
     }
-    return !busy;
+    return 0;
 }
 
 /* End a held op: the lanes go, the connections stay the caller's. */
@@ -1542,45 +1447,17 @@ rc_op_step(rc_op *op)
             break;
         case RC_PH_IO: {
             double now = op->now;
-            int busy = 0;
-            if (!op->held_mode) {
-                busy = rc_op_scan(op, now);
-                if (busy < 0) {
-                    return rc_op_fail(op);
-                }
-                if (busy) {
-                    return RC_OP_WAIT;
-                }
-                goto settle;
-            }
-            for (int k = 0; k < op->nlanes; k++) {
-                rc_lane *l = &op->lanes[k];
-                if ((l->state == RC_LANE_OPENING || l->state == RC_LANE_IO) &&
-                    rc_lane_parse(op, l) < 0) {
-                    return rc_op_fail(op);
-                }
-            }
-            if (op->held_mode) {
-                if (rc_op_held_over(op, now)) {
-                    rc_op_end_held(op);
-                    break;
-                }
-            }
-            if (rc_op_check_lanes(op, now) < 0) {
+            int busy = rc_op_scan(op, now);
+            if (busy < 0) {
                 return rc_op_fail(op);
             }
-            for (int k = 0; k < op->nlanes; k++) {
-                busy |= op->lanes[k].state != RC_LANE_DONE;
-            }
-            busy |= op->held_mode == RC_HELD_READ && op->nlanes == 0 && op->wake_fd >= 0;
-            if (op->held_mode && !busy) {
+            if (op->held_mode && (!busy || rc_op_held_over(op))) {
                 rc_op_end_held(op);
                 break;
             }
             if (busy) {
-                return rc_op_make_wait(op, now) < 0 ? rc_op_fail(op) : RC_OP_WAIT;
+                return RC_OP_WAIT;
             }
-        settle:
             if (rc_op_settle(op) < 0) {
                 return rc_op_fail(op);
             }

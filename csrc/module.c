@@ -12,34 +12,6 @@
 
 static struct PyModuleDef rc_module_def;
 
-rc_state *
-rc_state_of(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-#if PY_VERSION_HEX >= 0x030B0000
-    PyObject *m = PyType_GetModuleByDef(tp, &rc_module_def);
-    if (m == NULL) {
-        return NULL;
-    }
-    return (rc_state *)PyModule_GetState(m);
-#else
-    PyObject *mro = tp->tp_mro;
-    if (mro != NULL) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-            PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-            if (PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
-                PyObject *m = PyType_GetModule(t);
-                if (m != NULL && PyModule_GetDef(m) == &rc_module_def) {
-                    return (rc_state *)PyModule_GetState(m);
-                }
-                PyErr_Clear();
-            }
-        }
-    }
-    PyErr_SetString(PyExc_TypeError, "not a rediscluster._core object");
-    return NULL;
-#endif
-}
 
 static rc_state *
 rc_mod_state(PyObject *m)
@@ -116,7 +88,7 @@ Reader_init(ReaderObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"decode_responses", "encoding", "errors", NULL};
     int decode = 0;
     const char *enc = "utf-8", *errs = "strict";
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Reader_init);
     if (st == NULL || !PyArg_ParseTupleAndKeywords(args, kw, "|$pss:Reader", kwlist, &decode,
                                                    &enc, &errs)) {
         return -1;

@@ -201,7 +201,7 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
              *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None;
     int io_native = 0;
     rc_cluster *cl = &self->cl;
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Pool_init);
 
     if (st == NULL) {
         return -1;

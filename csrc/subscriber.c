@@ -89,7 +89,7 @@ static int
 Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"pool", NULL};
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Subscriber_init);
     PyObject *pool;
 
     if (st == NULL ||
@@ -200,7 +200,7 @@ Subscriber_read(SubscriberObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "the Subscriber is in use by another thread");
         return NULL;
     }
-    st = rc_state_of((PyObject *)self);
+    st = rc_state_of((PyObject *)self, (initproc)Subscriber_init);
     if (st == NULL || rc_sub_pipe(self) < 0) {
         return NULL;
     }

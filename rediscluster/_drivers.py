@@ -57,8 +57,8 @@ def gevent_patched():
 
 
 def _gevent_wait_function():
-    from gevent import sleep
-    from gevent.select import poll as gpoll
+    from gevent import sleep  # type: ignore[import-untyped]
+    from gevent.select import poll as gpoll  # type: ignore[import-untyped]
 
     POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
 
