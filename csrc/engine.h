@@ -153,6 +153,10 @@ typedef struct rc_op {
     rc_wait wait;
     int pinned;           /* node-routed commands' nodes are pinned */
     int held_mode;        /* RC_HELD_* for an op on held connections, else 0 */
+    int block;            /* the commands are one transaction, MULTI first and
+                             EXEC last: routed by the first one's route, sent
+                             and retried together (rc_settle_block); a
+                             failure of the whole ends the op (op->fatal) */
     int nwaits;           /* waits asked for so far */
     double held_timeout;  /* RC_HELD_READ: how long to wait (< 0: no limit) */
     double held_deadline; /* RC_HELD_READ: held_timeout from the round's start (0: none) */

@@ -124,6 +124,14 @@ class Client:
     def _execute_batch(
         self, commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]], /
     ) -> list[Any]: ...
+    # MULTI, the commands, EXEC on slot's node as one unit -> the raw replies
+    # (MULTI's, one per command, EXEC's); a whole-transaction failure raises.
+    def _execute_transaction(
+        self,
+        slot: int,
+        commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]],
+        /,
+    ) -> list[Any]: ...
     # A Pool; typed Any because the Python layer always installs a
     # ClusterConnectionPool and its callers use that class's attributes
     # (connection_pool.nodes, ...), which this stub cannot name.
