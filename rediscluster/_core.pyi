@@ -1,7 +1,7 @@
 # Type stub of the C extension rediscluster._core (csrc/module.c, pooltype.c,
-# client.c, conntype.c). tests/unit/test_stubs.py keeps it in sync with the
-# built module (names, members, parameter names and kinds) and `make typecheck`
-# runs mypy's stubtest on it.
+# client.c, conntype.c, subscriber.c). tests/unit/test_stubs.py keeps it in
+# sync with the built module (names, members, parameter names and kinds) and
+# `make typecheck` runs mypy's stubtest on it.
 #
 # Replies are typed Any: their shape depends on the command, on the response
 # callback and on decode_responses.
@@ -130,6 +130,14 @@ class Client:
     def _execute_batch(
         self, commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]], /
     ) -> list[Any]: ...
+    # MULTI, the commands, EXEC on slot's node as one unit -> the raw replies
+    # (MULTI's, one per command, EXEC's); a whole-transaction failure raises.
+    def _execute_transaction(
+        self,
+        slot: int,
+        commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]],
+        /,
+    ) -> list[Any]: ...
     # A Pool; typed Any because the Python layer always installs a
     # ClusterConnectionPool and its callers use that class's attributes
     # (connection_pool.nodes, ...), which this stub cannot name.
@@ -174,6 +182,23 @@ class Connection:
     def node(self) -> str | None: ...
     @property
     def open(self) -> bool: ...
+
+@final
+class Subscriber:
+    """Waits for the replies of held pub/sub connections through the pool's driver."""
+
+    def __init__(self, pool: Pool) -> None: ...
+    # The next reply of any of the connections (all of the subscriber's pool)
+    # as (connection, reply), or None if none came within timeout seconds
+    # (None: no limit) or wake() was called. Error replies and redirects are
+    # exception instances; a connection that failed is closed and its error
+    # is the reply.
+    def read(
+        self, connections: Iterable[Connection], timeout: float | None = None, /
+    ) -> tuple[Connection, Any] | None: ...
+    # Make a read() waiting in another thread (or greenlet) return None now.
+    def wake(self) -> None: ...
+    def close(self) -> None: ...
 
 @final
 class Reader:
