@@ -22,11 +22,19 @@ RC_CLUSTER_TLS_REQUIRED=1 (set by `make test` when it starts that cluster).
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
+
+# A shell that starts a job in the background without job control (`cmd &` in
+# a script, some CI runners) leaves SIGINT ignored: Python then never raises
+# KeyboardInterrupt, and the subprocesses the Ctrl-C tests start inherit the
+# ignored signal. Those tests need the default handler.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest
 
