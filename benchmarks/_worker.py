@@ -591,7 +591,8 @@ def run_sync(a, out):
         except Unsupported as e:
             out["unsupported"] = str(e)
             return
-        out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call)
+        out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call,
+                   warmup_n=wcalls * sc.per_call)
         run_args = _args_for(one_pass, calls)
         if wcalls:
             run_concurrent(a.io, func, _args_for(one_pass, wcalls), a.concurrency)
@@ -628,7 +629,8 @@ def run_asyncio(a, out):
             except Unsupported as e:
                 out["unsupported"] = str(e)
                 return
-            out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call)
+            out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call,
+                       warmup_n=wcalls * sc.per_call)
             run_args = _args_for(one_pass, calls)
             if wcalls:
                 await arun_concurrent(func, _args_for(one_pass, wcalls), a.concurrency)
@@ -694,7 +696,8 @@ def parse_args(argv=None):
         ap.error("--concurrency must be >= 1")
     if a.mode == "latency" and (a.concurrency > 1 or a.io == "asyncio"):
         ap.error("--mode latency: sync or gevent, concurrency 1")
-    if a.io == "gevent" and "gevent.monkey" not in sys.modules:
+    monkey = sys.modules.get("gevent.monkey")
+    if a.io == "gevent" and not (monkey and monkey.is_module_patched("socket")):
         ap.error("--io gevent: run this file as a script (the process must be "
                  "monkey-patched before anything else is imported)")
     return a

@@ -145,7 +145,7 @@ def _title(meta, what):
         meta.get("cpus", "?"))
 
 
-def sync_chart(doc, png_path, plt):
+def sync_chart(doc, png_path, plt, dpi=150):
     res = (doc.get("results") or {}).get("sync") or {}
     rows = rows_of(doc, "sync")
     impls = [i for i in _columns(doc, "sync")
@@ -173,7 +173,7 @@ def sync_chart(doc, png_path, plt):
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.955),
                ncol=len(impls), fontsize=11, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 0.92))
-    fig.savefig(png_path, dpi=150)
+    fig.savefig(png_path, dpi=dpi)
     plt.close(fig)
     return png_path
 
@@ -185,7 +185,7 @@ PANELS = {  # section -> (panel title, log scale)
 }
 
 
-def concurrency_chart(doc, png_path, plt):
+def concurrency_chart(doc, png_path, plt, dpi=150):
     sections = [s for s in section_order(doc) if s in PANELS]
     if not sections:
         return None
@@ -220,12 +220,12 @@ def concurrency_chart(doc, png_path, plt):
              "to the hub stalls all other greenlets)",
              ha="center", fontsize=10, color="#444444")
     fig.tight_layout(rect=(0, 0.45 / fig.get_figheight(), 1, 1 - 0.85 / fig.get_figheight()))
-    fig.savefig(png_path, dpi=150)
+    fig.savefig(png_path, dpi=dpi)
     plt.close(fig)
     return png_path
 
 
-def write_charts(json_path=DEFAULT_JSON, out_dir=RESULTS, stem="chart", log=print):
+def write_charts(json_path=DEFAULT_JSON, out_dir=RESULTS, stem="chart", log=print, dpi=150):
     """Write STEM.png and STEM-concurrency.png into out_dir; returns the paths
     written, or [] (with one line logged) when matplotlib is missing or the results
     hold nothing to draw."""
@@ -244,7 +244,7 @@ def write_charts(json_path=DEFAULT_JSON, out_dir=RESULTS, stem="chart", log=prin
     written = []
     for fn, name in ((sync_chart, stem + ".png"),
                      (concurrency_chart, stem + "-concurrency.png")):
-        path = fn(doc, os.path.join(out_dir, name), plt)
+        path = fn(doc, os.path.join(out_dir, name), plt, dpi)
         if path:
             log("chart: wrote %s" % path)
             written.append(path)

@@ -120,6 +120,8 @@ class Section(object):
 
 
 SYNC_ROWS = ["set", "get", "pipeline-set", "pipeline-get", "mset", "mget"]
+# rows counted under callgrind unless --callgrind-ops says otherwise
+DEFAULT_CALLGRIND = "set,get,pipeline-get,gevent:get"
 SECTION_NAMES = ("sync", "gevent", "threads", "async")
 
 
@@ -252,7 +254,7 @@ def evaluate_targets(res, targets=None):
         ratio = mine / ref if (mine is not None and ref) else None
         if lim is None:
             status = "N/A"
-            txt = "%s not measured" % ref_name
+            txt = "%s %s not measured" % (ref_name, METRIC_LABEL[t.ref[3]].strip())
             if mine is not None:
                 txt = "ours %s %s; %s" % (fmt(mine, key), unit, txt)
         elif mine is None:
@@ -275,7 +277,7 @@ ARGS = None  # parsed options, module-global for the helpers
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "scripts"))
-from _resp import Conn, RespError  # noqa: E402  (scripts/_resp.py)
+from _resp import Conn, RespError, parse_info  # noqa: E402  (scripts/_resp.py)
 
 
 class Resp(Conn):
@@ -321,10 +323,26 @@ class Topology(object):
         finally:
             c.close()
         self.ranges = []  # (start, end, (host, port))
+        nodes = set()
         for r in slots:
             h = r[2][0].decode() or host
             self.ranges.append((int(r[0]), int(r[1]), (h, int(r[2][1]))))
+            for n in r[2:]:
+                nodes.add((n[0].decode() or host, int(n[1])))
         self.masters = sorted(set(m for _, _, m in self.ranges))
+        self.nodes = sorted(nodes)  # masters and replicas
+
+    def server_cpu(self):
+        """used_cpu_user + used_cpu_sys of every node (INFO CPU), in seconds."""
+        tot = 0.0
+        for node in self.nodes:
+            c = Resp(*node)
+            try:
+                info = parse_info(c.call("INFO", "CPU"))
+            finally:
+                c.close()
+            tot += float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        return tot
 
     def node_for(self, key):
         s = keyslot(key)
@@ -599,6 +617,9 @@ def summarize(d, impl):
     d["cpu_us_per_op"] = c["cpu_us_per_op"]
     d["sys_us_per_op"] = c["sys_s"] * 1e6 / c["n"]
     d["n"] = b["n"]
+    sv = best(runs, "server_us_per_op", False)
+    if sv:
+        d["server_us_per_op"] = sv["server_us_per_op"]
     h = best(runs, "hub_stall_ms", False)
     if h:
         d["hub_stall_ms"] = h["hub_stall_ms"]
@@ -620,11 +641,15 @@ def measure_rates(section, cols, res, log):
                 if "skipped" in d:
                     continue
                 try:
+                    cpu0 = TOPO.server_cpu()
                     if impl == "rb":
                         r = rb_rate(row, ARGS.n_rb)
                     else:
                         r = run_json(worker_argv(impl, section.io, row, "rate", ARGS.n),
                                      env=env_for(impl))
+                    # the servers' CPU over the whole run, warm-up included
+                    r["server_cpu_s"] = TOPO.server_cpu() - cpu0
+                    r["server_us_per_op"] = r["server_cpu_s"] * 1e6 / (r["n"] + r.get("warmup_n", 0))
                 except Unsupported as e:
                     d["skipped"] = str(e)
                     log("  %-8s %-8s %-13s skipped: %s" % (impl, section.name, row.name, e))
@@ -742,12 +767,15 @@ METRICS = [
     ("ops_per_s", "ops/s (wall)", True, ("slower", "faster")),
     ("cpu_us_per_op", "client CPU us/op", False, ("more CPU", "less CPU")),
     ("sys_us_per_op", "  of which kernel", False, ("more", "less")),
+    ("server_us_per_op", "server CPU us/op", False, ("more", "less")),
     ("p50_us", "p50 latency us/call", False, ("slower", "faster")),
     ("p99_us", "p99 latency us/call", False, ("slower", "faster")),
     ("ir_per_op", "instructions/op (Ir)", False, ("more", "fewer")),
     ("hub_stall_ms", "longest hub stall ms", False, ("longer", "shorter")),
 ]
+METRIC_LABEL = dict((m[0], m[1]) for m in METRICS)
 UNITS = {"ir_per_op": "Ir", "cpu_us_per_op": "us", "ops_per_s": "ops/s", "sys_us_per_op": "us",
+         "server_us_per_op": "us",
          "p50_us": "us", "p99_us": "us", "hub_stall_ms": "ms"}
 
 
@@ -802,6 +830,8 @@ def report(sections, res, cols_of, notes_of=None):
                                                          for c in cols)
                          + "   relative to %s" % IMPL_LABEL[base])
             for key, label, higher, words in METRICS:
+                if row.concurrency > 1 and key in ("p50_us", "p99_us"):
+                    continue  # only redis-benchmark has them there
                 vals = [(c, (cells.get(c) or {}).get(key)) for c in cols]
                 if all(v is None for _, v in vals):
                     continue
@@ -863,7 +893,7 @@ def parse_args(argv=None):
     ap.add_argument("--no-callgrind", dest="callgrind", action="store_false")
     ap.add_argument("--callgrind-ops", default=None,
                     help="rows measured under callgrind: sync row names, section:row names, "
-                         "or 'all' (default set,get; --quick: get)")
+                         "or 'all' (default %s; --quick: get)" % DEFAULT_CALLGRIND)
     ap.add_argument("--n", type=int, default=None, help="commands per rate run (default 20000)")
     ap.add_argument("--n-rb", type=int, default=None, help="redis-benchmark commands (default 100000)")
     ap.add_argument("--n-latency", type=int, default=None, help="commands in the latency pass (default 5000)")
@@ -893,7 +923,7 @@ def parse_args(argv=None):
         a.threads = [int(x) for x in _csv(a.threads)]
     except ValueError as e:
         ap.error(str(e))
-    a.callgrind_ops = _csv(a.callgrind_ops or ("get" if q else "set,get"))
+    a.callgrind_ops = _csv(a.callgrind_ops or ("get" if q else DEFAULT_CALLGRIND))
     a.impls = _csv(a.impls)
     a.scenarios = _csv(a.scenarios)
     a.sections = _csv(a.sections)
