@@ -110,6 +110,9 @@ class Row(object):
 
 
 class Section(object):
+    """One table: `io` for every worker; `impls` its columns ("rb": redis-benchmark);
+    `doc` a paragraph for the manual (reST)."""
+
     def __init__(self, name, io, title, impls, rows, doc):
         self.name, self.io, self.title = name, io, title
         self.impls, self.rows, self.doc = list(impls), list(rows), doc
@@ -121,7 +124,7 @@ class Section(object):
 
 SYNC_ROWS = ["set", "get", "pipeline-set", "pipeline-get", "mset", "mget"]
 # rows counted under callgrind unless --callgrind-ops says otherwise
-DEFAULT_CALLGRIND = "set,get,pipeline-get,gevent:get"
+DEFAULT_CALLGRIND = "set,get,pipeline-get@ours+rpc+rb,gevent:get"
 SECTION_NAMES = ("sync", "gevent", "threads", "async")
 
 
@@ -140,7 +143,7 @@ def build_sections(a):
             "sync", "sync", "One thread: sequential and batched commands",
             ["ours", "rpc", "redispy", "glide", "rb"],
             [Row(s, s, sync_titles[s], rb=s) for s in SYNC_ROWS if s in a.scenarios],
-            "One client in one thread. redis-benchmark: one connection to one master."),
+            "One client in one thread. ``redis-benchmark``: one connection to one master."),
         "gevent": Section(
             "gevent", "gevent", "Under gevent: ours and the original, both monkey-patched",
             ["ours", "rpc"],
@@ -149,7 +152,7 @@ def build_sections(a):
              Row("greenlets-%d" % a.greenlets, "get",
                  "%d greenlets sharing one client, GET (aggregate)" % a.greenlets,
                  concurrency=a.greenlets)],
-            "Each in its own process after gevent.monkey.patch_all(). hub stall: the "
+            "Each in its own process after ``gevent.monkey.patch_all()``. Hub stall: the "
             "longest a greenlet sleeping 2 ms woke up late during the run (a client "
             "that waits without yielding to the hub stalls every other greenlet)."),
         "threads": Section(
@@ -159,7 +162,7 @@ def build_sections(a):
                  % (t, "s" if t > 1 else ""), concurrency=t, rb="get", rb_conns=t)
              for t in a.threads],
             "n GETs split over the threads, one client object shared; CPU counts every "
-            "thread of the process. redis-benchmark -c N: N connections to one master."),
+            "thread of the process. ``redis-benchmark -c N``: N connections to one master."),
         "async": Section(
             "async", "asyncio", "asyncio clients",
             ["ours", "redispy", "glide", "rb"],
@@ -167,9 +170,9 @@ def build_sections(a):
                  concurrency=a.tasks, rb="get", rb_conns=a.tasks),
              Row("pipeline-get", "pipeline-get", "pipeline of 1000 GET"),
              Row("mget", "mget", "MGET of 100 keys over 100 slots")],
-            "ours: rediscluster.asyncio.RedisCluster; redispy: "
-            "redis.asyncio.cluster.RedisCluster (mget_nonatomic); glide: valkey-glide's "
-            "GlideClusterClient; one event loop (asyncio's default)."),
+            "ours: ``rediscluster.asyncio.RedisCluster``; redis-py: "
+            "``redis.asyncio.cluster.RedisCluster`` (``mget_nonatomic``); valkey-glide: its "
+            "asyncio ``GlideClusterClient``; one event loop (asyncio's default)."),
     }
     return [out[s] for s in SECTION_NAMES if s in a.sections]
 
@@ -531,12 +534,14 @@ def callgrind_total(outfile):
 
 
 def callgrind_run(argv, outfile, env):
+    """(total Ir, seconds) of one run of argv under callgrind."""
     full = ["valgrind", "--tool=callgrind", "-q", "--callgrind-out-file=" + outfile] + argv
+    t0 = time.time()
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                        universal_newlines=True, timeout=3600)
     if p.returncode != 0:
         raise RuntimeError("callgrind %s failed: %s" % (" ".join(argv[:5]), p.stderr.strip()[-600:]))
-    return callgrind_total(outfile)
+    return callgrind_total(outfile), time.time() - t0
 
 
 # -------------------------------------------------------------- redis-benchmark side
@@ -689,10 +694,10 @@ def callgrind_jobs(sections, cols_of, res):
     jobs = []
     for section in sections:
         for row in section.rows:
-            if not cg_wanted(section, row):
-                continue
             n1, n2 = ARGS.cg_n if row.per_call == 1 else ARGS.cg_n_batch
             for impl in cols_of[section.name]:
+                if not cg_wanted(section, row, impl):
+                    continue
                 d = res[section.name].get(row.name, {}).get(impl, {})
                 if "rate_runs" not in d or (impl == "rb" and not row.rb):
                     continue
@@ -708,13 +713,19 @@ def callgrind_jobs(sections, cols_of, res):
     return jobs
 
 
-def cg_wanted(section, row):
-    """--callgrind-ops: "all", or row names (sync section) / section:row names."""
+def cg_wanted(section, row, impl):
+    """--callgrind-ops: "all", or a comma list of rows: a sync row name or
+    section:row, each optionally followed by @impl+impl (only those implementations;
+    rb is redis-benchmark)."""
     if row.concurrency > 1:
         return False  # callgrind runs one thread at a time: no scaling to count
-    ops = ARGS.callgrind_ops
-    return "all" in ops or "%s:%s" % (section.name, row.name) in ops or (
-        section.name == "sync" and row.name in ops)
+    for spec in ARGS.callgrind_ops:
+        name, _, impls = spec.partition("@")
+        if name == "all" or name == "%s:%s" % (section.name, row.name) or (
+                section.name == "sync" and name == row.name):
+            if not impls or impl in impls.split("+"):
+                return True
+    return False
 
 
 CG_TMP = None
@@ -728,14 +739,16 @@ def measure_callgrind(sections, cols_of, res, log):
     jobs = callgrind_jobs(sections, cols_of, res)
     if not jobs:
         return
-    log("  callgrind: %d runs, %d at a time (slow: ~10-40 s each)" % (len(jobs), ARGS.cg_jobs))
+    log("  callgrind: %d runs, %d at a time (slow: ~5-60 s each)" % (len(jobs), ARGS.cg_jobs))
     t0 = time.time()
     totals = {}
     with ThreadPoolExecutor(max_workers=ARGS.cg_jobs) as ex:
         futs = [(j, ex.submit(callgrind_run, j[4], j[5], j[6])) for j in jobs]
         for (section, row, impl, n, _argv, _out, _env_), fu in futs:
             try:
-                totals[(section.name, row.name, impl, n)] = fu.result()
+                totals[(section.name, row.name, impl, n)], secs = fu.result()
+                log("  %-8s %-8s %-13s callgrind n=%d: %.0f s" % (
+                    impl, section.name, row.name, n, secs))
             except Exception as e:
                 log("  callgrind %s %s %s n=%d: ERROR %s" % (impl, section.name, row.name, n, e))
     for section, row, impl, n, _argv, _out, _env_ in jobs:
@@ -893,7 +906,8 @@ def parse_args(argv=None):
     ap.add_argument("--no-callgrind", dest="callgrind", action="store_false")
     ap.add_argument("--callgrind-ops", default=None,
                     help="rows measured under callgrind: sync row names, section:row names, "
-                         "or 'all' (default %s; --quick: get)" % DEFAULT_CALLGRIND)
+                         "or 'all', each optionally @impl+impl (default %s; --quick: get)"
+                         % DEFAULT_CALLGRIND)
     ap.add_argument("--n", type=int, default=None, help="commands per rate run (default 20000)")
     ap.add_argument("--n-rb", type=int, default=None, help="redis-benchmark commands (default 100000)")
     ap.add_argument("--n-latency", type=int, default=None, help="commands in the latency pass (default 5000)")
