@@ -172,11 +172,13 @@ def section_lines(doc, section, png_dir):
         if "rb" in cols:
             header[-1] = "redis-benchmark -c N"
         lines += _table("commands per second (wall clock, best run)", header, body)
-        if section == "gevent":
-            stall = [[_row_label(r)] + [num(_cell(res, r["name"], c, "hub_stall_ms"))
-                                        for c in cols] for r in rows]
-            lines += _table("longest hub stall, ms (lower is better)",
-                            ["row"] + [names.get(c, c) for c in cols], stall)
+        for caption, key in [("client CPU per command, µs", "cpu_us_per_op"),
+                             ("longest hub stall, ms (lower is better)", "hub_stall_ms"),
+                             ("user-space instructions per command (callgrind)", "ir_per_op")]:
+            body = [[_row_label(r)] + [num(_cell(res, r["name"], c, key)) for c in cols]
+                    for r in rows if any(_cell(res, r["name"], c, key) is not None for c in cols)]
+            if body:
+                lines += _table(caption, header, body)
         lines += [
             "What each row runs: %s." % "; ".join(
                 "``%s``: %s" % (r["name"], r["title"]) for r in rows), ""]
