@@ -60,8 +60,8 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
-.PHONY: help setup os-deps build test test-unit test-c test-compat test-resilience test-servers demo \
-        bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
+.PHONY: help setup os-deps build test test-unit test-c test-compat test-gevent test-resilience \
+        test-servers demo bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -157,7 +157,11 @@ with_cluster  = $(CLUSTER_PY) run $(addprefix --cluster ,$(TEST_CLUSTERS)) $(if 
 # ---------------------------------------------------------------- tests
 
 test: setup build test-c
-	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS)
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 sh -c '$(VENV_PY) -m pytest $(TEST_DIRS) -q $(PYTEST_ARGS) && $(VENV_PY) tests/gevent/run.py'
+
+# tests/gevent: each module in its own monkey-patched process (needs the cluster)
+test-gevent: setup build
+	@$(with_cluster) -- env RC_REQUIRE_CLUSTER=1 $(VENV_PY) tests/gevent/run.py $(PYTEST_ARGS)
 
 test-unit: setup build
 	$(VENV_PY) -m pytest tests/unit -q $(PYTEST_ARGS)
@@ -331,7 +335,7 @@ demo: setup build
 # The peers' venvs (benchmarks/.venv-*: redis-py-cluster 2.1.3 with gevent, redis-py,
 # valkey-glide-sync, valkey-glide) come from PyPI; the run publishes its JSON and
 # charts into docs/_static (docs/benchmarks.rst shows them). The bench extra brings
-# matplotlib (charts) and gevent (the gevent section, for ours).
+# matplotlib (charts); the test extra, gevent (the gevent section, for ours).
 bench: setup build $(VENV)/.rc-bench
 	@$(CLUSTER_PY) start --cluster main
 	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh

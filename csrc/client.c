@@ -330,12 +330,12 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
     rc_state *st = self->st;
     rc_cluster *cl = &self->pool->cl;
     PyObject *const *kwvalues = args + nargs;
-    rc_batch b;
+    rc_op op;
     PyObject *res = NULL, *merged = NULL, *kw = NULL, *rcb;
     int *targets = NULL, nt = 0;
     Py_ssize_t tok;
 
-    rc_batch_init(&b);
+    rc_op_init(&op, cl, &self->lim);
     if (!PyUnicode_Check(flag)) {
         PyErr_Format(PyExc_TypeError, "nodes_flags[%R] must be a str", upper);
         goto done;
@@ -400,17 +400,17 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         rc_raise_cluster(st, "No node known for command %U: the cluster map is empty", upper);
         goto done;
     }
-    tok = rc_pack_command(st, &cl->cfg.codec, &b.buf, args, nargs, NULL);
+    tok = rc_pack_command(st, &cl->cfg.codec, &op.buf, args, nargs, NULL);
     if (tok < 0) {
         goto done;
     }
     for (int i = 0; i < nt; i++) {
         rc_route rt = {-1, targets[i], 0, 0};
-        if (rc_batch_add(&b, 0, b.buf.len, &rt) < 0) {
+        if (rc_op_add(&op, 0, op.buf.len, &rt) < 0) {
             goto done;
         }
     }
-    if (rc_engine_batch(cl, &b, &self->lim) < 0) {
+    if (rc_op_run(&op) < 0) {
         goto done;
     }
     res = PyDict_New();
@@ -418,7 +418,7 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         goto done;
     }
     for (int i = 0; i < nt; i++) {
-        PyObject *r = b.cmds[i].result, *cb, *v;
+        PyObject *r = op.cmds[i].result, *cb, *v;
         if (PyExceptionInstance_Check(r)) {
             PyErr_SetObject((PyObject *)Py_TYPE(r), r);
             goto fail;
@@ -466,7 +466,7 @@ fail:
 done:
     Py_XDECREF(kw);
     free(targets);
-    rc_batch_clear(&b);
+    rc_op_clear(&op);
     return merged;
 }
 
@@ -478,7 +478,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     rc_state *st = self->st;
     PyObject *upper = NULL, *reply = NULL, *result = NULL, *flag, *cb;
     rc_cluster *cl;
-    rc_buf buf;
+    rc_op op;
     char inline_buf[RC_INLINE_BUF];
     rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
     rc_argv av;
@@ -486,18 +486,20 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     rc_route rt;
     int where;
 
-    rc_buf_init_inline(&buf, inline_buf, sizeof inline_buf);
     if (self->pool == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
         return NULL;
     }
     cl = &self->pool->cl;
+    rc_op_init(&op, cl, &self->lim);
+    rc_buf_init_inline(&op.buf, inline_buf, sizeof inline_buf);
     if (nargs == 0) {
-        return rc_raise_cluster(st, "Unable to determine command to use");
+        rc_raise_cluster(st, "Unable to determine command to use");
+        goto done;
     }
     upper = rc_upper_name(st, args[0]);
     if (upper == NULL) {
-        return NULL;
+        goto done;
     }
     flag = rc_lookup(self->nodes_flags, upper);
     if (flag != NULL) {
@@ -515,11 +517,11 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
             goto done;
         }
     }
-    ntok = rc_pack_command(st, &cl->cfg.codec, &buf, args, nargs, pos);
+    ntok = rc_pack_command(st, &cl->cfg.codec, &op.buf, args, nargs, pos);
     if (ntok < 0) {
         goto done;
     }
-    av.data = buf.data;
+    av.data = op.buf.data;
     av.pos = pos;
     av.n = (int)ntok;
     if (rc_packed_info(self, &av, &ci) < 0) {
@@ -549,9 +551,17 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
         rc_raise_cluster(st, "No way to dispatch this command to Redis Cluster. Missing key.");
         goto done;
     }
-    if (rc_engine_one(cl, buf.data, buf.len, &rt, &self->lim, &reply) != RC_ST_OK) {
+    if (rc_op_add(&op, 0, op.buf.len, &rt) < 0) {
         goto done;
     }
+    /* socket_timeout bounds the whole command: every attempt, backoff and
+     * refresh (connecting is bounded by socket_connect_timeout too). */
+    rc_op_set_deadline(&op, cl->cfg.sock.timeout);
+    if (rc_op_run(&op) < 0) {
+        goto done;
+    }
+    reply = op.cmds[0].result;
+    op.cmds[0].result = NULL;
     if (PyExceptionInstance_Check(reply)) {
         PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
         goto done;
@@ -567,7 +577,7 @@ done:
     if (pos != inline_pos) {
         free(pos);
     }
-    rc_buf_free(&buf);
+    rc_op_clear(&op);
     Py_XDECREF(reply);
     Py_XDECREF(upper);
     return result;
@@ -657,28 +667,28 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
     rc_state *st = self->st;
     rc_cluster *cl;
     PyObject *seq = NULL, *out = NULL;
-    rc_batch b;
+    rc_op op;
     rc_argpos *pos = NULL;
     size_t poscap = 0;
     Py_ssize_t n;
 
-    rc_batch_init(&b);
     if (self->pool == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
         return NULL;
     }
     cl = &self->pool->cl;
+    rc_op_init(&op, cl, &self->lim);
     seq = PySequence_Tuple(commands);
     if (seq == NULL) {
-        return NULL;
+        goto done;
     }
     n = PyTuple_GET_SIZE(seq);
-    if (rc_batch_reserve(&b, n) < 0) {
+    if (rc_op_reserve(&op, n) < 0) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(seq, i), *cargs, *copts;
-        size_t off = b.buf.len;
+        size_t off = op.buf.len;
         Py_ssize_t ntok, na;
         rc_argv av;
         const rc_cmdinfo *ci;
@@ -703,11 +713,11 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
             pos = p;
             poscap = (size_t)ntok;
         }
-        ntok = rc_pack_command(st, &cl->cfg.codec, &b.buf, &PyTuple_GET_ITEM(cargs, 0), na, pos);
+        ntok = rc_pack_command(st, &cl->cfg.codec, &op.buf, &PyTuple_GET_ITEM(cargs, 0), na, pos);
         if (ntok < 0) {
             goto done;
         }
-        av.data = b.buf.data;
+        av.data = op.buf.data;
         av.pos = pos;
         av.n = (int)ntok;
         if (rc_packed_info(self, &av, &ci) < 0) {
@@ -718,31 +728,31 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         rt.replica_ok = rc_replica_ok(self, ci);
         rt.slot = where >= 0 ? where : -1;
         rt.node = where == RC_RT_RANDOM_MASTER ? rc_random_master(self->pool) : -1;
-        if (rc_batch_add(&b, off, b.buf.len - off, &rt) < 0) {
+        if (rc_op_add(&op, off, op.buf.len - off, &rt) < 0) {
             goto done;
         }
         if (ci != NULL && rc_stateful_hint(ci) != NULL) {
             PyObject *msg = PyUnicode_FromFormat("Command: %s %s", ci->name,
                                                  rc_stateful_hint(ci));
-            b.cmds[b.n - 1].result =
+            op.cmds[op.n - 1].result =
                 msg ? PyObject_CallOneArg(st->RedisClusterException, msg) : NULL;
             Py_XDECREF(msg);
-            if (b.cmds[b.n - 1].result == NULL) {
+            if (op.cmds[op.n - 1].result == NULL) {
                 goto done;
             }
         } else if (where < 0 && rt.node < 0) {
-            b.cmds[b.n - 1].result = PyObject_CallFunction(
+            op.cmds[op.n - 1].result = PyObject_CallFunction(
                 st->RedisClusterException, "s",
                 "No way to dispatch this command to Redis Cluster. Missing key.");
-            if (b.cmds[b.n - 1].result == NULL) {
+            if (op.cmds[op.n - 1].result == NULL) {
                 goto done;
             }
         }
     }
-    rc_buf_shrink(&b.buf);
+    rc_buf_shrink(&op.buf);
     free(pos);
     pos = NULL;
-    if (rc_engine_batch(cl, &b, &self->lim) < 0) {
+    if (rc_op_run(&op) < 0) {
         goto done;
     }
     out = PyList_New(n);
@@ -751,7 +761,7 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(seq, i);
-        PyObject *r = b.cmds[i].result, *v = NULL, *upper, *cb, *cargs, *copts;
+        PyObject *r = op.cmds[i].result, *v = NULL, *upper, *cb, *cargs, *copts;
         int is_cmd = rc_command_parts(st, item, &cargs, &copts);
         if (is_cmd < 0) {
             /* a PipelineCommand's args were replaced meanwhile by a bad value */
@@ -801,7 +811,7 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
     }
 done:
     free(pos);
-    rc_batch_clear(&b);
+    rc_op_clear(&op);
     Py_XDECREF(seq);
     return out;
 }
@@ -895,7 +905,7 @@ Client_init(ClientObject *self, PyObject *args, PyObject *kw)
                              NULL};
     PyObject *pool, *rcb = NULL, *flags = NULL, *res = NULL;
     int ttl = 16, cd = 3, rfr = 0;
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Client_init);
 
     if (st == NULL) {
         return -1;

@@ -2,9 +2,9 @@
  * their connection pools, and the slot map (tier 2).
  *
  * Threading: a client is shared by many threads. Everything here is changed
- * only while holding the GIL. A connection belongs to exactly one call between
- * checkout and checkin, and only that call touches it with the GIL released
- * (fd, reader buffer bytes are fed only with the GIL).
+ * only while holding the GIL. A connection belongs to exactly one op between
+ * checkout and checkin, and only that op touches it with the GIL released
+ * (socket and raw byte buffers; replies are parsed with the GIL).
  *
  * Node lifetime: a node that left the topology is freed (its index reused)
  * by the next topology change once nothing refers to it: no open connection
@@ -14,6 +14,8 @@
  * those; an index is re-checked (rc_cluster_at) after any GIL release. */
 #ifndef RC_CLUSTER_H
 #define RC_CLUSTER_H
+
+#include <sys/socket.h>
 
 #include "net.h"
 #include "pack.h"
@@ -29,6 +31,7 @@ typedef struct rc_cfg {
     char *encoding;        /* owned storage behind codec.encoding */
     char *errors;          /* owned storage behind codec.errors */
     rc_buf hello;          /* packed AUTH / CLIENT SETNAME sent at connect */
+    rc_buf hello_ro;       /* the same followed by READONLY */
     int hello_n;           /* replies the hello commands produce */
     int hello_auth;        /* 1 if the first hello command is AUTH */
     int readonly_all;      /* readonly_mode: READONLY on every connection */
@@ -57,8 +60,45 @@ typedef struct rc_remap {
 struct rc_node;
 struct rc_learned_cmd;
 
+/* A caller waiting for a connection at the connection limit, in the
+ * cluster's FIFO (rc_cluster.wq_head): only the oldest may take a connection
+ * that frees up, so no caller starves (embedded in the waiting lane). */
+typedef struct rc_waiter {
+    struct rc_waiter *prev, *next;
+    int queued;
+} rc_waiter;
+
+/* Where a connection is in its opening. */
+enum {
+    RC_CONN_CONNECTING = 0, /* non-blocking connect() in progress */
+    RC_CONN_TLS,            /* TLS handshake in progress */
+    RC_CONN_HELLO,          /* AUTH / CLIENT SETNAME / READONLY sent, replies due */
+    RC_CONN_READY           /* usable for commands */
+};
+
+/* One resolved address of a node. */
+typedef struct rc_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} rc_addr;
+
+#define RC_MAX_ADDRS 4
+
 typedef struct rc_conn {
     int fd;                  /* -1 once closed */
+    int state;               /* RC_CONN_* */
+    int nonblocking;         /* O_NONBLOCK set (TLS, or while connecting); plain
+                                ready sockets stay blocking, with a short
+                                send/receive timeout (the tick), and take
+                                MSG_DONTWAIT for non-blocking calls */
+    int tls_want;            /* handshake: POLLIN or POLLOUT */
+    double open_deadline;    /* connect + handshake must end by then (0: none) */
+    const char *hello;       /* the handshake bytes (cfg.hello or hello_ro) */
+    size_t hello_len, hello_sent;
+    int hello_left, hello_i; /* handshake replies still due, and read */
+    int addr_i;              /* the node address being tried */
+    const struct rc_cfg *cfg; /* the cluster's (outlives the connection) */
+    rc_buf rx;               /* bytes read without the GIL, not yet fed */
     redisReader *reader;     /* reply parser, owned */
     rc_replyctx ctx;         /* the reader's callback context */
     struct rc_node *node;    /* owner (borrowed; outlives the connection) */
@@ -68,7 +108,6 @@ typedef struct rc_conn {
     int readonly;            /* READONLY was sent */
     int dirty;               /* written to but not fully read: never reuse */
     void *ssl;               /* SSL * on a TLS connection, else NULL (owned) */
-    double timeout;          /* socket_timeout (TLS waits use it) */
     struct rc_conn *prev, *next; /* every open connection of the cluster
                                     (rc_cluster.conns), for fork handling */
     rc_err err;              /* sticky I/O error */
@@ -91,6 +130,8 @@ typedef struct rc_node {
     double down_until;    /* a connect failed: replica reads avoid it until then */
     unsigned rr;          /* masters: round-robin position over self + replicas */
     int pins;             /* holders by index across GIL releases (rc_node_pin) */
+    rc_addr addrs[RC_MAX_ADDRS]; /* resolved addresses (naddrs of them) */
+    int naddrs;           /* 0: not resolved yet */
 } rc_node;
 
 typedef struct rc_cluster {
@@ -114,7 +155,8 @@ typedef struct rc_cluster {
     int moved_count;              /* MOVED replies since the last refresh */
     int reinit_steps;             /* refresh after this many MOVED (>= 1) */
     rc_conn *conns;               /* every open connection (list head) */
-    int waiters;                  /* calls waiting for a connection or a refresh */
+    int waiters;                  /* calls waiting for a connection (queue length) */
+    rc_waiter *wq_head, *wq_tail; /* their FIFO */
     int wake[2];                  /* pipe: a byte per release while waiters > 0
                                      (-1 until the first waiter) */
     double next_reap;             /* when idle connections are next checked */
@@ -122,6 +164,9 @@ typedef struct rc_cluster {
      * immutable entries, read and extended with atomics, not the GIL */
     struct rc_learned_cmd *learned;
     int nlearned;
+    /* how sync callers wait (drive.c) */
+    PyObject *wait_cb;            /* the pool's wait function, or NULL */
+    int io_native;                /* io="native": never a wait function */
 } rc_cluster;
 
 /* Status of operations that can fail on the network or in Python. */
@@ -145,12 +190,42 @@ typedef struct rc_nogil {
 void rc_nogil_begin(rc_nogil *g);
 void rc_nogil_end(rc_nogil *g);
 
-/* Connect to `node` and run the handshake (hello commands, READONLY when
- * `readonly`). GIL held on entry and exit; released around the I/O.
- * RC_ST_OK with *out set; RC_ST_NET with *err set (retryable); RC_ST_PY with
- * an exception set (e.g. AuthenticationError: do not retry). */
-int rc_conn_open(rc_cluster *cl, struct rc_node *node, int readonly, rc_conn **out,
-                 rc_err *err);
+/* Start a connection to `node` without blocking: its addresses are
+ * resolved if needed (rc_cluster_resolve), a non-blocking connect() starts;
+ * the handshake (TLS, AUTH/CLIENT SETNAME, READONLY when `readonly`) follows
+ * in rc_conn_open_io / rc_conn_hello_replies. GIL. RC_ST_OK with *out set;
+ * RC_ST_NET with *err set (no address, refused at once: retryable);
+ * RC_ST_PY with an exception set. */
+int rc_conn_start(rc_cluster *cl, struct rc_node *node, int readonly, rc_conn **out,
+                  rc_err *err);
+
+/* The events an opening connection waits for (POLLIN/POLLOUT). */
+short rc_conn_open_events(const rc_conn *c);
+
+/* Advance an opening connection after its socket reported `revents`: finish
+ * connect() (or try the node's next address), run the TLS handshake, write
+ * the handshake commands, read their replies into rx. Errors go to c->err.
+ * No GIL: C data only. */
+void rc_conn_open_io(rc_conn *c, short revents);
+
+/* Take the handshake's replies from the reader (fed by the caller): the
+ * connection becomes READY after the last. RC_ST_OK (maybe more due),
+ * RC_ST_NET (c->err set: protocol error), RC_ST_PY (refused: AuthenticationError,
+ * ConnectionError for READONLY, the server's error otherwise). GIL. */
+int rc_conn_hello_replies(rc_cluster *cl, rc_conn *c);
+
+/* Write from iov (cnt segments): bytes written (0: would block), -1 with
+ * c->err set. block=1 (plain TCP only): blocking writes bounded by the tick.
+ * No GIL. */
+ssize_t rc_conn_sendv(rc_conn *c, const struct iovec *iov, int cnt, int block);
+
+/* Read what is there into c->rx (block=1, plain TCP: one blocking recv
+ * bounded by the tick): bytes read (0: nothing), -1 with c->err set. A
+ * signal interrupting a blocking recv reads 0 bytes. No GIL. */
+ssize_t rc_conn_recv_rx(rc_conn *c, int block);
+
+/* Bytes already read that poll() cannot see (TLS's decrypted bytes). */
+int rc_conn_pending_rx(const rc_conn *c);
 
 /* Close the socket and free the connection. GIL. */
 void rc_conn_free(rc_conn *c);
@@ -158,25 +233,6 @@ void rc_conn_free(rc_conn *c);
 /* Close the socket only (close(): nothing is sent, no TLS shutdown); the
  * connection stays allocated, unusable. */
 void rc_conn_close_socket(rc_conn *c);
-
-/* Send n bytes and read one reply (new reference in *out; may be the
- * redirect marker -- see rc_reader_get). *sent receives the bytes that left.
- * RC_ST_OK; RC_ST_NET with c->err set; RC_ST_PY with an exception set (a
- * signal handler raised: c->err is RC_E_INTR). After either failure the
- * connection is unusable. GIL held on entry and exit, released around
- * send/recv. Stack: one 16 KiB buffer (small thread stacks). */
-int rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **out);
-
-/* Read one more reply (as rc_conn_roundtrip without sending). */
-int rc_conn_read(rc_conn *c, PyObject **out);
-
-/* Socket I/O of a connection, plain or TLS (no GIL needed: C data only).
- * Same conventions as the rc_net_* functions they wrap. */
-int rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent, const rc_intr *intr);
-ssize_t rc_conn_recv(rc_conn *c, char *p, size_t cap);
-ssize_t rc_conn_recv_nb(rc_conn *c, char *p, size_t cap);
-ssize_t rc_conn_sendv_nb(rc_conn *c, const struct iovec *iov, int cnt);
-int rc_conn_pending(const rc_conn *c); /* TLS bytes poll() cannot see */
 
 /* ---- pool.c ---- */
 
@@ -222,17 +278,40 @@ rc_cluster_check_fork(rc_cluster *cl)
     }
 }
 
-/* Take a connection to `node` (idle one, else a new one). An idle
- * connection whose READONLY state does not fit the node's role is replaced.
- * At the connection limit: RedisClusterException at once, or with a
- * wait_timeout, wait that long for a release (ConnectionError "No connection
- * available." after it). Same statuses as rc_conn_open; RC_ST_PY for the
- * limit. GIL held; released while connecting or waiting. */
-int rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err);
+/* Take a connection to `node` without waiting (`w`: the caller's place in
+ * the waiters' FIFO, or NULL for a newcomer; at the limit only the oldest
+ * waiter gets a connection that frees up, newcomers queue): an idle one whose
+ * READONLY state fits the node's role (RC_CHECKOUT_IDLE), or a new one
+ * started (RC_CHECKOUT_OPENING: it still connects), or none at the
+ * connection limit with a wait_timeout (RC_CHECKOUT_FULL: try again after
+ * rc_cluster_wake); at the limit without one, RedisClusterException
+ * (RC_ST_PY). RC_ST_NET / RC_ST_PY as rc_conn_start. GIL. */
+enum { RC_CHECKOUT_IDLE = 1, RC_CHECKOUT_OPENING = 2, RC_CHECKOUT_FULL = 3 };
+int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err,
+                        double now, rc_waiter *w);
+
+/* The waiters' FIFO: rc_waiter_enqueue after RC_CHECKOUT_FULL (once),
+ * rc_waiter_remove when the wait ends (a connection, a timeout, an abort);
+ * removing the head wakes the next. GIL. */
+void rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w);
+void rc_waiter_remove(rc_cluster *cl, rc_waiter *w);
+
+/* Sleep `seconds` the sync driver's way (GIL released, or the wait
+ * function with no sockets). 0, or -1 with an exception set (signal). GIL.
+ * (drive.c) */
+int rc_cluster_sleep(rc_cluster *cl, double seconds);
+
+/* Resolve node's address (numeric hosts without a lookup; names through
+ * the sync driver: getaddrinfo with the GIL released, or the wait
+ * function's resolver). RC_ST_OK, RC_ST_NET with *err (RC_E_RESOLVE),
+ * RC_ST_PY. GIL. */
+int rc_cluster_resolve(rc_cluster *cl, rc_node *node, rc_err *err);
 
 /* Give a connection back: pooled if healthy (no error, nothing unread, same
- * generation and process), else closed. GIL. */
+ * generation and process), else closed. GIL. _at: `now` is the caller's
+ * reading of rc_net_now(). */
 void rc_pool_checkin(rc_cluster *cl, rc_conn *c);
+void rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now);
 
 /* Close a connection for good (after an error). GIL. */
 void rc_pool_discard(rc_cluster *cl, rc_conn *c);
@@ -244,18 +323,21 @@ void rc_cluster_disconnect(rc_cluster *cl);
 extern volatile unsigned long rc_fork_gen;
 void rc_fork_install(void);
 
-/* Wake one caller waiting for a connection or a refresh (rc_cluster_wait).
- * GIL. */
+/* Wake one caller waiting for a connection or a refresh. GIL. */
 void rc_cluster_wake(rc_cluster *cl);
 
-/* Wait, with the GIL released, until rc_cluster_wake, `deadline`
- * (rc_net_now() clock) or 0.1 s pass, whichever is first. Returns 0, or -1
- * with an exception set (a signal handler raised, or no pipe could be made).
- * The caller re-checks what it waits for. GIL. */
-int rc_cluster_wait(rc_cluster *cl, double deadline);
+/* The fd that becomes readable on rc_cluster_wake (a pipe, made on first
+ * use; -1 if it cannot be made), for an op to wait on; the op counts as a
+ * waiter while it waits. rc_cluster_wake_drain takes one byte (no GIL). */
+int rc_cluster_wake_fd(rc_cluster *cl);
+void rc_cluster_wake_drain(rc_cluster *cl);
 
 /* Patch one slot after MOVED: slot -> node (marked master). GIL. */
 void rc_cluster_patch_slot(rc_cluster *cl, int slot, int node);
+
+/* Whether a pending refresh may run now (not running, the rate limit
+ * passed). GIL. */
+int rc_cluster_refresh_due(const rc_cluster *cl);
 
 /* Run a refresh now for a caller that asked for it by name
  * (NodeManager.initialize): if another thread is refreshing, wait for it to

@@ -75,10 +75,44 @@ rc_cmd_search(size_t lo, size_t hi, size_t skip, const char *name, size_t len)
     return NULL;
 }
 
+/* FNV-1a (32 bits) of an upper-case name: tools/gen_cmdtable.py's name_hash. */
+static uint32_t
+rc_name_hash(const unsigned char *up, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= up[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
 const rc_cmdinfo *
 rc_cmd_lookup(const char *name, size_t len)
 {
-    return rc_cmd_search(0, RC_CMDTABLE_LEN, 0, name, len);
+    unsigned char up[RC_CMDTABLE_NAME_MAX];
+    size_t h;
+
+    if (len == 0 || len > RC_CMDTABLE_NAME_MAX) {
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        up[i] = rc_upper((unsigned char)name[i]);
+    }
+    /* The generated hash index: one probe for almost every name. */
+    h = rc_name_hash(up, len) & (RC_CMDTABLE_HASH_SIZE - 1);
+    for (;;) {
+        const rc_cmdinfo *e;
+        unsigned at = rc_cmdhash[h];
+        if (at == 0) {
+            return NULL;
+        }
+        e = &rc_cmdtable[at - 1];
+        if (e->name_len == len && memcmp(e->name, up, len) == 0) {
+            return e;
+        }
+        h = (h + 1) & (RC_CMDTABLE_HASH_SIZE - 1);
+    }
 }
 
 const rc_cmdinfo *

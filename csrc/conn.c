@@ -1,19 +1,19 @@
-/* conn.c -- one connection to one node: connect + handshake, send, read
- * replies (tier 2). The GIL is released only around rc_net_* calls, which
- * touch nothing but the fd and C buffers; feeding the reader and building
- * replies happen with the GIL. A connection that saw an error keeps it in
- * c->err and is closed by its caller, never reused. */
+/* conn.c -- one connection to one node: opening it without blocking
+ * (connect, TLS, handshake commands), its socket I/O, and the handshake's
+ * replies (tier 2). Opening and I/O touch only C data (the socket, byte
+ * buffers), so drivers run them without the GIL; replies are parsed with it.
+ * A connection that saw an error keeps it in c->err and is closed by its
+ * owner, never reused. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cluster.h"
 
-/* One recv buffer on the stack per call, never nested: threads with small
- * stacks (musl's 128 KiB default) must be able to run commands. */
-#define RC_RECV_CHUNK (16 * 1024)
-
-static const char rc_readonly_cmd[] = "*1\r\n$8\r\nREADONLY\r\n";
+#define RC_RX_CHUNK (16 * 1024)
 
 static int
 rc_nogil_check(void *arg)
@@ -40,48 +40,6 @@ rc_nogil_end(rc_nogil *g)
     PyEval_RestoreThread(g->ts);
 }
 
-int
-rc_conn_send_all(rc_conn *c, const char *p, size_t n, size_t *sent, const rc_intr *intr)
-{
-    if (c->ssl != NULL) {
-        return rc_tls_send_all(c->ssl, c->fd, p, n, sent, c->timeout, intr, &c->err);
-    }
-    return rc_net_send_all(c->fd, p, n, sent, intr, &c->err);
-}
-
-ssize_t
-rc_conn_recv(rc_conn *c, char *p, size_t cap)
-{
-    if (c->ssl != NULL) {
-        return rc_tls_recv(c->ssl, c->fd, p, cap, c->timeout, &c->err);
-    }
-    return rc_net_recv(c->fd, p, cap, &c->err);
-}
-
-ssize_t
-rc_conn_recv_nb(rc_conn *c, char *p, size_t cap)
-{
-    if (c->ssl != NULL) {
-        return rc_tls_recv_nb(c->ssl, p, cap, &c->err);
-    }
-    return rc_net_recv_nb(c->fd, p, cap, &c->err);
-}
-
-ssize_t
-rc_conn_sendv_nb(rc_conn *c, const struct iovec *iov, int cnt)
-{
-    if (c->ssl != NULL) {
-        return rc_tls_sendv_nb(c->ssl, iov, cnt, &c->err);
-    }
-    return rc_net_sendv_nb(c->fd, iov, cnt, &c->err);
-}
-
-int
-rc_conn_pending(const rc_conn *c)
-{
-    return c->ssl != NULL && rc_tls_pending(c->ssl) > 0;
-}
-
 void
 rc_conn_close_socket(rc_conn *c)
 {
@@ -104,91 +62,193 @@ rc_conn_free(rc_conn *c)
     rc_conn_close_socket(c);
     rc_reader_free(c->reader);
     Py_CLEAR(c->ctx.deferred);
+    rc_buf_free(&c->rx);
     free(c);
 }
 
-/* Feed what recv returned; a reader error becomes a protocol error. */
-static int
-rc_conn_feed(rc_conn *c, const char *p, size_t n)
+/* The handshake is done once every byte left and every reply came back. */
+static void
+rc_conn_hello_begin(rc_conn *c)
 {
-    if (rc_reader_feed(c->reader, p, n) != RC_OK) {
-        rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
+    c->state = c->hello_len > 0 ? RC_CONN_HELLO : RC_CONN_READY;
+}
+
+/* connect() succeeded: socket options, then TLS or the handshake. No GIL. */
+static void
+rc_conn_connected(rc_conn *c)
+{
+    const rc_cfg *cfg = c->cfg;
+    int tls = cfg->tls_ctx != NULL;
+
+    rc_net_setup(c->fd, &cfg->sock, tls);
+    c->nonblocking = tls;
+    if (!tls) {
+        rc_conn_hello_begin(c);
+        return;
+    }
+    c->ssl = rc_tls_new(cfg->tls_ctx, c->fd, c->node->host, cfg->tls_check_hostname, &c->err);
+    if (c->ssl == NULL) {
+        return;
+    }
+    c->state = RC_CONN_TLS;
+    c->tls_want = POLLOUT; /* the ClientHello goes first */
+}
+
+/* Start connecting to the node's address c->addr_i, then the next ones.
+ * No GIL. */
+static void
+rc_conn_try_addrs(rc_conn *c)
+{
+    rc_node *node = c->node;
+    while (c->addr_i < node->naddrs) {
+        int done = 0;
+        rc_err e;
+        rc_err_clear(&e);
+        c->fd = rc_net_connect_start((const struct sockaddr *)&node->addrs[c->addr_i].sa,
+                                     node->addrs[c->addr_i].len, node->host, node->port, &done,
+                                     &e);
+        if (c->fd >= 0) {
+            c->state = RC_CONN_CONNECTING;
+            if (done) {
+                rc_conn_connected(c);
+            }
+            return;
+        }
+        c->addr_i++;
+        if (c->addr_i >= node->naddrs) {
+            rc_err_set(&c->err, e.kind, e.sys_errno, "%s", e.msg);
+        }
+    }
+    if (c->err.kind == RC_E_NONE) {
+        rc_err_set(&c->err, RC_E_CONNECT, 0, "Error connecting to %s:%d. No address.",
+                   node->host, node->port);
+    }
+}
+
+int
+rc_conn_start(rc_cluster *cl, rc_node *node, int readonly, rc_conn **out, rc_err *err)
+{
+    rc_conn *c = NULL;
+    int st;
+
+    *out = NULL;
+    if (node->naddrs == 0) {
+        st = rc_cluster_resolve(cl, node, err);
+        if (st != RC_ST_OK) {
+            return st;
+        }
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        PyErr_NoMemory();
+        return RC_ST_PY;
+    }
+    c->fd = -1;
+    c->cfg = &cl->cfg;
+    c->node = node;
+    c->gen = node->gen;
+    c->fork_gen = rc_fork_gen;
+    c->readonly = readonly;
+    c->ctx.st = cl->st;
+    c->ctx.decode = cl->cfg.decode;
+    c->ctx.utf8_strict = cl->cfg.codec.utf8_strict;
+    c->ctx.encoding = cl->cfg.codec.encoding;
+    c->ctx.errors = cl->cfg.codec.errors;
+    rc_buf_init(&c->rx);
+    c->reader = rc_reader_new(&c->ctx);
+    if (c->reader == NULL) {
+        free(c);
+        PyErr_NoMemory();
+        return RC_ST_PY;
+    }
+    if (readonly) {
+        c->hello = cl->cfg.hello_ro.data;
+        c->hello_len = cl->cfg.hello_ro.len;
+        c->hello_left = cl->cfg.hello_n + 1;
+    } else {
+        c->hello = cl->cfg.hello.data;
+        c->hello_len = cl->cfg.hello.len;
+        c->hello_left = cl->cfg.hello_n;
+    }
+    c->open_deadline =
+        cl->cfg.sock.connect_timeout > 0 ? rc_net_now() + cl->cfg.sock.connect_timeout : 0;
+    c->dirty = 1;
+    rc_conn_try_addrs(c);
+    if (c->fd < 0) {
+        *err = c->err;
+        node->naddrs = 0; /* look the name up again next time */
+        rc_conn_free(c);
         return RC_ST_NET;
     }
+    *out = c;
     return RC_ST_OK;
 }
 
-/* Parse the next reply if buffered: 1 (got it), 0 (need bytes), or
- * RC_ST_NET on a protocol error. */
-static int
-rc_conn_take(rc_conn *c, PyObject **out)
+short
+rc_conn_open_events(const rc_conn *c)
 {
-    int r = rc_reader_get(c->reader, &c->ctx, out);
-    if (r < 0) {
-        rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
-                   c->reader->errstr[0] ? c->reader->errstr : "bad reply");
-        return RC_ST_NET;
+    switch (c->state) {
+    case RC_CONN_CONNECTING:
+        return POLLOUT;
+    case RC_CONN_TLS:
+        return (short)c->tls_want;
+    case RC_CONN_HELLO:
+        return (short)(POLLIN | (c->hello_sent < c->hello_len ? POLLOUT : 0));
+    default:
+        return POLLIN;
     }
-    return r;
 }
 
-/* Read until one reply is complete, in buf (cap bytes). `got` is the result
- * of a recv already made into buf (0: none yet): > 0 bytes, -1 failed (err
- * set), -2 interrupted by a signal. */
-static int
-rc_conn_read_into(rc_conn *c, char *buf, size_t cap, ssize_t got, PyObject **out)
+void
+rc_conn_open_io(rc_conn *c, short revents)
 {
-    for (;;) {
-        int r;
-        if (got == -1) {
-            return RC_ST_NET;
+    if (c->err.kind != RC_E_NONE) {
+        return;
+    }
+    if (c->state == RC_CONN_CONNECTING) {
+        if (!(revents & (POLLOUT | POLLERR | POLLHUP))) {
+            return;
         }
-        if (got == -2) {
-            if (PyErr_CheckSignals() < 0) {
-                rc_err_set(&c->err, RC_E_INTR, 4, "Interrupted while reading");
-                return RC_ST_PY;
+        if (rc_net_connect_result(c->fd, c->node->host, c->node->port, &c->err) == 0) {
+            rc_conn_connected(c);
+        } else if (c->addr_i + 1 < c->node->naddrs) {
+            close(c->fd);
+            c->fd = -1;
+            c->addr_i++;
+            rc_err_clear(&c->err);
+            rc_conn_try_addrs(c);
+            return;
+        } else {
+            return;
+        }
+    }
+    if (c->state == RC_CONN_TLS) {
+        int ww = 0, r = rc_tls_handshake(c->ssl, &ww, &c->err);
+        if (r < 0) {
+            return;
+        }
+        if (r == 0) {
+            c->tls_want = ww ? POLLOUT : POLLIN;
+            return;
+        }
+        rc_conn_hello_begin(c);
+    }
+    if (c->state == RC_CONN_HELLO) {
+        if (c->hello_sent < c->hello_len) {
+            struct iovec iov;
+            ssize_t w;
+            iov.iov_base = (void *)(c->hello + c->hello_sent);
+            iov.iov_len = c->hello_len - c->hello_sent;
+            w = rc_conn_sendv(c, &iov, 1, 0);
+            if (w < 0) {
+                return;
             }
-        } else if (got > 0 && rc_conn_feed(c, buf, (size_t)got) != RC_ST_OK) {
-            return RC_ST_NET;
+            c->hello_sent += (size_t)w;
         }
-        r = rc_conn_take(c, out);
-        if (r != 0) {
-            return r == 1 ? RC_ST_OK : r;
+        if (revents & (POLLIN | POLLERR | POLLHUP)) {
+            (void)rc_conn_recv_rx(c, 0);
         }
-        Py_BEGIN_ALLOW_THREADS
-        got = rc_conn_recv(c, buf, cap);
-        Py_END_ALLOW_THREADS
     }
-}
-
-int
-rc_conn_read(rc_conn *c, PyObject **out)
-{
-    char buf[RC_RECV_CHUNK];
-    return rc_conn_read_into(c, buf, sizeof buf, 0, out);
-}
-
-int
-rc_conn_roundtrip(rc_conn *c, const char *p, size_t n, size_t *sent, PyObject **out)
-{
-    char buf[RC_RECV_CHUNK];
-    ssize_t got = 0;
-    rc_nogil g;
-    int rc;
-
-    *out = NULL;
-    c->dirty = 1;
-    /* The fast path: one send and one recv under a single GIL release. */
-    rc_nogil_begin(&g);
-    rc = rc_conn_send_all(c, p, n, sent, &g.intr);
-    if (rc == RC_OK) {
-        got = rc_conn_recv(c, buf, sizeof buf);
-    }
-    rc_nogil_end(&g);
-    if (rc != RC_OK) {
-        return c->err.kind == RC_E_INTR ? RC_ST_PY : RC_ST_NET;
-    }
-    return rc_conn_read_into(c, buf, sizeof buf, got, out);
 }
 
 /* The handshake reply at position i failed with `reply` (an exception
@@ -223,107 +283,77 @@ rc_handshake_error(rc_cluster *cl, rc_conn *c, int i, int is_auth, PyObject *rep
 }
 
 int
-rc_conn_open(rc_cluster *cl, rc_node *node, int readonly, rc_conn **out, rc_err *err)
+rc_conn_hello_replies(rc_cluster *cl, rc_conn *c)
 {
-    rc_conn *c = NULL;
-    rc_buf hello;
-    char inline_buf[512];
-    int fd = -1, nreplies, status = RC_ST_NET, rc = RC_OK;
-    size_t sent = 0;
-    PyObject *reply = NULL;
-
-    *out = NULL;
-    rc_buf_init_inline(&hello, inline_buf, sizeof inline_buf);
-    c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        PyErr_NoMemory();
-        status = RC_ST_PY;
-        goto done;
+    if (c->state != RC_CONN_HELLO) {
+        return RC_ST_OK;
     }
-    c->fd = -1;
-    c->node = node;
-    c->gen = node->gen;
-    c->fork_gen = rc_fork_gen;
-    c->readonly = readonly;
-    c->ctx.st = cl->st;
-    c->ctx.decode = cl->cfg.decode;
-    c->ctx.utf8_strict = cl->cfg.codec.utf8_strict;
-    c->ctx.encoding = cl->cfg.codec.encoding;
-    c->ctx.errors = cl->cfg.codec.errors;
-    c->reader = rc_reader_new(&c->ctx);
-    if (c->reader == NULL) {
-        PyErr_NoMemory();
-        status = RC_ST_PY;
-        goto done;
-    }
-    if (rc_buf_append(&hello, cl->cfg.hello.data, cl->cfg.hello.len) != RC_OK ||
-        (readonly && rc_buf_append(&hello, rc_readonly_cmd, sizeof rc_readonly_cmd - 1) != RC_OK)) {
-        PyErr_NoMemory();
-        status = RC_ST_PY;
-        goto done;
-    }
-    nreplies = cl->cfg.hello_n + (readonly ? 1 : 0);
-
-    c->timeout = cl->cfg.sock.timeout;
-    {
-        rc_nogil g;
-        rc_nogil_begin(&g);
-        fd = rc_net_connect(node->host, node->port, &cl->cfg.sock, &g.intr, err);
-        c->fd = fd;
-        if (fd >= 0 && cl->cfg.tls_ctx != NULL) {
-            c->ssl = rc_tls_connect(cl->cfg.tls_ctx, fd, node->host, cl->cfg.tls_check_hostname,
-                                    cl->cfg.sock.connect_timeout, &g.intr, err);
-            if (c->ssl == NULL) {
-                rc = RC_ERR;
-            }
+    while (c->hello_left > 0) {
+        PyObject *reply = NULL;
+        int r = rc_reader_get(c->reader, &c->ctx, &reply);
+        if (r == 0) {
+            break;
         }
-        if (fd >= 0 && rc == RC_OK && hello.len > 0) {
-            rc = rc_conn_send_all(c, hello.data, hello.len, &sent, &g.intr);
-            if (rc != RC_OK) {
-                rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
-            }
-        }
-        rc_nogil_end(&g);
-    }
-    if (fd < 0 || rc != RC_OK) {
-        if (err->kind == RC_E_INTR) {
-            status = RC_ST_PY; /* the signal handler's exception is set */
-        }
-        goto done; /* RC_ST_NET, err set */
-    }
-    for (int i = 0; i < nreplies; i++) {
-        int r = rc_conn_read(c, &reply);
-        if (r == RC_ST_PY) {
-            status = RC_ST_PY;
-            goto done;
-        }
-        if (r != RC_ST_OK) {
-            rc_err_set(err, c->err.kind, c->err.sys_errno, "%s", c->err.msg);
-            goto done;
+        if (r < 0) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
+                       c->reader->errstr[0] ? c->reader->errstr : "bad reply");
+            return RC_ST_NET;
         }
         if (c->ctx.deferred != NULL) {
+            Py_DECREF(reply);
             rc_restore_exception(rc_reply_take_deferred(&c->ctx));
-            status = RC_ST_PY;
-            goto done;
+            return RC_ST_PY;
         }
         if (reply == cl->st->redirect_marker || PyExceptionInstance_Check(reply)) {
-            rc_handshake_error(cl, c, i, i == 0 && cl->cfg.hello_auth, reply);
-            status = RC_ST_PY;
-            goto done;
+            rc_handshake_error(cl, c, c->hello_i, c->hello_i == 0 && cl->cfg.hello_auth, reply);
+            Py_DECREF(reply);
+            return RC_ST_PY;
         }
-        Py_CLEAR(reply);
+        Py_DECREF(reply);
+        c->hello_left--;
+        c->hello_i++;
     }
-    if (rc_reader_pending(c->reader) != 0) {
-        rc_err_set(err, RC_E_PROTOCOL, 0, "Protocol error: unexpected bytes after handshake");
-        goto done;
+    if (c->hello_left == 0 && c->hello_sent == c->hello_len) {
+        if (rc_reader_pending(c->reader) != 0) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0,
+                       "Protocol error: unexpected bytes after handshake");
+            return RC_ST_NET;
+        }
+        c->state = RC_CONN_READY;
     }
-    c->dirty = 0;
-    status = RC_ST_OK;
-    *out = c;
-    c = NULL;
-done:
-    Py_XDECREF(reply);
-    rc_buf_free(&hello);
-    rc_conn_free(c);
-    return status;
+    return RC_ST_OK;
+}
+
+ssize_t
+rc_conn_sendv(rc_conn *c, const struct iovec *iov, int cnt, int block)
+{
+    if (c->ssl != NULL) {
+        return rc_tls_sendv_nb(c->ssl, iov, cnt, &c->err);
+    }
+    return rc_net_sendv(c->fd, iov, cnt, block, &c->err);
+}
+
+ssize_t
+rc_conn_recv_rx(rc_conn *c, int block)
+{
+    ssize_t r;
+    if (c->rx.cap - c->rx.len < RC_RX_CHUNK && rc_buf_reserve(&c->rx, RC_RX_CHUNK) != RC_OK) {
+        rc_err_set(&c->err, RC_E_OOM, ENOMEM, "Out of memory");
+        return -1;
+    }
+    if (c->ssl != NULL) {
+        r = rc_tls_recv_nb(c->ssl, c->rx.data + c->rx.len, c->rx.cap - c->rx.len, &c->err);
+    } else {
+        r = rc_net_recv(c->fd, c->rx.data + c->rx.len, c->rx.cap - c->rx.len, block, &c->err);
+    }
+    if (r > 0) {
+        c->rx.len += (size_t)r;
+    }
+    return r;
+}
+
+int
+rc_conn_pending_rx(const rc_conn *c)
+{
+    return c->ssl != NULL && rc_tls_pending(c->ssl) > 0;
 }

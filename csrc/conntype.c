@@ -60,154 +60,126 @@ rc_conn_alive(ConnectionObject *self)
     return 0;
 }
 
-/* A reply as a value: redirect markers become their exception instance,
- * a deferred Python error takes the reply's place. New reference. */
+/* Close the held connection after an error and raise it: its own error
+ * (conn->err), or the exception already set (a signal handler's). */
 static PyObject *
-rc_conn_value(ConnectionObject *self, PyObject *reply)
-{
-    rc_conn *c = self->conn;
-    if (c->ctx.deferred != NULL) {
-        Py_DECREF(reply);
-        return rc_reply_take_deferred(&c->ctx);
-    }
-    if (reply == self->st->redirect_marker) {
-        Py_DECREF(reply);
-        return rc_error_from_redirect(self->st, &c->ctx.redir);
-    }
-    return reply;
-}
-
-/* execute_many(commands) -> list: write every command (a sequence of
- * argument tuples) in one send, read one reply each. Server errors are
- * exception instances in place; a connection failure closes the connection
- * and raises. */
-static PyObject *
-Connection_execute_many(ConnectionObject *self, PyObject *commands)
-{
-    rc_cluster *cl;
-    PyObject *seq = NULL, *out = NULL, *reply = NULL;
-    rc_buf buf;
-    size_t sent = 0;
-    Py_ssize_t n;
-    int r;
-
-    rc_buf_init(&buf);
-    if (rc_conn_alive(self) < 0) {
-        return NULL;
-    }
-    cl = &self->pool->cl;
-    /* A copy: the caller's list may change while the GIL is released. */
-    seq = PySequence_Tuple(commands);
-    if (seq == NULL) {
-        return NULL;
-    }
-    n = PySequence_Fast_GET_SIZE(seq);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *args = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
-            PyErr_SetString(PyExc_TypeError, "each command must be a non-empty tuple");
-            goto done;
-        }
-        if (rc_pack_command(self->st, &cl->cfg.codec, &buf, &PyTuple_GET_ITEM(args, 0),
-                            PyTuple_GET_SIZE(args), NULL) < 0) {
-            goto done;
-        }
-    }
-    out = PyList_New(n);
-    if (out == NULL || n == 0) {
-        goto done;
-    }
-    r = rc_conn_roundtrip(self->conn, buf.data, buf.len, &sent, &reply);
-    for (Py_ssize_t i = 0; r == RC_ST_OK; i++) {
-        PyObject *v = rc_conn_value(self, reply);
-        reply = NULL;
-        if (v == NULL) {
-            r = RC_ST_PY;
-            break;
-        }
-        PyList_SET_ITEM(out, i, v);
-        if (i + 1 == n) {
-            break;
-        }
-        r = rc_conn_read(self->conn, &reply);
-    }
-    if (r != RC_ST_OK) {
-        rc_conn *c = self->conn;
-        self->conn = NULL;
-        if (r == RC_ST_NET) {
-            rc_raise_from(self->st, &c->err, c->node->name);
-        }
-        rc_pool_discard(cl, c);
-        Py_CLEAR(out);
-        goto done;
-    }
-    self->conn->dirty = self->pending > 0 || self->peeked != NULL;
-done:
-    Py_XDECREF(reply);
-    rc_buf_free(&buf);
-    Py_XDECREF(seq);
-    return out;
-}
-
-/* Close the held connection after an error and raise it. */
-static PyObject *
-rc_conn_fail(ConnectionObject *self, int status)
+rc_conn_fail(ConnectionObject *self)
 {
     rc_conn *c = self->conn;
     self->conn = NULL;
-    if (status == RC_ST_NET) {
+    if (!PyErr_Occurred()) {
         rc_raise_from(self->st, &c->err, c->node->name);
     }
     rc_pool_discard(&self->pool->cl, c);
     return NULL;
 }
 
+/* Pack argument tuples into op's commands. 0, or -1 with an exception. */
+static int
+rc_conn_pack(ConnectionObject *self, rc_op *op, PyObject *seq)
+{
+    rc_route rt = {-1, -1, 0, 0};
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+        PyObject *args = PySequence_Fast_GET_ITEM(seq, i);
+        size_t off = op->buf.len;
+        if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
+            PyErr_SetString(PyExc_TypeError, "each command must be a non-empty tuple");
+            return -1;
+        }
+        if (rc_pack_command(self->st, &self->pool->cl.cfg.codec, &op->buf,
+                            &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), NULL) < 0 ||
+            rc_op_add(op, off, op->buf.len - off, &rt) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Run a held op on self's connection (write `commands`, or read). The op
+ * is left for the caller to read and clear. 0, or -1 with an exception set
+ * and the connection closed. */
+static int
+rc_conn_run(ConnectionObject *self, rc_op *op, PyObject *commands, int mode, double timeout)
+{
+    PyObject *seq = NULL;
+    int ret = -1;
+
+    if (rc_op_init_held(op, &self->pool->cl, &self->conn, 1, mode, timeout) < 0) {
+        return -1;
+    }
+    if (commands != NULL) {
+        /* A copy: the caller's list may change while the GIL is released. */
+        seq = PySequence_Tuple(commands);
+        if (seq == NULL || rc_conn_pack(self, op, seq) < 0) {
+            goto done;
+        }
+    } else {
+        rc_route rt = {-1, -1, 0, 0};
+        if (rc_op_add(op, 0, 0, &rt) < 0) { /* the one reply's place */
+            goto done;
+        }
+    }
+    if (rc_op_run(op) < 0 || self->conn->err.kind != RC_E_NONE) {
+        rc_conn_fail(self);
+        goto done;
+    }
+    ret = 0;
+done:
+    Py_XDECREF(seq);
+    return ret;
+}
+
+/* execute_many(commands) -> list: write every command (a sequence of
+ * argument tuples) at once, read one reply each. Server errors are
+ * exception instances in place; a connection failure closes the connection
+ * and raises. */
+static PyObject *
+Connection_execute_many(ConnectionObject *self, PyObject *commands)
+{
+    PyObject *out = NULL;
+    rc_op op;
+
+    if (rc_conn_alive(self) < 0) {
+        return NULL;
+    }
+    if (rc_conn_run(self, &op, commands, RC_HELD_EXEC, -1) == 0) {
+        out = PyList_New(op.n);
+        for (Py_ssize_t i = 0; out != NULL && i < op.n; i++) {
+            PyObject *v = op.cmds[i].result;
+            if (v == NULL) { /* cannot happen once every reply was read */
+                v = Py_None;
+                Py_INCREF(v);
+            }
+            op.cmds[i].result = NULL;
+            PyList_SET_ITEM(out, i, v);
+        }
+        if (out != NULL) {
+            self->conn->dirty = self->pending > 0 || self->peeked != NULL;
+        }
+    }
+    rc_op_clear(&op);
+    return out;
+}
+
 /* send(commands): write commands (argument tuples) without reading. */
 static PyObject *
 Connection_send(ConnectionObject *self, PyObject *commands)
 {
-    PyObject *seq = NULL, *ret = NULL;
-    rc_buf buf;
-    size_t sent = 0;
-    int rc = RC_OK;
+    Py_ssize_t n;
+    rc_op op;
+    int r;
 
-    rc_buf_init(&buf);
     if (rc_conn_alive(self) < 0) {
         return NULL;
     }
-    seq = PySequence_Fast(commands, "commands must be a sequence of argument tuples");
-    if (seq == NULL) {
+    r = rc_conn_run(self, &op, commands, RC_HELD_SEND, -1);
+    n = op.n;
+    rc_op_clear(&op);
+    if (r < 0) {
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
-        PyObject *args = PySequence_Fast_GET_ITEM(seq, i);
-        if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) == 0) {
-            PyErr_SetString(PyExc_TypeError, "each command must be a non-empty tuple");
-            goto done;
-        }
-        if (rc_pack_command(self->st, &self->pool->cl.cfg.codec, &buf,
-                            &PyTuple_GET_ITEM(args, 0), PyTuple_GET_SIZE(args), NULL) < 0) {
-            goto done;
-        }
-    }
-    self->conn->dirty = 1;
-    {
-        rc_nogil g;
-        rc_nogil_begin(&g);
-        rc = rc_conn_send_all(self->conn, buf.data, buf.len, &sent, &g.intr);
-        rc_nogil_end(&g);
-    }
-    if (rc != RC_OK) {
-        rc_conn_fail(self, self->conn->err.kind == RC_E_INTR ? RC_ST_PY : RC_ST_NET);
-        goto done;
-    }
-    self->pending += PySequence_Fast_GET_SIZE(seq);
-    Py_INCREF(Py_None);
-    ret = Py_None;
-done:
-    rc_buf_free(&buf);
-    Py_XDECREF(seq);
-    return ret;
+    self->pending += n;
+    Py_RETURN_NONE;
 }
 
 /* Parse an optional timeout argument: -1 for None (wait as long as it
@@ -237,77 +209,32 @@ rc_conn_timeout_arg(PyObject *const *args, Py_ssize_t nargs, const char *usage, 
     return 0;
 }
 
-/* The next complete reply within `timeout` seconds (< 0: no limit).
- * 1 with *out set (new reference; a reply as a value, see rc_conn_value),
- * 0 if none came in time, -1 with an exception set (a connection failure
- * closes the connection). A reply answering a send() counts down `pending`;
- * when none is left the connection is clean again. */
+/* The next complete reply within `timeout` seconds (< 0: no limit), waited
+ * for through the engine's driver. 1 with *out set (new reference; error
+ * replies and redirects as exception instances), 0 if none came in time,
+ * -1 with an exception set (a connection failure closes the connection). A
+ * reply answering a send() counts down `pending`; when none is left the
+ * connection is clean again. */
 static int
 rc_conn_take(ConnectionObject *self, double timeout, PyObject **out)
 {
-    double deadline = timeout >= 0 ? rc_net_now() + timeout : 0;
-    char buf[16384];
+    rc_op op;
+    int r = -1;
 
-    for (;;) {
-        PyObject *obj;
-        ssize_t n = 0;
-        int ready = 0, r;
-        rc_conn *c = self->conn;
-
-        r = rc_reader_get(c->reader, &c->ctx, &obj);
-        if (r < 0) {
-            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
-                       c->reader->errstr[0] ? c->reader->errstr : "bad reply");
-            rc_conn_fail(self, RC_ST_NET);
-            return -1;
-        }
+    *out = NULL;
+    if (rc_conn_run(self, &op, NULL, RC_HELD_READ, timeout) == 0) {
+        *out = op.cmds[0].result;
+        op.cmds[0].result = NULL;
+        r = *out != NULL;
         if (r == 1) {
+            rc_conn *c = self->conn;
             if (self->pending > 0 && --self->pending == 0 && rc_reader_pending(c->reader) == 0) {
                 c->dirty = 0;
             }
-            *out = rc_conn_value(self, obj);
-            return *out != NULL ? 1 : -1;
-        }
-        Py_BEGIN_ALLOW_THREADS
-        {
-            struct pollfd pfd;
-            double wait = timeout < 0 ? -1 : deadline - rc_net_now();
-            pfd.fd = c->fd;
-            pfd.events = POLLIN;
-            pfd.revents = 0;
-            if (timeout >= 0 && wait < 0) {
-                wait = 0;
-            }
-            ready = rc_conn_pending(c) ? 1 : poll(&pfd, 1, wait < 0 ? -1 : (int)(wait * 1000.0));
-            if (ready > 0) {
-                n = rc_conn_recv_nb(c, buf, sizeof buf);
-            }
-        }
-        Py_END_ALLOW_THREADS
-        if (ready < 0) {
-            if (errno == EINTR) {
-                if (PyErr_CheckSignals() < 0) {
-                    return -1;
-                }
-                continue;
-            }
-            rc_err_set(&c->err, RC_E_IO, errno, "poll failed");
-            rc_conn_fail(self, RC_ST_NET);
-            return -1;
-        }
-        if (ready == 0) {
-            return 0; /* nothing within the timeout */
-        }
-        if (n < 0) {
-            rc_conn_fail(self, RC_ST_NET);
-            return -1;
-        }
-        if (n > 0 && rc_reader_feed(c->reader, buf, (size_t)n) != RC_OK) {
-            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
-            rc_conn_fail(self, RC_ST_NET);
-            return -1;
         }
     }
+    rc_op_clear(&op);
+    return r;
 }
 
 /* read(timeout=None) -> reply, or None when nothing complete arrived within
@@ -588,21 +515,78 @@ rc_connection_type(rc_state *st)
     return st->ConnectionType;
 }
 
+/* A connection to `node`, open and ready, checked out of its pool for the
+ * caller to hold: an idle one, or a new one opened through the sync driver
+ * (waiting for a release at the connection limit with wait_timeout). RC_ST_OK,
+ * or RC_ST_PY with an exception set. GIL. */
+static int
+rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
+{
+    rc_err err;
+    rc_waiter w = {NULL, NULL, 0};
+    double deadline = -1;
+    int r;
+
+    for (;;) {
+        rc_err_clear(&err);
+        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now(), w.queued ? &w : NULL);
+        if (r != RC_CHECKOUT_FULL) {
+            break;
+        }
+        rc_waiter_enqueue(cl, &w);
+        if (deadline < 0) {
+            deadline = rc_net_now() + cl->cfg.wait_timeout;
+        } else if (rc_net_now() >= deadline) {
+            rc_waiter_remove(cl, &w);
+            PyErr_SetString(cl->st->ConnectionError, "No connection available.");
+            return RC_ST_PY;
+        }
+        node->pins++; /* kept while we wait without a connection */
+        r = rc_cluster_sleep(cl, 0.005);
+        node->pins--;
+        if (r < 0) {
+            rc_waiter_remove(cl, &w);
+            return RC_ST_PY;
+        }
+    }
+    rc_waiter_remove(cl, &w);
+    if (r == RC_ST_NET) {
+        rc_raise_from(cl->st, &err, node->name);
+        return RC_ST_PY;
+    }
+    if (r == RC_ST_PY) {
+        return RC_ST_PY;
+    }
+    if (r == RC_CHECKOUT_OPENING) {
+        rc_op op;
+        int failed = rc_op_init_held(&op, cl, out, 1, RC_HELD_OPEN, -1) < 0 ||
+                     rc_op_run(&op) < 0;
+        rc_op_clear(&op);
+        if (!failed && (*out)->err.kind != RC_E_NONE) {
+            rc_raise_from(cl->st, &(*out)->err, node->name);
+            failed = 1;
+        } else if (!failed && (*out)->state != RC_CONN_READY) {
+            PyErr_Format(cl->st->ConnectionError, "%U: the connection did not open", node->name);
+            failed = 1;
+        }
+        if (failed) {
+            rc_pool_discard(cl, *out);
+            *out = NULL;
+            return RC_ST_PY;
+        }
+    }
+    (*out)->dirty = 0;
+    return RC_ST_OK;
+}
+
 PyObject *
 rc_connection_new(PoolObject *pool, int node)
 {
     rc_cluster *cl = &pool->cl;
     ConnectionObject *self;
-    rc_err err;
     rc_conn *c = NULL;
-    int r;
 
-    rc_err_clear(&err);
-    r = rc_pool_checkout(cl, cl->nodes[node], &c, &err);
-    if (r == RC_ST_NET) {
-        return rc_raise_from(pool->st, &err, cl->nodes[node]->name);
-    }
-    if (r != RC_ST_OK) {
+    if (rc_checkout_open(cl, cl->nodes[node], &c) != RC_ST_OK) {
         return NULL;
     }
     self = PyObject_GC_New(ConnectionObject, rc_connection_type(pool->st));

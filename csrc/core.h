@@ -31,8 +31,24 @@ typedef struct ClientObject {
 } ClientObject;
 
 /* The module state reached from an instance of one of our types or of a
- * Python subclass. NULL with an exception set if none. GIL. */
-rc_state *rc_state_of(PyObject *self);
+ * Python subclass: the first type of its MRO whose tp_init is `ours` (the C
+ * type's own init) was made from this module. (No reference to module.c's
+ * definition: the type files stay below module.c.) NULL with an exception
+ * set if none. GIL. */
+static inline rc_state *
+rc_state_of(PyObject *self, initproc ours)
+{
+    PyObject *mro = Py_TYPE(self)->tp_mro;
+    for (Py_ssize_t i = 0; mro != NULL && i < PyTuple_GET_SIZE(mro); i++) {
+        PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+        if (PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE) &&
+            PyType_GetSlot(t, Py_tp_init) == (void *)ours) {
+            return (rc_state *)PyType_GetModuleState(t);
+        }
+    }
+    PyErr_SetString(PyExc_TypeError, "not a rediscluster._core object");
+    return NULL;
+}
 
 extern PyType_Spec Pool_spec;
 extern PyType_Spec Client_spec;

@@ -1,41 +1,41 @@
-/* engine.c -- executing commands against the cluster (tier 2).
+/* engine.c -- commands on the cluster as a resumable operation (tier 2).
  *
- * One command: pick the node from the slot map, one send + one recv on a
- * pooled connection, then act on the reply: MOVED patches the slot and
- * retries there; ASK sends ASKING + the command in one write to the target
- * without touching the map; TRYAGAIN and CLUSTERDOWN back off (CLUSTERDOWN
- * also refreshes the topology); connection failures drop the connection,
- * ask for a refresh and retry -- except that a command that is not a read
- * and whose bytes all left is never re-sent after an ambiguous failure (it
- * may have been applied): its error is raised instead.
+ * One op runs in rounds. A round routes every pending command -- by slot
+ * (its master, or for a read allowed on replicas one of master and replicas
+ * in turn), to an ASK target, or to the node given -- and groups them in one
+ * lane per node. Each lane gets a connection: an idle one from the node's
+ * pool, or a new one that connects and runs its handshake without blocking;
+ * then it writes all its commands (straight from the op's buffer: gather
+ * writes) and reads the replies as they arrive, placing them at the
+ * commands' positions. When every lane is done the round is settled: the
+ * cluster policy (rc_settle_item, the one place that decides what follows
+ * an outcome) turns each outcome into a result, or into another attempt --
+ * MOVED patches the slot, ASK sends ASKING + the command to the target,
+ * TRYAGAIN and CLUSTERDOWN back off (CLUSTERDOWN also refreshes), a failed
+ * connection refreshes and backs off -- except that a command that is not a
+ * read and whose bytes all left is never re-sent after an ambiguous failure
+ * (it may have been applied): its connection error is its result. Commands
+ * for another attempt go into the next round, never one by one.
  *
- * A batch: commands grouped per node, every node written, all sockets read
- * with poll() as replies arrive, replies placed at the commands' positions;
- * commands redirected or cut off by a failure go into a further round, never
- * one by one. A command that got a reply is never sent again.
+ * The op never waits itself: rc_op_step returns what it waits for, and a
+ * driver (drive.c) waits and calls rc_op_io, which does the socket I/O with
+ * C data only (no GIL needed), then steps again.
  *
- * Never touches a PyObject without the GIL. */
+ * Never touches a PyObject without the GIL; rc_op_io touches none. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "engine.h"
 
 static const char rc_asking_cmd[] = "*1\r\n$6\r\nASKING\r\n";
 #define RC_ASKING_LEN (sizeof rc_asking_cmd - 1)
 
-/* Why the next attempt must wait or refresh. */
-typedef struct rc_retry {
-    int conn_fails;   /* connection failures so far */
-    int timeouts;     /* timeouts so far */
-    int tryagain;     /* TRYAGAIN replies so far */
-    int clusterdown;  /* CLUSTERDOWN/MASTERDOWN replies so far */
-    int uncovered;    /* attempts that found the slot unserved */
-    double backoff;   /* seconds to sleep before the next attempt */
-    int refresh;      /* ask for a topology refresh first */
-} rc_retry;
+/* Private phases of an op. */
+enum { RC_PH_START = 0, RC_PH_ROUTE, RC_PH_IO, RC_PH_BACKOFF, RC_PH_DONE };
 
 static double
 rc_backoff(double base, int n, double cap)
@@ -47,22 +47,10 @@ rc_backoff(double base, int n, double cap)
     return d < cap ? d : cap;
 }
 
-static void
-rc_sleep_nogil(double sec)
-{
-    if (sec <= 0) {
-        return;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    rc_net_sleep(sec);
-    Py_END_ALLOW_THREADS
-}
-
 /* A connection failed. Refused/reset connections mean the node is down or
  * restarting: refresh the topology before the retry and back off. A timeout
  * means it is slow or stalled: retry at once (reads only, and only once --
- * see the callers) and leave the refresh for the next command, so that one
- * call is bounded by about two socket timeouts. */
+ * see rc_settle_cut) and leave the refresh for the next command. */
 static void
 rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
 {
@@ -84,7 +72,7 @@ static int
 rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
 {
     int m = (int)cl->slots[slot];
-    rc_node *mn;
+    rc_node *mn, *rn;
     unsigned pick;
 
     if (!replica_ok || attempt > 0 || m == (int)RC_NO_NODE || m >= cl->nnodes) {
@@ -98,9 +86,9 @@ rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
     if (pick == 0) {
         return m;
     }
+    rn = rc_cluster_at(cl, mn->replicas[pick - 1]);
     /* A replica that refused a connection lately is skipped for a second. */
-    if (cl->nodes[mn->replicas[pick - 1]]->down_until > 0 &&
-        rc_net_now() < cl->nodes[mn->replicas[pick - 1]]->down_until) {
+    if (rn == NULL || (rn->down_until > 0 && rc_net_now() < rn->down_until)) {
         return m;
     }
     return mn->replicas[pick - 1];
@@ -127,16 +115,6 @@ rc_retry_merge(rc_retry *into, const rc_retry *t)
     RC_MAX(refresh);
 #undef RC_MAX
 }
-
-/* What the engine keeps of a redirect-class reply once its connection
- * moved on: a few bytes (the text only survives in `exc`, built when the
- * reply may become the command's error). */
-typedef struct rc_redir {
-    int kind;      /* rc_redirkind */
-    int slot;      /* MOVED/ASK: the slot */
-    int node;      /* MOVED/ASK: target node index; -1 if it could not be made */
-    PyObject *exc; /* owned or NULL: the reply as an exception instance */
-} rc_redir;
 
 /* The compact form of the redirect just parsed on a connection to `asked`:
  * MOVED/ASK targets become node indices, with host_port_remap applied (an
@@ -212,6 +190,22 @@ rc_on_redirect(rc_cluster *cl, const rc_redir *r, int *ask_node, rc_retry *rs,
     }
 }
 
+/* A command sent to a given node (no slot: its keys were not found, or it
+ * is keyless by design) that is answered MOVED or ASK is routed by the slot
+ * the reply names from then on: a redirect is always followed while
+ * attempts remain (with none left, e.g. _node_command's one, it is the
+ * answer). */
+static void
+rc_adopt_redirect_slot(rc_cluster *cl, rc_route *rt, const rc_redir *rd)
+{
+    if (rt->slot < 0 && (rd->kind == RC_REDIR_MOVED || rd->kind == RC_REDIR_ASK) &&
+        rd->slot >= 0 && rd->slot < RC_SLOTS) {
+        rc_node_unpin(cl, rt->node); /* routed by slot from now on */
+        rt->slot = rd->slot;
+        rt->node = -1;
+    }
+}
+
 /* The exception instance for an error on a connection (new ref, or NULL on
  * memory errors). */
 static PyObject *
@@ -221,19 +215,32 @@ rc_conn_exc(rc_state *st, const rc_err *err, PyObject *node)
     return rc_fetch_exception();
 }
 
-/* Instance of ClusterDownError("CLUSTERDOWN error. Unable to rebuild the
- * cluster") -- the original's message when its retries ran out. */
+/* ClusterDownError("CLUSTERDOWN error. Unable to rebuild the cluster") --
+ * the original's message when its retries ran out -- with the server's own
+ * error as __context__. */
 static PyObject *
-rc_clusterdown_exc(rc_state *st)
+rc_clusterdown_exc(rc_state *st, PyObject *server_exc)
 {
-    return PyObject_CallFunction(st->ClusterDownError, "s",
-                                 "CLUSTERDOWN error. Unable to rebuild the cluster");
+    PyObject *exc = PyObject_CallFunction(st->ClusterDownError, "s",
+                                          "CLUSTERDOWN error. Unable to rebuild the cluster");
+    if (exc != NULL && server_exc != NULL) {
+        Py_INCREF(server_exc);
+        PyException_SetContext(exc, server_exc);
+    }
+    return exc;
 }
 
+/* ClusterError("TTL exhausted."), with the last connection error (may be
+ * NULL) as __context__. */
 static PyObject *
-rc_ttl_exc(rc_state *st)
+rc_ttl_exc(rc_state *st, PyObject *context)
 {
-    return PyObject_CallFunction(st->ClusterError, "s", "TTL exhausted.");
+    PyObject *exc = PyObject_CallFunction(st->ClusterError, "s", "TTL exhausted.");
+    if (exc != NULL && context != NULL) {
+        Py_INCREF(context);
+        PyException_SetContext(exc, context);
+    }
+    return exc;
 }
 
 static PyObject *
@@ -251,310 +258,186 @@ rc_uncovered_exc(rc_cluster *cl, int slot)
     return exc;
 }
 
-/* Raise `exc` (steals) with `context` (steals, may be NULL) as __context__. */
-static void
-rc_raise_with_context(PyObject *exc, PyObject *context)
-{
-    if (exc == NULL) {
-        Py_XDECREF(context);
-        return;
-    }
-    if (context != NULL) {
-        PyException_SetContext(exc, context);
-    }
-    rc_restore_exception(exc);
-}
+/* ------------------------------------------------------------------ ops */
 
-/* A command sent to a given node (no slot: its keys were not found, or it
- * is keyless by design) that is answered MOVED or ASK is routed by the slot
- * the reply names from then on: a redirect is always followed while
- * attempts remain (with none left, e.g. _node_command's one, it is the
- * answer). */
-static void
-rc_adopt_redirect_slot(rc_cluster *cl, rc_route *rt, const rc_redir *rd)
+void
+rc_op_init(rc_op *op, rc_cluster *cl, const rc_limits *lim)
 {
-    if (rt->slot < 0 && (rd->kind == RC_REDIR_MOVED || rd->kind == RC_REDIR_ASK) &&
-        rd->slot >= 0 && rd->slot < RC_SLOTS) {
-        rc_node_unpin(cl, rt->node); /* routed by slot from now on */
-        rt->slot = rd->slot;
-        rt->node = -1;
-    }
+    memset(op, 0, offsetof(rc_op, cmds_inline));
+    op->cl = cl;
+    op->lim = *lim;
+    rc_buf_init(&op->buf);
+    op->cmds = op->cmds_inline;
+    op->cap = RC_OP_INLINE;
 }
 
 int
-rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt_in,
-              const rc_limits *lim, PyObject **out)
+rc_op_reserve(rc_op *op, Py_ssize_t n)
 {
-    rc_state *st = cl->st;
-    rc_route route = *rt_in, *rt = &route;
-    rc_retry rs;
-    rc_err err;
-    rc_buf askbuf;
-    char ask_inline[512];
-    PyObject *reply = NULL, *last_exc = NULL;
-    int ask_node = -1, status = RC_ST_PY, last_uncovered = 0, stopped_early = 0;
-
-    *out = NULL;
-    memset(&rs, 0, sizeof rs);
-    rc_buf_init_inline(&askbuf, ask_inline, sizeof ask_inline);
-    if (rt->slot < 0) {
-        rc_node_pin(cl, rt->node);
+    rc_bcmd *p;
+    if (n <= op->cap) {
+        return 0;
     }
-    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
-        goto done;
+    p = malloc((size_t)n * sizeof *p);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    for (int attempt = 0; attempt < lim->ttl; attempt++) {
-        rc_conn *c = NULL;
-        rc_node *node;
-        const char *p = cmd;
-        size_t n = len, sent = 0;
-        int ni, r, via_ask, detour;
-
-        if (attempt > 0) {
-            if (rs.refresh) {
-                rs.refresh = 0;
-                if (rc_cluster_refresh(cl, 1) < 0) {
-                    goto done;
-                }
-            }
-            rc_sleep_nogil(rs.backoff);
-            rs.backoff = 0;
-        }
-        via_ask = ask_node >= 0;
-        ni = via_ask ? ask_node
-             : rt->slot >= 0 ? rc_slot_node(cl, rt->slot, rt->replica_ok, attempt)
-                             : rt->node;
-        /* a read sent to one of the slot's replicas (never an ASK target) */
-        detour = !via_ask && rc_on_replica(cl, rt, ni);
-        last_uncovered = 0;
-        node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
-        if (node == NULL) {
-            last_uncovered = 1;
-            rs.uncovered++;
-            rs.refresh = 1;
-            rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
-            continue;
-        }
-        rc_err_clear(&err);
-        r = rc_pool_checkout(cl, node, &c, &err);
-        if (r == RC_ST_PY) {
-            goto done;
-        }
-        if (r == RC_ST_NET) {
-            Py_XSETREF(last_exc, rc_conn_exc(st, &err, node->name));
-            rc_set_ask(cl, &ask_node, -1);
-            if (detour) {
-                continue; /* the retry goes to the master: no wait, no refresh */
-            }
-            rc_note_conn_fail(cl, &rs, &err);
-            if (err.kind == RC_E_TIMEOUT && rs.timeouts > 1) {
-                stopped_early = 1;
-                break;
-            }
-            continue;
-        }
-        if (ask_node >= 0) {
-            askbuf.len = 0;
-            if (rc_buf_append(&askbuf, rc_asking_cmd, RC_ASKING_LEN) != RC_OK ||
-                rc_buf_append(&askbuf, cmd, len) != RC_OK) {
-                rc_pool_checkin(cl, c);
-                PyErr_NoMemory();
-                goto done;
-            }
-            p = askbuf.data;
-            n = askbuf.len;
-        }
-        r = rc_conn_roundtrip(c, p, n, &sent, &reply);
-        if (r == RC_ST_OK && ask_node >= 0) {
-            /* ASKING's own reply: drop it; the command's reply follows. */
-            Py_CLEAR(reply);
-            Py_CLEAR(c->ctx.deferred);
-            r = rc_conn_read(c, &reply);
-        }
-        if (r == RC_ST_PY) {
-            rc_pool_discard(cl, c);
-            goto done;
-        }
-        if (r == RC_ST_NET) {
-            rc_err cerr = c->err;
-            int written = sent == n;
-            rc_pool_discard(cl, c);
-            if (written && !rt->is_read) {
-                /* It may have been applied: re-sending could apply it twice. */
-                rc_raise_from(st, &cerr, node->name);
-                goto done;
-            }
-            Py_XSETREF(last_exc, rc_conn_exc(st, &cerr, node->name));
-            rc_set_ask(cl, &ask_node, -1);
-            rc_note_conn_fail(cl, &rs, &cerr);
-            if (cerr.kind == RC_E_PROTOCOL || (cerr.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
-                stopped_early = 1;
-                break;
-            }
-            continue;
-        }
-        c->dirty = 0;
-        if (c->ctx.deferred != NULL) {
-            PyObject *exc = rc_reply_take_deferred(&c->ctx);
-            Py_CLEAR(reply);
-            rc_pool_checkin(cl, c);
-            rc_restore_exception(exc);
-            goto done;
-        }
-        if (reply == st->redirect_marker) {
-            rc_redirect rd = c->ctx.redir;
-            rc_redir rr;
-            Py_CLEAR(reply);
-            rc_pool_checkin(cl, c);
-            rc_redir_from(cl, node, &rd, &rr);
-            if (attempt + 1 < lim->ttl) {
-                rc_adopt_redirect_slot(cl, rt, &rr);
-            }
-            if (rt->slot >= 0 && rc_on_redirect(cl, &rr, &ask_node, &rs, lim)) {
-                Py_CLEAR(last_exc);
-                continue;
-            }
-            if ((rd.kind == RC_REDIR_CLUSTERDOWN || rd.kind == RC_REDIR_MASTERDOWN) &&
-                rt->slot >= 0) {
-                PyObject *exc = rc_clusterdown_exc(st);
-                if (exc == NULL) {
-                    goto done;
-                }
-                rc_raise_with_context(exc, rc_error_from_redirect(st, &rd));
-                goto done;
-            }
-            *out = rc_error_from_redirect(st, &rd);
-            status = *out ? RC_ST_OK : RC_ST_PY;
-            goto done;
-        }
-        rc_pool_checkin(cl, c);
-        if (detour && PyErr_GivenExceptionMatches(reply, st->BusyLoadingError)) {
-            Py_CLEAR(reply); /* a replica still loading: ask the master */
-            continue;
-        }
-        *out = reply;
-        reply = NULL;
-        status = RC_ST_OK;
-        goto done;
+    if (op->n > 0) {
+        memcpy(p, op->cmds, (size_t)op->n * sizeof *p);
     }
-    /* Out of attempts, or stopped early (protocol error, second timeout):
-     * those raise their own error; running out of attempts is TTL exhausted,
-     * with the last connection error as its context. */
-    if (last_uncovered && rt->slot >= 0) {
-        rc_raise_with_context(rc_uncovered_exc(cl, rt->slot), NULL);
-    } else if (last_exc != NULL && (rs.timeouts > 1 || stopped_early || rt->slot < 0)) {
-        /* (A command for one given node has nowhere else to go: its own
-         * connection error is the answer, e.g. for discovery.) */
-        rc_restore_exception(last_exc);
-        last_exc = NULL;
-    } else {
-        rc_raise_with_context(rc_ttl_exc(st), last_exc);
-        last_exc = NULL;
+    if (op->cmds != op->cmds_inline) {
+        free(op->cmds);
     }
-done:
-    rc_set_ask(cl, &ask_node, -1);
-    if (rt->slot < 0) {
-        rc_node_unpin(cl, rt->node);
-    }
-    Py_XDECREF(reply);
-    Py_XDECREF(last_exc);
-    rc_buf_free(&askbuf);
-    return status;
-}
-
-/* ------------------------------------------------------------------ batch */
-
-void
-rc_batch_init(rc_batch *b)
-{
-    rc_buf_init(&b->buf);
-    b->cmds = NULL;
-    b->n = b->cap = 0;
-    b->cl = NULL;
-}
-
-void
-rc_batch_clear(rc_batch *b)
-{
-    for (Py_ssize_t i = 0; i < b->n; i++) {
-        Py_CLEAR(b->cmds[i].result);
-        if (b->cl != NULL) { /* the nodes rc_engine_batch pinned */
-            if (b->cmds[i].rt.slot < 0) {
-                rc_node_unpin(b->cl, b->cmds[i].rt.node);
-            }
-            rc_set_ask(b->cl, &b->cmds[i].ask_node, -1);
-        }
-    }
-    b->cl = NULL;
-    free(b->cmds);
-    b->cmds = NULL;
-    b->n = b->cap = 0;
-    rc_buf_free(&b->buf);
+    op->cmds = p;
+    op->cap = n;
+    return 0;
 }
 
 int
-rc_batch_add(rc_batch *b, size_t off, size_t len, const rc_route *rt)
+rc_op_add(rc_op *op, size_t off, size_t len, const rc_route *rt)
 {
     rc_bcmd *c;
-    if (b->n == b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap * 2 : 16;
-        rc_bcmd *p = realloc(b->cmds, (size_t)cap * sizeof *p);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->cmds = p;
-        b->cap = cap;
+    if (op->n == op->cap && rc_op_reserve(op, op->cap * 2) < 0) {
+        return -1;
     }
-    c = &b->cmds[b->n++];
+    c = &op->cmds[op->n++];
     c->off = off;
     c->len = len;
     c->rt = *rt;
     c->ask_node = -1;
     c->tries = 0;
     c->result = NULL;
+    c->last = NULL;
     return 0;
 }
 
-typedef struct rc_item {
-    Py_ssize_t cmd; /* index in the batch */
-    int rd;         /* index into the lane's redirects (rds), or -1 */
-    char asking;    /* 1: the ASKING sent before cmd (its reply is dropped) */
-    char answered;  /* a reply was read (stored in the command's result,
-                       or as a redirect) */
-} rc_item;
-
-typedef struct rc_lane {
-    int node;            /* node index */
-    rc_conn *conn;       /* checked out for this round, or NULL */
-    struct iovec *seg;   /* the bytes of item i: seg[i], pointing into the
-                            batch buffer (no copies) */
-    rc_item *items;      /* owned; nitems == number of segments */
-    int nitems, cap;
-    int seg_i;           /* first segment not completely written */
-    size_t seg_off;      /* bytes of seg[seg_i] already written */
-    int nread;           /* replies read */
-    rc_redir *rds;       /* redirect replies (rare), owned */
-    int nrds, rds_cap;
-    rc_buf rx;           /* received with the GIL released, fed afterwards */
-    double deadline;     /* no progress by then: timeout (0: none) */
-    int failed;          /* conn->err is set; no more I/O */
-} rc_lane;
+void
+rc_op_set_deadline(rc_op *op, double timeout)
+{
+    op->op_deadline = timeout > 0 ? rc_net_now() + timeout : 0;
+}
 
 static void
 rc_lane_free(rc_lane *l)
 {
-    free(l->items);
-    free(l->seg);
+    if (l->items != l->items_inline) {
+        free(l->items);
+        free(l->seg);
+    }
     for (int i = 0; i < l->nrds; i++) {
         Py_XDECREF(l->rds[i].exc);
     }
-    free(l->rds);
+    if (l->rds != NULL) {
+        free(l->rds);
+    }
     l->items = NULL;
     l->seg = NULL;
     l->rds = NULL;
-    l->nrds = l->rds_cap = 0;
-    rc_buf_free(&l->rx);
+    l->nitems = l->cap = l->nrds = l->rds_cap = 0;
+}
+
+/* Release the round's lanes: connections still held are closed (their
+ * state is unknown). */
+static void
+rc_op_drop_lanes(rc_op *op)
+{
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        rc_waiter_remove(op->cl, &l->waiter);
+        if (l->held) {
+            /* The caller's: closed by the caller if its stream is now in
+             * doubt (a write cut short, replies nobody will read). A read
+             * that stopped waiting leaves the stream where it was. */
+            if (l->state != RC_LANE_DONE && op->held_mode != RC_HELD_READ &&
+                l->conn->err.kind == RC_E_NONE) {
+                rc_err_set(&l->conn->err, RC_E_INTR, EINTR, "Interrupted: the connection "
+                                                            "was cut mid-command");
+            }
+            l->conn = NULL;
+        } else if (l->conn != NULL) {
+            rc_pool_discard(op->cl, l->conn);
+            l->conn = NULL;
+        }
+        rc_lane_free(l);
+    }
+    op->nlanes = 0;
+}
+
+void
+rc_op_clear(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    if (op->nlanes > 0) {
+        rc_op_drop_lanes(op);
+    }
+    if (op->lanes != NULL && op->lanes != op->lanes_inline) {
+        free(op->lanes);
+    }
+    op->lanes = NULL;
+    if (op->wait.fds != NULL && op->wait.fds != op->fds_inline) {
+        free(op->wait.fds);
+    }
+    op->wait.fds = NULL;
+    op->wait.cap = 0;
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        rc_bcmd *c = &op->cmds[i];
+        Py_CLEAR(c->result);
+        Py_CLEAR(c->last);
+        if (op->pinned && c->rt.slot < 0) {
+            rc_node_unpin(cl, c->rt.node);
+        }
+        if (c->ask_node >= 0) {
+            rc_set_ask(cl, &c->ask_node, -1);
+        }
+    }
+    op->pinned = 0;
+    if (op->cmds != op->cmds_inline) {
+        free(op->cmds);
+    }
+    op->cmds = op->cmds_inline;
+    op->n = 0;
+    op->cap = RC_OP_INLINE;
+    Py_CLEAR(op->fatal);
+    rc_buf_free(&op->buf);
+}
+
+void
+rc_op_abort(rc_op *op, PyObject *exc)
+{
+    if (exc == NULL) {
+        exc = rc_fetch_exception();
+    }
+    rc_op_drop_lanes(op);
+    if (op->fatal == NULL) {
+        op->fatal = exc;
+    } else {
+        Py_XDECREF(exc);
+    }
+    op->phase = RC_PH_DONE;
+}
+
+/* The op must stop: keep the current exception as fatal. */
+static int
+rc_op_fail(rc_op *op)
+{
+    rc_op_abort(op, NULL);
+    return RC_OP_DONE;
+}
+
+/* ------------------------------------------------------------------ lanes */
+
+static int
+rc_lane_writing(const rc_lane *l)
+{
+    return l->seg_i < l->nitems;
+}
+
+/* Item j's bytes all left. */
+static int
+rc_lane_written(const rc_lane *l, int j)
+{
+    return j < l->seg_i;
 }
 
 /* Keep a redirect read on lane l for item it: its compact form, plus the
@@ -578,7 +461,8 @@ rc_lane_add_redir(rc_cluster *cl, rc_lane *l, rc_item *it, const rc_bcmd *c,
     }
     q = &l->rds[l->nrds];
     rc_redir_from(cl, l->conn->node, r, q);
-    if (c->rt.slot < 0 || r->kind == RC_REDIR_TRYAGAIN) {
+    if (c->rt.slot < 0 || r->kind == RC_REDIR_TRYAGAIN || r->kind == RC_REDIR_CLUSTERDOWN ||
+        r->kind == RC_REDIR_MASTERDOWN) {
         q->exc = rc_error_from_redirect(cl->st, r);
         if (q->exc == NULL) {
             return -1;
@@ -588,43 +472,25 @@ rc_lane_add_redir(rc_cluster *cl, rc_lane *l, rc_item *it, const rc_bcmd *c,
     return 0;
 }
 
-static int
-rc_lane_writing(const rc_lane *l)
-{
-    return l->seg_i < l->nitems;
-}
-
-static int
-rc_lane_active(const rc_lane *l)
-{
-    return l->conn != NULL && !l->failed && (rc_lane_writing(l) || l->nread < l->nitems);
-}
-
-/* Item j's bytes all left. */
-static int
-rc_lane_written(const rc_lane *l, int j)
-{
-    return j < l->seg_i;
-}
-
-/* Write as much as the socket takes from the lane's segments. Returns bytes
+/* Write as much as the socket takes from the lane's segments; block=1:
+ * blocking writes (each bounded by the socket's short tick). Returns bytes
  * written (0: would block), -1 with the connection's error set. No GIL. */
 static ssize_t
-rc_lane_send(rc_lane *l)
+rc_lane_send(rc_lane *l, int block)
 {
-    struct iovec iov[256];
+    struct iovec iov[64];
     int cnt = 0;
     ssize_t w;
     size_t left;
 
-    for (int i = l->seg_i; i < l->nitems && cnt < 256; i++, cnt++) {
+    for (int i = l->seg_i; i < l->nitems && cnt < 64; i++, cnt++) {
         iov[cnt] = l->seg[i];
         if (i == l->seg_i) {
             iov[cnt].iov_base = (char *)iov[cnt].iov_base + l->seg_off;
             iov[cnt].iov_len -= l->seg_off;
         }
     }
-    w = rc_conn_sendv_nb(l->conn, iov, cnt);
+    w = rc_conn_sendv(l->conn, iov, cnt, block);
     if (w <= 0) {
         return w;
     }
@@ -643,463 +509,1150 @@ rc_lane_send(rc_lane *l)
     return w;
 }
 
-/* The poll loop over every lane with a connection. Replies go straight into
- * the batch's results; redirects into the lane. GIL held on entry/exit. */
+/* Room for `cap` items (and as many segments) on lane l. 0, or -1 (memory). */
 static int
-rc_engine_io(rc_cluster *cl, rc_batch *b, rc_lane *lanes, int nlanes)
+rc_lane_alloc(rc_lane *l, int cap)
 {
-    double timeout = cl->cfg.sock.timeout;
-    struct pollfd *pfd = calloc((size_t)(nlanes ? nlanes : 1), sizeof *pfd);
-    int *map = calloc((size_t)(nlanes ? nlanes : 1), sizeof *map);
-    int ret = -1;
-    double now = rc_net_now();
+    if (cap <= RC_LANE_INLINE) {
+        l->items = l->items_inline;
+        l->seg = l->seg_inline;
+        return 0;
+    }
+    l->items = malloc((size_t)cap * sizeof *l->items);
+    l->seg = malloc((size_t)cap * sizeof *l->seg);
+    if (l->items == NULL || l->seg == NULL) {
+        free(l->items);
+        free(l->seg);
+        l->items = NULL;
+        l->seg = NULL;
+        return -1;
+    }
+    return 0;
+}
 
-    if (pfd == NULL || map == NULL) {
+/* A fresh lane to node ni (its inline arrays are left as they are). */
+static void
+rc_lane_reset(rc_lane *l, int ni)
+{
+    l->node = ni;
+    l->state = RC_LANE_DONE;
+    l->conn = NULL;
+    l->seg = NULL;
+    l->items = NULL;
+    l->nitems = l->cap = 0;
+    l->seg_i = 0;
+    l->seg_off = 0;
+    l->nread = 0;
+    l->rds = NULL;
+    l->nrds = l->rds_cap = 0;
+    l->deadline = 0;
+    l->failed = 0;
+    l->pfd = -1;
+    l->err.kind = RC_E_NONE;
+    l->waiter.queued = 0;
+    l->held = 0;
+}
+
+static void
+rc_lane_push(rc_lane *l, Py_ssize_t cmd, int asking, const char *p, size_t len)
+{
+    rc_item *it = &l->items[l->nitems];
+    it->cmd = cmd;
+    it->rd = -1;
+    it->asking = (char)asking;
+    it->answered = 0;
+    l->seg[l->nitems].iov_base = (void *)p;
+    l->seg[l->nitems].iov_len = len;
+    l->nitems++;
+}
+
+/* The lane's I/O deadline from now: socket_timeout bounds silence (as
+ * redis-py's per-call socket timeout: a reply that keeps coming is never
+ * cut); the op's own bound (op_deadline) limits new attempts instead. */
+static double
+rc_lane_io_deadline(const rc_op *op, double now)
+{
+    double t = op->cl->cfg.sock.timeout;
+    return t > 0 ? now + t : 0;
+}
+
+/* Take a connection for lane l (GIL): an idle one (the lane starts its
+ * I/O), a new one (it starts opening), or none yet (the limit: it waits).
+ * A failure that is no network error (the limit without wait_timeout,
+ * memory, Ctrl-C) becomes the lane's commands' result, or the op's fatal
+ * error for a BaseException. Returns -1 only for the latter. */
+static int
+rc_lane_checkout(rc_op *op, rc_lane *l, double now)
+{
+    rc_cluster *cl = op->cl;
+    rc_node *node = cl->nodes[l->node];
+    int r;
+
+    rc_err_clear(&l->err);
+    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now,
+                            l->waiter.queued ? &l->waiter : NULL);
+    if (r != RC_CHECKOUT_FULL) {
+        rc_waiter_remove(cl, &l->waiter);
+    }
+    if (r == RC_CHECKOUT_IDLE) {
+        l->state = RC_LANE_IO;
+        l->conn->dirty = 1;
+        l->deadline = rc_lane_io_deadline(op, now);
+        return 0;
+    }
+    if (r == RC_CHECKOUT_OPENING) {
+        l->state = RC_LANE_OPENING;
+        return 0;
+    }
+    if (r == RC_CHECKOUT_FULL) {
+        rc_waiter_enqueue(cl, &l->waiter); /* (once) rc_cluster_wake writes for us */
+        if (l->state != RC_LANE_WAITCONN) {
+            l->state = RC_LANE_WAITCONN;
+            l->deadline = now + cl->cfg.wait_timeout; /* its own bound, as redis-py's */
+        }
+        return 0;
+    }
+    l->conn = NULL;
+    l->state = RC_LANE_DONE;
+    if (r == RC_ST_NET) {
+        l->failed = 1;
+        return 0;
+    }
+    /* RC_ST_PY: a Python error. */
+    {
+        PyObject *exc = rc_fetch_exception();
+        if (exc == NULL) {
+            return -1;
+        }
+        if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
+            rc_restore_exception(exc);
+            return -1;
+        }
+        for (int j = 0; j < l->nitems; j++) {
+            rc_bcmd *c = &op->cmds[l->items[j].cmd];
+            if (!l->items[j].asking && c->result == NULL) {
+                Py_INCREF(exc);
+                c->result = exc;
+            }
+        }
+        Py_DECREF(exc);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ rounds */
+
+/* Route every pending command into this round's lanes and take their
+ * connections. 0, or -1 with an exception set (fatal). GIL. */
+static int
+rc_op_route(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    rc_state *st = cl->st;
+    int nodes = cl->nnodes ? cl->nnodes : 1;
+    /* at most one lane per command and per node */
+    int maxlanes = op->n < (Py_ssize_t)nodes ? (int)op->n : nodes;
+    int *lane_of = NULL, *route = NULL, route_inline[RC_OP_INLINE];
+    double now = op->now;
+    int ret = -1;
+
+    op->start = op->rs;
+    /* the lane of each command; for many commands also the lane of each
+     * node (few commands look their lane up among the lanes) */
+    route = op->n <= RC_OP_INLINE ? route_inline : malloc((size_t)op->n * sizeof *route);
+    if (op->n > RC_OP_INLINE) {
+        lane_of = malloc((size_t)nodes * sizeof *lane_of);
+    }
+    if (route == NULL || (op->n > RC_OP_INLINE && lane_of == NULL)) {
         PyErr_NoMemory();
         goto done;
     }
-    for (int i = 0; i < nlanes; i++) {
-        lanes[i].deadline = timeout > 0 ? now + timeout : 0;
+    if (op->lanes == NULL || op->lanes_cap < maxlanes) {
+        rc_lane *p;
+        if (maxlanes <= RC_OP_INLINE) {
+            p = op->lanes_inline;
+            op->lanes_cap = RC_OP_INLINE;
+        } else {
+            p = malloc((size_t)maxlanes * sizeof *p);
+            if (p == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            if (op->lanes != NULL && op->lanes != op->lanes_inline) {
+                free(op->lanes);
+            }
+            op->lanes_cap = maxlanes;
+        }
+        op->lanes = p;
     }
-    for (;;) {
-        int np = 0, intr = 0;
-        for (int i = 0; i < nlanes; i++) {
-            rc_lane *l = &lanes[i];
-            if (!rc_lane_active(l)) {
-                continue;
+    for (int i = 0; lane_of != NULL && i < nodes; i++) {
+        lane_of[i] = -1;
+    }
+    op->nlanes = 0;
+    /* Route every pending command: first count per lane, then fill exactly
+     * sized arrays (a 100 000-command batch stays compact). */
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        rc_bcmd *c = &op->cmds[i];
+        int ni;
+        route[i] = -1;
+        if (c->result != NULL) {
+            continue;
+        }
+        ni = c->ask_node >= 0 ? c->ask_node
+             : c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, c->tries)
+                               : c->rt.node;
+        if (rc_cluster_at(cl, ni) == NULL) {
+            /* The slot is not served (or the node left): refresh, back off
+             * and route again. */
+            op->rs.refresh = 1;
+            op->rs.uncovered = op->start.uncovered + 1;
+            op->rs.backoff = rc_backoff(0.05, op->rs.uncovered, 0.25);
+            if (++c->tries >= op->lim.ttl) {
+                c->result = c->rt.slot >= 0 ? rc_uncovered_exc(cl, c->rt.slot)
+                                            : rc_ttl_exc(st, c->last);
+                if (c->result == NULL) {
+                    goto done;
+                }
             }
-            pfd[np].fd = l->conn->fd;
-            pfd[np].events = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
-            pfd[np].revents = 0;
-            map[np++] = i;
+            continue;
         }
-        if (np <= 0) {
-            break;
-        }
-        Py_BEGIN_ALLOW_THREADS
         {
-            double wait = -1, t = rc_net_now();
-            int rc, pending = 0;
-            for (int k = 0; k < np; k++) {
-                double d = lanes[map[k]].deadline;
-                if (d > 0 && (wait < 0 || d - t < wait)) {
-                    wait = d - t < 0 ? 0 : d - t;
-                }
-                if (rc_conn_pending(lanes[map[k]].conn)) {
-                    pending = 1; /* TLS bytes already decrypted: don't sleep */
-                }
-            }
-            /* With decrypted TLS bytes waiting, still poll every socket (at
-             * once): the other lanes' data must be read too. */
-            rc = poll(pfd, (nfds_t)np,
-                      pending ? 0 : wait < 0 ? -1 : (int)(wait * 1000.0) + 1);
-            if (pending && rc >= 0) {
-                for (int k = 0; k < np; k++) {
-                    if (rc_conn_pending(lanes[map[k]].conn)) {
-                        rc += !(pfd[k].revents & POLLIN);
-                        pfd[k].revents |= POLLIN;
+            int k = -1;
+            if (lane_of != NULL) {
+                k = lane_of[ni];
+            } else {
+                for (int j = 0; j < op->nlanes; j++) {
+                    if (op->lanes[j].node == ni) {
+                        k = j;
+                        break;
                     }
                 }
             }
-            if (rc < 0 && errno == EINTR) {
-                intr = 1;
-            } else if (rc < 0) {
-                int e = errno;
-                for (int k = 0; k < np; k++) {
-                    rc_err_set(&lanes[map[k]].conn->err, RC_E_IO, e, "poll failed");
-                    lanes[map[k]].failed = 1;
+            if (k < 0) {
+                rc_lane *l = &op->lanes[op->nlanes];
+                rc_lane_reset(l, ni);
+                k = op->nlanes++;
+                if (lane_of != NULL) {
+                    lane_of[ni] = k;
                 }
             }
-            t = rc_net_now();
-            for (int k = 0; rc >= 0 && k < np; k++) {
-                rc_lane *l = &lanes[map[k]];
-                int progress = 0;
-                if ((pfd[k].revents & POLLOUT) && rc_lane_writing(l)) {
-                    ssize_t w = rc_lane_send(l);
-                    if (w < 0) {
-                        l->failed = 1;
-                    } else if (w > 0) {
-                        progress = 1;
-                    }
-                }
-                if (!l->failed && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP))) {
-                    if (rc_buf_reserve(&l->rx, 64 * 1024) != RC_OK) {
-                        rc_err_set(&l->conn->err, RC_E_OOM, ENOMEM, "Out of memory");
-                        l->failed = 1;
-                    } else {
-                        ssize_t r = rc_conn_recv_nb(l->conn, l->rx.data + l->rx.len,
-                                                    l->rx.cap - l->rx.len);
-                        if (r < 0) {
-                            l->failed = 1;
-                        } else if (r > 0) {
-                            l->rx.len += (size_t)r;
-                            progress = 1;
-                        }
-                    }
-                }
-                if (progress && timeout > 0) {
-                    l->deadline = t + timeout;
-                } else if (!l->failed && l->deadline > 0 && t >= l->deadline) {
-                    rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
-                               "Timeout reading from socket");
-                    l->failed = 1;
-                }
-            }
+            route[i] = k;
+            op->lanes[k].cap += c->ask_node >= 0 ? 2 : 1;
         }
-        Py_END_ALLOW_THREADS
-        if (intr && PyErr_CheckSignals() < 0) {
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        if (rc_lane_alloc(&op->lanes[k], op->lanes[k].cap) < 0) {
+            PyErr_NoMemory();
             goto done;
         }
-        /* Parse what arrived, with the GIL. */
-        for (int k = 0; k < np; k++) {
-            rc_lane *l = &lanes[map[k]];
-            rc_conn *c = l->conn;
-            if (l->rx.len == 0) {
-                continue;
-            }
-            if (rc_reader_feed(c->reader, l->rx.data, l->rx.len) != RC_OK) {
-                rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
-                l->failed = 1;
-            }
-            l->rx.len = 0;
-            while (c->err.kind != RC_E_PROTOCOL && l->nread < l->nitems) {
-                PyObject *obj;
-                rc_item *it;
-                int r = rc_reader_get(c->reader, &c->ctx, &obj);
-                if (r == 0) {
-                    break;
-                }
-                if (r < 0) {
-                    rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
-                               c->reader->errstr[0] ? c->reader->errstr : "bad reply");
-                    l->failed = 1;
-                    break;
-                }
-                it = &l->items[l->nread++];
-                it->answered = 1;
-                if (c->ctx.deferred != NULL) {
-                    Py_DECREF(obj);
-                    obj = rc_reply_take_deferred(&c->ctx);
-                } else if (obj == cl->st->redirect_marker) {
-                    Py_CLEAR(obj);
-                    if (!it->asking &&
-                        rc_lane_add_redir(cl, l, it, &b->cmds[it->cmd], &c->ctx.redir) < 0) {
-                        goto done;
-                    }
-                }
-                if (it->asking) {
-                    Py_XDECREF(obj);
-                } else if (obj != NULL) {
-                    Py_XSETREF(b->cmds[it->cmd].result, obj);
-                }
-            }
-            if (!l->failed && l->nread == l->nitems && !rc_lane_writing(l) &&
-                rc_reader_pending(c->reader) != 0) {
-                /* Bytes nobody asked for: the stream cannot be trusted. */
-                rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: unexpected data");
-                l->failed = 1;
-            }
+    }
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        rc_bcmd *c = &op->cmds[i];
+        rc_lane *l;
+        if (route[i] < 0) {
+            continue;
+        }
+        l = &op->lanes[route[i]];
+        if (c->ask_node >= 0) {
+            rc_lane_push(l, i, 1, rc_asking_cmd, RC_ASKING_LEN);
+        }
+        rc_lane_push(l, i, 0, op->buf.data + c->off, c->len);
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        if (rc_lane_checkout(op, &op->lanes[k], now) < 0) {
+            goto done;
         }
     }
     ret = 0;
 done:
-    free(pfd);
-    free(map);
+    free(lane_of);
+    if (route != route_inline) {
+        free(route);
+    }
     return ret;
 }
 
-int
-rc_batch_reserve(rc_batch *b, Py_ssize_t n)
+/* Feed what lane l received to its connection's reader and take the
+ * replies: the handshake's first, then the lane's items. 0, or -1 with an
+ * exception set (fatal: memory). GIL. */
+static int
+rc_lane_parse(rc_op *op, rc_lane *l)
 {
-    rc_bcmd *p;
-    if (n <= b->cap) {
-        return 0;
+    rc_cluster *cl = op->cl;
+    rc_conn *c = l->conn;
+
+    /* with nothing new (no bytes read, none buffered) no reply can have
+     * completed: the reply loop is skipped */
+    int fresh = c->rx.len > 0 || rc_reader_pending(c->reader) > 0;
+
+    if (c->rx.len > 0) {
+        if (rc_reader_feed(c->reader, c->rx.data, c->rx.len) != RC_OK) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s", c->reader->errstr);
+            l->failed = 1;
+        }
+        c->rx.len = 0;
     }
-    p = realloc(b->cmds, (size_t)n * sizeof *p);
-    if (p == NULL) {
-        PyErr_NoMemory();
-        return -1;
+    if (l->state == RC_LANE_OPENING && !l->failed) {
+        int r = rc_conn_hello_replies(cl, c);
+        if (r == RC_ST_PY) {
+            /* The handshake was refused (AUTH, ...): the lane's commands
+             * fail with that error; nothing of theirs was sent. */
+            PyObject *exc = rc_fetch_exception();
+            if (exc == NULL || !PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
+                if (exc != NULL) {
+                    rc_restore_exception(exc);
+                }
+                return -1;
+            }
+            for (int j = 0; j < l->nitems; j++) {
+                rc_bcmd *cmd = &op->cmds[l->items[j].cmd];
+                if (!l->items[j].asking && cmd->result == NULL) {
+                    Py_INCREF(exc);
+                    cmd->result = exc;
+                }
+            }
+            Py_DECREF(exc);
+            rc_pool_discard(cl, c);
+            l->conn = NULL;
+            l->state = RC_LANE_DONE;
+            return 0;
+        }
+        if (r == RC_ST_NET) {
+            l->failed = 1;
+        } else if (c->state == RC_CONN_READY) {
+            l->state = RC_LANE_IO;
+            c->dirty = 1;
+            c->node->down_until = 0;
+            l->deadline = rc_lane_io_deadline(op, op->now);
+        }
     }
-    b->cmds = p;
-    b->cap = n;
+    while (fresh && l->state == RC_LANE_IO && !l->failed && l->nread < l->nitems) {
+        PyObject *obj;
+        rc_item *it;
+        int r = rc_reader_get(c->reader, &c->ctx, &obj);
+        if (r == 0) {
+            break;
+        }
+        if (r < 0) {
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: %s",
+                       c->reader->errstr[0] ? c->reader->errstr : "bad reply");
+            l->failed = 1;
+            break;
+        }
+        it = &l->items[l->nread++];
+        it->answered = 1;
+        if (c->ctx.deferred != NULL) {
+            Py_DECREF(obj);
+            obj = rc_reply_take_deferred(&c->ctx);
+        } else if (obj == cl->st->redirect_marker) {
+            Py_CLEAR(obj);
+            if (op->held_mode) {
+                obj = rc_error_from_redirect(cl->st, &c->ctx.redir); /* a value */
+                if (obj == NULL) {
+                    return -1;
+                }
+            } else if (!it->asking && rc_lane_add_redir(cl, l, it, &op->cmds[it->cmd],
+                                                        &c->ctx.redir) < 0) {
+                return -1;
+            }
+        }
+        if (it->asking) {
+            Py_XDECREF(obj);
+        } else if (obj != NULL) {
+            Py_XSETREF(op->cmds[it->cmd].result, obj);
+        }
+    }
+    if (l->state == RC_LANE_IO && !l->failed && l->nread == l->nitems && !rc_lane_writing(l)) {
+        if (!op->held_mode && rc_reader_pending(c->reader) != 0) {
+            /* Bytes nobody asked for: the stream cannot be trusted. */
+            rc_err_set(&c->err, RC_E_PROTOCOL, 0, "Protocol error: unexpected data");
+            l->failed = 1;
+        } else {
+            c->dirty = 0;
+            l->state = RC_LANE_DONE;
+        }
+    }
+    if (l->failed) {
+        l->state = RC_LANE_DONE;
+    }
     return 0;
 }
 
-int
-rc_engine_batch(rc_cluster *cl, rc_batch *b, const rc_limits *lim)
+/* The cluster policy for one item of a settled lane: its command gets its
+ * result, or goes to another round. 0, or -1 with an exception set (memory).
+ * GIL. */
+static int
+rc_settle_item(rc_op *op, rc_lane *l, int j)
 {
+    rc_cluster *cl = op->cl;
     rc_state *st = cl->st;
-    rc_lane *lanes = NULL;
-    int *lane_of = NULL, *route = NULL, nlanes = 0, ret = -1;
-    rc_retry rs, start;
+    rc_item *it = &l->items[j];
+    rc_bcmd *c = &op->cmds[it->cmd];
+    const rc_err *err = l->conn != NULL ? &l->conn->err : &l->err;
+    rc_node *node = cl->nodes[l->node];
 
-    memset(&rs, 0, sizeof rs);
-    if (b->cl == NULL) {
-        /* Node-routed commands hold their node by index across rounds. */
-        b->cl = cl;
-        for (Py_ssize_t i = 0; i < b->n; i++) {
-            if (b->cmds[i].rt.slot < 0) {
-                rc_node_pin(cl, b->cmds[i].rt.node);
+    if (it->asking) {
+        return 0;
+    }
+    if (c->result != NULL) {
+        /* A reply. A replica still loading (first attempt, not via ASK):
+         * ask the master instead. */
+        if (c->tries == 0 && c->ask_node < 0 && rc_on_replica(cl, &c->rt, l->node) &&
+            PyErr_GivenExceptionMatches(c->result, st->BusyLoadingError)) {
+            Py_CLEAR(c->result);
+            c->tries++;
+        }
+        return 0;
+    }
+    if (!it->answered) {
+        /* Cut off: the connection failed (or never opened) before its reply.
+         * An ambiguous write is never sent again; a protocol error or a
+         * second timeout end the command; else another attempt, until the
+         * TTL runs out. */
+        int written = l->conn != NULL && rc_lane_written(l, j);
+        int timeout = err->kind == RC_E_TIMEOUT;
+        int final;
+        Py_XSETREF(c->last, rc_conn_exc(st, err, node->name));
+        if (c->last == NULL) {
+            return -1;
+        }
+        rc_set_ask(cl, &c->ask_node, -1);
+        c->tries++;
+        final = (written && !c->rt.is_read) || err->kind == RC_E_PROTOCOL ||
+                (timeout && (op->rs.timeouts > 1 ||
+                             (op->op_deadline > 0 && op->now >= op->op_deadline)));
+        if (final || (c->tries >= op->lim.ttl && c->rt.slot < 0)) {
+            /* its own error; a node-routed command has nowhere else to go */
+            c->result = c->last;
+            c->last = NULL;
+        } else if (c->tries >= op->lim.ttl) {
+            c->result = rc_ttl_exc(st, c->last);
+            if (c->result == NULL) {
+                return -1;
             }
+        }
+        return 0;
+    }
+    if (it->rd >= 0) {
+        rc_redir *rd = &l->rds[it->rd];
+        if (c->tries + 1 < op->lim.ttl) {
+            rc_adopt_redirect_slot(cl, &c->rt, rd);
+        }
+        if (c->rt.slot >= 0 && c->tries + 1 < op->lim.ttl) {
+            rc_retry t = op->start;
+            int again = rc_on_redirect(cl, rd, &c->ask_node, &t, &op->lim);
+            rc_retry_merge(&op->rs, &t);
+            if (again) {
+                c->tries++;
+                Py_XINCREF(rd->exc); /* the context if time runs out (NULL for MOVED/ASK) */
+                Py_XSETREF(c->last, rd->exc);
+                return 0;
+            }
+        }
+        rc_set_ask(cl, &c->ask_node, -1);
+        if (c->rt.slot >= 0 && (rd->kind == RC_REDIR_CLUSTERDOWN ||
+                                rd->kind == RC_REDIR_MASTERDOWN)) {
+            c->result = rc_clusterdown_exc(st, rd->exc);
+        } else if (c->rt.slot >= 0 || rd->exc == NULL) {
+            /* MOVED / ASK / TRYAGAIN until out of attempts (the original's
+             * error), the last reply as its context */
+            c->result = rc_ttl_exc(st, rd->exc);
+        } else {
+            c->result = rd->exc; /* node-routed: the server's own words */
+            rd->exc = NULL;
+        }
+        if (c->result == NULL) {
+            return -1;
         }
     }
-    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
-        return -1;
-    }
-    for (int round = 0;; round++) {
-        Py_ssize_t pending = 0;
+    return 0;
+}
 
-        for (Py_ssize_t i = 0; i < b->n; i++) {
-            pending += b->cmds[i].result == NULL;
-        }
-        if (pending == 0) {
-            break;
-        }
-        if (round > 0) {
-            if (rs.refresh) {
-                rs.refresh = 0;
-                if (rc_cluster_refresh(cl, 1) < 0) {
-                    goto done;
-                }
-            }
-            rc_sleep_nogil(rs.backoff);
-            rs.backoff = 0;
-        }
-        start = rs;
-        free(lanes);
-        free(lane_of);
-        free(route);
-        lanes = calloc((size_t)(cl->nnodes ? cl->nnodes : 1), sizeof *lanes);
-        lane_of = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *lane_of);
-        route = malloc((size_t)(b->n ? b->n : 1) * sizeof *route);
-        nlanes = 0;
-        if (lanes == NULL || lane_of == NULL || route == NULL) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        for (int i = 0; i < cl->nnodes; i++) {
-            lane_of[i] = -1;
-        }
-        /* Route every pending command: first count per lane, then fill
-         * exactly sized arrays (a 100 000-command batch stays compact). */
-        for (Py_ssize_t i = 0; i < b->n; i++) {
-            rc_bcmd *c = &b->cmds[i];
-            int ni;
-            route[i] = -1;
-            if (c->result != NULL) {
-                continue;
-            }
-            ni = c->ask_node >= 0 ? c->ask_node
-                 : c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, c->tries)
-                                   : c->rt.node;
-            if (rc_cluster_at(cl, ni) == NULL) {
-                rs.refresh = 1;
-                rs.uncovered = start.uncovered + 1;
-                rs.backoff = rc_backoff(0.05, rs.uncovered, 0.25);
-                if (++c->tries >= lim->ttl) {
-                    c->result = c->rt.slot >= 0 ? rc_uncovered_exc(cl, c->rt.slot)
-                                                : rc_ttl_exc(st);
-                    if (c->result == NULL) {
-                        goto done;
-                    }
-                }
-                continue;
-            }
-            if (lane_of[ni] < 0) {
-                lane_of[ni] = nlanes;
-                lanes[nlanes].node = ni;
-                rc_buf_init(&lanes[nlanes].rx);
-                nlanes++;
-            }
-            route[i] = lane_of[ni];
-            lanes[lane_of[ni]].cap += c->ask_node >= 0 ? 2 : 1;
-        }
-        for (int k = 0; k < nlanes; k++) {
-            rc_lane *l = &lanes[k];
-            l->items = malloc((size_t)l->cap * sizeof *l->items);
-            l->seg = malloc((size_t)l->cap * sizeof *l->seg);
-            if (l->items == NULL || l->seg == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-        }
-        for (Py_ssize_t i = 0; i < b->n; i++) {
-            rc_bcmd *c = &b->cmds[i];
-            rc_lane *l;
-            if (route[i] < 0) {
-                continue;
-            }
-            l = &lanes[route[i]];
-            if (c->ask_node >= 0) {
-                rc_item *it = &l->items[l->nitems];
-                it->cmd = i;
-                it->rd = -1;
-                it->asking = 1;
-                it->answered = 0;
-                l->seg[l->nitems].iov_base = (void *)rc_asking_cmd;
-                l->seg[l->nitems].iov_len = RC_ASKING_LEN;
-                l->nitems++;
-            }
-            {
-                rc_item *it = &l->items[l->nitems];
-                it->cmd = i;
-                it->rd = -1;
-                it->asking = 0;
-                it->answered = 0;
-                l->seg[l->nitems].iov_base = b->buf.data + c->off;
-                l->seg[l->nitems].iov_len = c->len;
-                l->nitems++;
-            }
-        }
-        /* A connection per lane. */
-        for (int k = 0; k < nlanes; k++) {
-            rc_lane *l = &lanes[k];
+/* Settle the round: the policy for every item, connections back to their
+ * pools (or closed). 0, or -1 with an exception set. GIL. */
+static int
+rc_op_settle(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        if (l->failed) {
+            rc_retry t = op->start;
             rc_node *node = cl->nodes[l->node];
-            rc_err err;
-            int r;
-            rc_err_clear(&err);
-            r = rc_pool_checkout(cl, node, &l->conn, &err);
-            if (r == RC_ST_OK) {
-                l->conn->dirty = 1;
-                continue;
+            /* A connection that failed to open for a replica read costs no
+             * wait: the next attempt goes to the master. */
+            if (l->conn != NULL || node->role != RC_ROLE_REPLICA) {
+                rc_note_conn_fail(cl, &t, l->conn != NULL ? &l->conn->err : &l->err);
+                rc_retry_merge(&op->rs, &t);
             }
+        }
+        for (int j = 0; j < l->nitems; j++) {
+            if (rc_settle_item(op, l, j) < 0) {
+                return -1;
+            }
+        }
+        if (l->conn != NULL) {
+            rc_pool_checkin_at(cl, l->conn, op->now);
             l->conn = NULL;
-            if (r == RC_ST_PY) {
-                PyObject *exc = rc_fetch_exception();
+        }
+        rc_lane_free(l);
+    }
+    op->nlanes = 0;
+    return 0;
+}
+
+/* Every command that has no result when the op's bound passed before
+ * another attempt: a timeout of its last attempt is the answer; else the
+ * policy gave up -- "TTL exhausted" with the last outcome as context. */
+static int
+rc_op_expire(rc_op *op)
+{
+    rc_state *st = op->cl->st;
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        rc_bcmd *c = &op->cmds[i];
+        if (c->result != NULL) {
+            continue;
+        }
+        if (c->last != NULL && PyErr_GivenExceptionMatches(c->last, st->TimeoutError)) {
+            c->result = c->last;
+            c->last = NULL;
+        } else {
+            c->result = rc_ttl_exc(st, c->last);
+            if (c->result == NULL) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static Py_ssize_t
+rc_op_pending(const rc_op *op)
+{
+    Py_ssize_t pending = 0;
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        pending += op->cmds[i].result == NULL;
+    }
+    return pending;
+}
+
+/* Fill op->wait from the lanes. Returns RC_OP_WAIT, or -1 with an exception
+ * set (memory). */
+static int
+rc_op_make_wait(rc_op *op, double now)
+{
+    rc_wait *w = &op->wait;
+    double deadline = 0;
+    int n = 0;
+
+    if (w->fds == NULL) {
+        w->fds = op->fds_inline;
+        w->cap = RC_OP_INLINE;
+    }
+    if (w->cap < op->nlanes) {
+        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (w->fds != op->fds_inline) {
+            free(w->fds);
+        }
+        w->fds = p;
+        w->cap = op->nlanes;
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        short ev = 0;
+        int fd = -1;
+        l->pfd = -1;
+        if (l->state == RC_LANE_DONE) {
+            continue;
+        }
+        if (l->state == RC_LANE_WAITCONN) {
+            fd = rc_cluster_wake_fd(op->cl);
+            ev = POLLIN;
+            if (fd < 0) { /* no pipe: check again soon */
+                double t = now + 0.01;
+                deadline = deadline == 0 || t < deadline ? t : deadline;
+            }
+        } else if (l->state == RC_LANE_OPENING) {
+            fd = l->conn->fd;
+            ev = rc_conn_open_events(l->conn);
+        } else {
+            fd = l->conn->fd;
+            ev = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
+        }
+        if (l->deadline > 0 && (deadline == 0 || l->deadline < deadline)) {
+            deadline = l->deadline;
+        }
+        if (l->state == RC_LANE_OPENING && l->conn->open_deadline > 0 &&
+            (deadline == 0 || l->conn->open_deadline < deadline)) {
+            deadline = l->conn->open_deadline;
+        }
+        if (fd >= 0) {
+            l->pfd = n;
+            w->fds[n].fd = fd;
+            w->fds[n].events = ev;
+            w->fds[n].revents = 0;
+            n++;
+        }
+    }
+    w->nfds = n;
+    w->deadline = deadline;
+    op->nwaits++;
+    w->may_block = n == 1 && op->nlanes == 1 && op->lanes[0].state == RC_LANE_IO &&
+                   op->lanes[0].conn->ssl == NULL;
+    w->ready_now = 0;
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        if (l->state == RC_LANE_IO && rc_conn_pending_rx(l->conn)) {
+            w->ready_now = 1; /* TLS bytes poll() cannot see */
+        }
+    }
+    return RC_OP_WAIT;
+}
+
+/* Timeouts and WAITCONN retries of one lane in the IO phase. 0, or -1
+ * (fatal). GIL. */
+static int
+rc_lane_check(rc_op *op, rc_lane *l, double now)
+{
+    {
+        if (l->state == RC_LANE_WAITCONN) {
+            if (rc_lane_checkout(op, l, now) < 0) {
+                return -1;
+            }
+            if (l->state == RC_LANE_WAITCONN && l->deadline > 0 && now >= l->deadline) {
+                PyObject *exc;
+                PyErr_SetString(op->cl->st->ConnectionError, "No connection available.");
+                exc = rc_fetch_exception();
                 if (exc == NULL) {
-                    goto done;
-                }
-                if (!PyErr_GivenExceptionMatches(exc, PyExc_Exception)) {
-                    rc_restore_exception(exc);
-                    goto done;
+                    return -1;
                 }
                 for (int j = 0; j < l->nitems; j++) {
-                    rc_bcmd *c = &b->cmds[l->items[j].cmd];
+                    rc_bcmd *c = &op->cmds[l->items[j].cmd];
                     if (!l->items[j].asking && c->result == NULL) {
                         Py_INCREF(exc);
                         c->result = exc;
                     }
                 }
                 Py_DECREF(exc);
-                continue;
+                l->state = RC_LANE_DONE;
+                rc_waiter_remove(op->cl, &l->waiter);
             }
-            /* Could not connect: nothing was sent, retry these later (reads
-             * sent to a replica go to the master next: no wait for those). */
-            if (node->role != RC_ROLE_REPLICA) {
-                rc_retry t = start;
-                rc_note_conn_fail(cl, &t, &err);
-                rc_retry_merge(&rs, &t);
+        } else if (l->state == RC_LANE_OPENING) {
+            if (l->conn->open_deadline > 0 && now >= l->conn->open_deadline) {
+                rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
+                           "Timeout connecting to server %s:%d", l->conn->node->host,
+                           l->conn->node->port);
             }
-            for (int j = 0; j < l->nitems; j++) {
-                rc_bcmd *c = &b->cmds[l->items[j].cmd];
-                if (l->items[j].asking || c->result != NULL) {
-                    continue;
+            if (l->conn->err.kind != RC_E_NONE) {
+                /* Not connected: nothing was sent. */
+                l->err = l->conn->err;
+                l->conn->node->down_until = now + 1.0;
+                if (!l->held) {
+                    rc_pool_discard(op->cl, l->conn);
+                    l->conn = NULL;
                 }
-                rc_set_ask(cl, &c->ask_node, -1); /* back to the slot's owner */
-                if (++c->tries >= lim->ttl || (err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
-                    c->result = rc_conn_exc(st, &err, node->name);
-                    if (c->result == NULL) {
-                        goto done;
-                    }
-                }
+                l->failed = 1;
+                l->state = RC_LANE_DONE;
+            }
+        } else if (l->state == RC_LANE_IO) {
+            if (l->conn->err.kind != RC_E_NONE) {
+                l->failed = 1;
+                l->state = RC_LANE_DONE;
+            } else if (op->held_mode != RC_HELD_READ && l->deadline > 0 &&
+                       now >= l->deadline) {
+                rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
+                           rc_lane_writing(l) ? "Timeout writing to socket"
+                                              : "Timeout reading from socket");
+                l->failed = 1;
+                l->state = RC_LANE_DONE;
             }
         }
-        if (rc_engine_io(cl, b, lanes, nlanes) < 0) {
-            goto done;
-        }
-        /* Place replies, react to redirects and failures. Counters advance
-         * at most once per round (a thousand commands cut off by one failure
-         * are one failure), so a round starts from a snapshot. */
-        for (int k = 0; k < nlanes; k++) {
-            rc_lane *l = &lanes[k];
-            rc_node *node;
-            if (l->conn == NULL) {
-                continue;
-            }
-            node = l->conn->node;
-            if (l->failed) {
-                rc_retry t = start;
-                rc_note_conn_fail(cl, &t, &l->conn->err);
-                rc_retry_merge(&rs, &t);
-            }
-            for (int j = 0; j < l->nitems; j++) {
-                rc_item *it = &l->items[j];
-                rc_bcmd *c = &b->cmds[it->cmd];
-                if (!it->asking && c->result != NULL && c->tries == 0 && c->ask_node < 0 &&
-                    rc_on_replica(cl, &c->rt, l->node) &&
-                    PyErr_GivenExceptionMatches(c->result, st->BusyLoadingError)) {
-                    Py_CLEAR(c->result); /* replica still loading: the master */
-                    c->tries++;
-                    continue;
-                }
-                if (it->asking || c->result != NULL) {
-                    continue;
-                }
-                if (!it->answered) {
-                    /* Cut off by a connection failure. */
-                    int written = rc_lane_written(l, j);
-                    rc_set_ask(cl, &c->ask_node, -1);
-                    if ((written && !c->rt.is_read) || l->conn->err.kind == RC_E_PROTOCOL ||
-                        ++c->tries >= lim->ttl ||
-                        (l->conn->err.kind == RC_E_TIMEOUT && rs.timeouts > 1)) {
-                        c->result = rc_conn_exc(st, &l->conn->err, node->name);
-                        if (c->result == NULL) {
-                            goto done;
-                        }
-                    }
-                    continue;
-                }
-                if (it->rd >= 0) {
-                    rc_redir *rd = &l->rds[it->rd];
-                    if (c->tries + 1 < lim->ttl) {
-                        rc_adopt_redirect_slot(cl, &c->rt, rd);
-                    }
-                    if (c->rt.slot >= 0 && c->tries + 1 < lim->ttl) {
-                        rc_retry t = start;
-                        int again = rc_on_redirect(cl, rd, &c->ask_node, &t, lim);
-                        rc_retry_merge(&rs, &t);
-                        if (again) {
-                            c->tries++;
-                            continue;
-                        }
-                    }
-                    rc_set_ask(cl, &c->ask_node, -1);
-                    if (c->rt.slot >= 0 && (rd->kind == RC_REDIR_CLUSTERDOWN ||
-                                            rd->kind == RC_REDIR_MASTERDOWN)) {
-                        c->result = rc_clusterdown_exc(st);
-                    } else if (rd->exc != NULL) {
-                        c->result = rd->exc; /* the server's own words */
-                        rd->exc = NULL;
-                    } else {
-                        c->result = rc_ttl_exc(st); /* MOVED/ASK until out of attempts */
-                    }
-                    if (c->result == NULL) {
-                        goto done;
-                    }
-                }
-            }
-            if (l->conn->err.kind == RC_E_NONE && l->nread == l->nitems &&
-                !rc_lane_writing(l)) {
-                l->conn->dirty = 0;
-            }
-            rc_pool_checkin(cl, l->conn);
-            l->conn = NULL;
-        }
-        for (int k = 0; k < nlanes; k++) {
-            rc_lane_free(&lanes[k]);
-        }
-        nlanes = 0;
     }
-    ret = 0;
+    return 0;
+}
+
+static int
+rc_op_check_lanes(rc_op *op, double now)
+{
+    for (int k = 0; k < op->nlanes; k++) {
+        if (op->lanes[k].state != RC_LANE_DONE && rc_lane_check(op, &op->lanes[k], now) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The IO phase of a routed op in one pass over its lanes: what each lane
+ * received is parsed, its timeouts checked, and what it still waits for
+ * added to op->wait. Returns 1 if some lane is busy (op->wait is filled),
+ * 0 if all are done, -1 with an exception set (fatal). GIL. */
+static int
+rc_op_scan(rc_op *op, double now)
+{
+    rc_wait *w = &op->wait;
+    double deadline = 0;
+    int n = 0, busy = 0, ready_now = 0;
+
+    if (w->fds == NULL) {
+        w->fds = op->fds_inline;
+        w->cap = RC_OP_INLINE;
+    }
+    if (w->cap < op->nlanes) {
+        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (w->fds != op->fds_inline) {
+            free(w->fds);
+        }
+        w->fds = p;
+        w->cap = op->nlanes;
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        double d;
+        int fd;
+        short ev;
+        l->pfd = -1;
+        if (l->state == RC_LANE_DONE) {
+            continue;
+        }
+        if (l->state != RC_LANE_WAITCONN && rc_lane_parse(op, l) < 0) {
+            return -1;
+        }
+        if (l->state != RC_LANE_DONE && rc_lane_check(op, l, now) < 0) {
+            return -1;
+        }
+        if (l->state == RC_LANE_DONE) {
+            continue;
+        }
+        busy = 1;
+        d = l->deadline;
+        if (l->state == RC_LANE_IO) {
+            fd = l->conn->fd;
+            ev = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
+            ready_now |= rc_conn_pending_rx(l->conn); /* TLS bytes poll() cannot see */
+        } else if (l->state == RC_LANE_OPENING) {
+            fd = l->conn->fd;
+            ev = rc_conn_open_events(l->conn);
+            if (l->conn->open_deadline > 0 && (d == 0 || l->conn->open_deadline < d)) {
+                d = l->conn->open_deadline;
+            }
+        } else { /* RC_LANE_WAITCONN */
+            /* Woken by a release; and every 10 ms anyway: the byte of a
+             * release may go to another waiter, or its connection be taken
+             * by a caller that did not wait. */
+            fd = rc_cluster_wake_fd(op->cl);
+            ev = POLLIN;
+            d = d == 0 || now + 0.01 < d ? now + 0.01 : d;
+        }
+        if (d > 0 && (deadline == 0 || d < deadline)) {
+            deadline = d;
+        }
+        if (fd >= 0) {
+            l->pfd = n;
+            w->fds[n].fd = fd;
+            w->fds[n].events = ev;
+            w->fds[n].revents = 0;
+            n++;
+        }
+    }
+    if (!busy) {
+        return 0;
+    }
+    w->nfds = n;
+    w->deadline = deadline;
+    w->ready_now = ready_now;
+    w->may_block = n == 1 && op->nlanes == 1 && op->lanes[0].state == RC_LANE_IO &&
+                   op->lanes[0].conn->ssl == NULL;
+    op->nwaits++;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ held */
+
+int
+rc_op_init_held(rc_op *op, rc_cluster *cl, rc_conn *const *conns, int nconns, int mode,
+                double timeout)
+{
+    rc_limits lim = {1, 0};
+    rc_op_init(op, cl, &lim);
+    op->held_mode = mode;
+    op->held_timeout = timeout;
+    if (nconns > RC_OP_INLINE) {
+        op->lanes = malloc((size_t)nconns * sizeof *op->lanes);
+        if (op->lanes == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        op->lanes_cap = nconns;
+    } else {
+        op->lanes = op->lanes_inline;
+        op->lanes_cap = RC_OP_INLINE;
+    }
+    for (int k = 0; k < nconns; k++) {
+        rc_lane *l = &op->lanes[k];
+        rc_lane_reset(l, conns[k]->node->index); /* RC_LANE_DONE until rc_op_route_held */
+        l->conn = conns[k];
+        l->held = 1;
+    }
+    op->nlanes = nconns;
+    op->phase = RC_PH_ROUTE;
+    return 0;
+}
+
+/* The round of a held op: its items on its lanes. 0, or -1 (memory). */
+static int
+rc_op_route_held(rc_op *op)
+{
+    double now = op->now;
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        int n = op->held_mode == RC_HELD_READ ? 1
+                : op->held_mode == RC_HELD_OPEN ? 0
+                                                : (int)op->n;
+        if (rc_lane_alloc(l, n > 0 ? n : 1) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (op->held_mode == RC_HELD_READ) {
+            rc_lane_push(l, k, 0, NULL, 0);
+            l->seg_i = 1; /* nothing to write */
+        } else if (op->held_mode != RC_HELD_OPEN) {
+            for (Py_ssize_t i = 0; i < op->n; i++) {
+                rc_lane_push(l, i, 0, op->buf.data + op->cmds[i].off, op->cmds[i].len);
+            }
+        }
+        if (op->held_mode == RC_HELD_SEND) {
+            l->nread = l->nitems; /* no replies expected */
+        }
+        if (l->conn->err.kind != RC_E_NONE) {
+            l->failed = 1;
+            l->state = RC_LANE_DONE;
+            continue;
+        }
+        if (l->conn->state != RC_CONN_READY) {
+            l->state = RC_LANE_OPENING;
+            continue;
+        }
+        l->state = RC_LANE_IO;
+        if (op->held_mode == RC_HELD_READ) {
+            l->deadline = op->held_timeout >= 0 ? now + op->held_timeout : 0;
+        } else {
+            l->conn->dirty = 1;
+            l->deadline = rc_lane_io_deadline(op, now);
+        }
+    }
+    return 0;
+}
+
+/* The IO phase of a held op is over when every lane is done -- or, for
+ * RC_HELD_READ, when one reply came or the time is up (not an error). */
+static int
+rc_op_held_over(rc_op *op, double now)
+{
+    int busy = 0;
+    if (op->held_mode == RC_HELD_READ) {
+        for (Py_ssize_t i = 0; i < op->n; i++) {
+            if (op->cmds[i].result != NULL) {
+                return 1;
+            }
+        }
+        for (int k = 0; k < op->nlanes; k++) {
+            rc_lane *l = &op->lanes[k];
+            /* (after one wait at least: a timeout of 0 still looks once) */
+            if (l->state == RC_LANE_IO && op->nwaits > 0 && l->deadline > 0 &&
+                now >= l->deadline) {
+                l->state = RC_LANE_DONE; /* nothing within the timeout */
+            }
+        }
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        busy |= op->lanes[k].state != RC_LANE_DONE;
+    }
+    if (busy && op->held_mode == RC_HELD_READ) {
+        for (int k = 0; k < op->nlanes; k++) {
+            if (op->lanes[k].failed) {
+                return 1; /* a broken connection: the caller reconnects it */
+            }
+        }
+    }
+    return !busy;
+}
+
+/* End a held op: the lanes go, the connections stay the caller's. */
+static void
+rc_op_end_held(rc_op *op)
+{
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        if (op->held_mode == RC_HELD_SEND && l->conn != NULL) {
+            l->conn->dirty = 1; /* replies will come: not poolable */
+        }
+        l->conn = NULL;
+        rc_lane_free(l);
+    }
+    op->nlanes = 0;
+    op->phase = RC_PH_DONE;
+}
+
+int
+rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *rt,
+              const rc_limits *lim, PyObject **out)
+{
+    rc_op op;
+    int st = RC_ST_PY;
+
+    *out = NULL;
+    rc_op_init(&op, cl, lim);
+    if (rc_buf_append(&op.buf, cmd, len) != RC_OK) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (rc_op_add(&op, 0, len, rt) < 0) {
+        goto done;
+    }
+    rc_op_set_deadline(&op, cl->cfg.sock.timeout);
+    if (rc_op_run(&op) < 0) {
+        goto done;
+    }
+    *out = op.cmds[0].result;
+    op.cmds[0].result = NULL;
+    st = RC_ST_OK;
 done:
-    for (int k = 0; k < nlanes; k++) {
-        if (lanes[k].conn != NULL) {
-            rc_pool_discard(cl, lanes[k].conn);
-        }
-        rc_lane_free(&lanes[k]);
+    rc_op_clear(&op);
+    return st;
+}
+
+int
+rc_op_fast_start(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    rc_bcmd *c = &op->cmds[0];
+    rc_lane *l;
+    rc_node *node;
+    int ni;
+
+    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0 ||
+        cl->refresh_pending) {
+        return 0;
     }
-    free(lanes);
-    free(lane_of);
-    free(route);
-    return ret;
+    ni = c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, 0) : c->rt.node;
+    node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
+    if (node == NULL) {
+        return 0; /* the general way finds the slot again */
+    }
+    /* What START and ROUTE do, for one command. */
+    op->now = rc_net_now();
+    op->pinned = 1;
+    if (c->rt.slot < 0) {
+        rc_node_pin(cl, c->rt.node);
+    }
+    op->start = op->rs;
+    op->round = 1;
+    op->lanes = op->lanes_inline;
+    op->lanes_cap = RC_OP_INLINE;
+    op->nlanes = 1;
+    l = &op->lanes[0];
+    rc_lane_reset(l, ni);
+    rc_lane_alloc(l, 1);
+    rc_lane_push(l, 0, 0, op->buf.data + c->off, c->len);
+    op->phase = RC_PH_IO;
+    if (rc_lane_checkout(op, l, op->now) < 0) {
+        rc_op_abort(op, NULL);
+        return -1;
+    }
+    if (l->state != RC_LANE_IO || l->conn->ssl != NULL) {
+        return 0; /* a connection to open (or wait for), TLS: the general way */
+    }
+    /* The I/O, blocking (bounded by the socket's tick), the GIL released
+     * once: write the command, read what comes. The next step parses it. */
+    Py_BEGIN_ALLOW_THREADS
+    (void)rc_lane_send(l, 1); /* one call: a big write goes on in the driver's loop */
+    if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
+        (void)rc_conn_recv_rx(l->conn, 1);
+    }
+    Py_END_ALLOW_THREADS
+    if (op->cl->cfg.sock.timeout > 0) {
+        l->deadline = rc_net_now() + op->cl->cfg.sock.timeout;
+    }
+    return 0;
+}
+
+int
+rc_op_step(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+
+    op->now = rc_net_now(); /* one clock reading per step */
+    for (;;) {
+        switch (op->phase) {
+        case RC_PH_START:
+            if (!op->pinned) {
+                /* Node-routed commands hold their node by index. */
+                op->pinned = 1;
+                for (Py_ssize_t i = 0; i < op->n; i++) {
+                    if (op->cmds[i].rt.slot < 0) {
+                        rc_node_pin(cl, op->cmds[i].rt.node);
+                    }
+                }
+            }
+            op->phase = RC_PH_ROUTE;
+            if (cl->refresh_pending && rc_cluster_refresh_due(cl)) {
+                return RC_OP_REFRESH;
+            }
+            break;
+        case RC_PH_ROUTE:
+            if (!op->held_mode && rc_op_pending(op) == 0) {
+                op->phase = RC_PH_DONE;
+                break;
+            }
+            op->round++;
+            if ((op->held_mode ? rc_op_route_held(op) : rc_op_route(op)) < 0) {
+                return rc_op_fail(op);
+            }
+            op->phase = RC_PH_IO;
+            break;
+        case RC_PH_IO: {
+            double now = op->now;
+            int busy = 0;
+            if (!op->held_mode) {
+                busy = rc_op_scan(op, now);
+                if (busy < 0) {
+                    return rc_op_fail(op);
+                }
+                if (busy) {
+                    return RC_OP_WAIT;
+                }
+                goto settle;
+            }
+            for (int k = 0; k < op->nlanes; k++) {
+                rc_lane *l = &op->lanes[k];
+                if ((l->state == RC_LANE_OPENING || l->state == RC_LANE_IO) &&
+                    rc_lane_parse(op, l) < 0) {
+                    return rc_op_fail(op);
+                }
+            }
+            if (op->held_mode) {
+                if (rc_op_held_over(op, now)) {
+                    rc_op_end_held(op);
+                    break;
+                }
+            }
+            if (rc_op_check_lanes(op, now) < 0) {
+                return rc_op_fail(op);
+            }
+            for (int k = 0; k < op->nlanes; k++) {
+                busy |= op->lanes[k].state != RC_LANE_DONE;
+            }
+            if (op->held_mode && !busy) {
+                rc_op_end_held(op);
+                break;
+            }
+            if (busy) {
+                return rc_op_make_wait(op, now) < 0 ? rc_op_fail(op) : RC_OP_WAIT;
+            }
+        settle:
+            if (rc_op_settle(op) < 0) {
+                return rc_op_fail(op);
+            }
+            if (rc_op_pending(op) == 0) {
+                op->phase = RC_PH_DONE;
+                break;
+            }
+            /* Another round: refresh first if asked, then back off. */
+            op->wake_at = op->rs.backoff > 0 ? now + op->rs.backoff : 0;
+            op->rs.backoff = 0;
+            op->phase = RC_PH_BACKOFF;
+            if (op->rs.refresh) {
+                op->rs.refresh = 0;
+                cl->refresh_pending = 1;
+                if (rc_cluster_refresh_due(cl)) {
+                    return RC_OP_REFRESH;
+                }
+            }
+            break;
+        }
+        case RC_PH_BACKOFF: {
+            double now = op->now;
+            if (op->op_deadline > 0 && (now >= op->op_deadline ||
+                                        (op->wake_at > 0 && op->wake_at >= op->op_deadline))) {
+                /* The next round could not finish in time. */
+                if (rc_op_expire(op) < 0) {
+                    return rc_op_fail(op);
+                }
+                op->phase = RC_PH_DONE;
+                break;
+            }
+            if (op->wake_at > now) {
+                op->wait.nfds = 0;
+                op->wait.deadline = op->wake_at;
+                op->wait.may_block = 0;
+                return RC_OP_WAIT;
+            }
+            op->phase = RC_PH_ROUTE;
+            break;
+        }
+        default: /* RC_PH_DONE */
+            return RC_OP_DONE;
+        }
+    }
+}
+
+void
+rc_op_io(rc_op *op, int block)
+{
+    double now = 0;
+
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        short rev;
+        int progress = 0;
+        if (l->pfd < 0) {
+            continue;
+        }
+        rev = block ? (short)(POLLIN | POLLOUT) : op->wait.fds[l->pfd].revents;
+        if (l->state == RC_LANE_IO && rc_conn_pending_rx(l->conn)) {
+            rev |= POLLIN;
+        }
+        if (rev == 0) {
+            continue;
+        }
+        if (l->state == RC_LANE_WAITCONN) {
+            rc_cluster_wake_drain(op->cl);
+            continue;
+        }
+        if (l->state == RC_LANE_OPENING) {
+            rc_conn_open_io(l->conn, rev);
+            continue;
+        }
+        if (l->state != RC_LANE_IO) {
+            continue;
+        }
+        if ((rev & (POLLOUT | POLLERR | POLLHUP)) && rc_lane_writing(l)) {
+            ssize_t w = rc_lane_send(l, block);
+            if (w < 0) {
+                continue; /* conn->err set; the step ends the lane */
+            }
+            progress |= w > 0;
+        }
+        if ((rev & (POLLIN | POLLERR | POLLHUP)) && !(block && rc_lane_writing(l))) {
+            ssize_t r = rc_conn_recv_rx(l->conn, block);
+            if (r < 0) {
+                continue;
+            }
+            progress |= r > 0;
+        }
+        if (progress && op->cl->cfg.sock.timeout > 0 && op->held_mode != RC_HELD_READ) {
+            if (now == 0) {
+                now = rc_net_now();
+            }
+            l->deadline = now + op->cl->cfg.sock.timeout;
+        }
+    }
 }

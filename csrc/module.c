@@ -12,34 +12,6 @@
 
 static struct PyModuleDef rc_module_def;
 
-rc_state *
-rc_state_of(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-#if PY_VERSION_HEX >= 0x030B0000
-    PyObject *m = PyType_GetModuleByDef(tp, &rc_module_def);
-    if (m == NULL) {
-        return NULL;
-    }
-    return (rc_state *)PyModule_GetState(m);
-#else
-    PyObject *mro = tp->tp_mro;
-    if (mro != NULL) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
-            PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
-            if (PyType_HasFeature(t, Py_TPFLAGS_HEAPTYPE)) {
-                PyObject *m = PyType_GetModule(t);
-                if (m != NULL && PyModule_GetDef(m) == &rc_module_def) {
-                    return (rc_state *)PyModule_GetState(m);
-                }
-                PyErr_Clear();
-            }
-        }
-    }
-    PyErr_SetString(PyExc_TypeError, "not a rediscluster._core object");
-    return NULL;
-#endif
-}
 
 static rc_state *
 rc_mod_state(PyObject *m)
@@ -116,7 +88,7 @@ Reader_init(ReaderObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"decode_responses", "encoding", "errors", NULL};
     int decode = 0;
     const char *enc = "utf-8", *errs = "strict";
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Reader_init);
     if (st == NULL || !PyArg_ParseTupleAndKeywords(args, kw, "|$pss:Reader", kwlist, &decode,
                                                    &enc, &errs)) {
         return -1;
@@ -284,7 +256,40 @@ rc_mod_set_ok(PyObject *m, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     return PyBool_FromLong(rc_is_ok(r));
 }
 
+static PyObject *
+rc_mod_set_wait_callback(PyObject *m, PyObject *cb)
+{
+    rc_state *st = rc_mod_state(m);
+    if (cb != Py_None && !PyCallable_Check(cb)) {
+        PyErr_SetString(PyExc_TypeError, "the wait callback must be callable or None");
+        return NULL;
+    }
+    Py_XINCREF(cb == Py_None ? NULL : cb);
+    Py_XSETREF(st->wait_cb, cb == Py_None ? NULL : cb);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+rc_mod_get_wait_callback(PyObject *m, PyObject *unused)
+{
+    rc_state *st = rc_mod_state(m);
+    (void)unused;
+    if (st->wait_cb == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(st->wait_cb);
+    return st->wait_cb;
+}
+
 static PyMethodDef rc_module_methods[] = {
+    {"set_wait_callback", (PyCFunction)rc_mod_set_wait_callback, METH_O,
+     "set_wait_callback(fn, /)\n--\n\n"
+     "How synchronous clients wait for their sockets: fn(fds, timeout) -> ready, where\n"
+     "fds is a list of (fd, events) (select.POLLIN / POLLOUT bits), timeout seconds or\n"
+     "None, and ready a list of (fd, revents); fds empty means sleep. None: the native\n"
+     "driver (poll() with the GIL released). Pools made with io='native' ignore it."},
+    {"get_wait_callback", (PyCFunction)rc_mod_get_wait_callback, METH_NOARGS,
+     "get_wait_callback($module, /)\n--\n\nThe function set_wait_callback installed, or None."},
     {"bool_ok", (PyCFunction)rc_mod_bool_ok, METH_O,
      "bool_ok(reply, /)\n--\n\nTrue if the reply is OK (response callback)."},
     {"set_ok", (PyCFunction)(void (*)(void))rc_mod_set_ok, METH_FASTCALL | METH_KEYWORDS,
@@ -367,6 +372,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->redirect_marker);
     Py_VISIT(st->str_upper);
     Py_VISIT(st->str_empty);
+    Py_VISIT(st->wait_cb);
     Py_VISIT(st->RedisError);
     Py_VISIT(st->ConnectionError);
     Py_VISIT(st->TimeoutError);
@@ -399,6 +405,7 @@ rc_clear(PyObject *m)
     Py_CLEAR(st->redirect_marker);
     Py_CLEAR(st->str_upper);
     Py_CLEAR(st->str_empty);
+    Py_CLEAR(st->wait_cb);
     rc_errors_clear(st);
     return 0;
 }

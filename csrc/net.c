@@ -1,8 +1,9 @@
-/* net.c -- sockets for the engine (tier 0). Blocking calls only; never
- * touches Python objects, so callers run these with the GIL released. */
+/* net.c -- sockets for the engine (tier 0). Never touches Python objects, so
+ * callers may run these with the GIL released. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* POSIX/GNU socket and clock APIs under -std=c11 */
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -56,7 +57,7 @@ static int
 rc_ms(double sec)
 {
     if (sec <= 0) {
-        return -1;
+        return 0;
     }
     if (sec > 2000000.0) {
         return 2000000000;
@@ -101,62 +102,111 @@ rc_net_wait(int fd, short events, double deadline, const rc_intr *intr)
     }
 }
 
-
-/* Connect one address with a deadline; returns fd or -1 (err set). */
-static int
-rc_connect_addr(const struct addrinfo *ai, const char *host, int port,
-                const rc_sockopts *o, double deadline, const rc_intr *intr, rc_err *err)
+int
+rc_net_is_numeric(const char *host)
 {
-    int fd, flags, rc, soerr = 0, one = 1;
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int
+rc_net_resolve(const char *host, int port, struct sockaddr_storage *out, socklen_t *lens,
+               int max, rc_err *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char portstr[16];
+    int rc, n = 0;
+
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (rc_net_is_numeric(host)) {
+        hints.ai_flags = AI_NUMERICHOST;
+    }
+    snprintf(portstr, sizeof portstr, "%d", port);
+    rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0) {
+        rc_err_set(err, RC_E_RESOLVE, 0, "Error connecting to %s:%d. %s.", host, port,
+                   gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof out[n]) {
+            continue;
+        }
+        memset(&out[n], 0, sizeof out[n]);
+        memcpy(&out[n], ai->ai_addr, ai->ai_addrlen);
+        lens[n] = (socklen_t)ai->ai_addrlen;
+        n++;
+    }
+    freeaddrinfo(res);
+    if (n == 0) {
+        rc_err_set(err, RC_E_RESOLVE, 0, "Error connecting to %s:%d. No address.", host, port);
+        return -1;
+    }
+    return n;
+}
+
+int
+rc_net_connect_start(const struct sockaddr *sa, socklen_t len, const char *host, int port,
+                     int *done, rc_err *err)
+{
+    int fd, rc, e;
+    char ebuf[96];
+
+    *done = 0;
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        e = errno;
+        rc_err_set(err, RC_E_CONNECT, e, "Error %d connecting to %s:%d. %s.", e, host, port,
+                   rc_net_strerror(e, ebuf, sizeof ebuf));
+        return -1;
+    }
+    do {
+        rc = connect(fd, sa, len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+        *done = 1;
+        return fd;
+    }
+    if (errno == EINPROGRESS) {
+        return fd;
+    }
+    e = errno;
+    close(fd);
+    rc_err_set(err, RC_E_CONNECT, e, "Error %d connecting to %s:%d. %s.", e, host, port,
+               rc_net_strerror(e, ebuf, sizeof ebuf));
+    return -1;
+}
+
+int
+rc_net_connect_result(int fd, const char *host, int port, rc_err *err)
+{
+    int soerr = 0;
     socklen_t len = sizeof soerr;
     char ebuf[96];
 
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-        rc = errno;
-        rc_err_set(err, RC_E_CONNECT, rc, "Error %d connecting to %s:%d. %s.", rc,
-                   host, port, rc_net_strerror(rc, ebuf, sizeof ebuf));
-        return -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) {
+        soerr = errno;
     }
-    flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        goto sys_fail;
+    if (soerr == 0) {
+        return 0;
     }
-    do {
-        rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-        if (errno != EINPROGRESS) {
-            goto sys_fail;
-        }
-        rc = rc_net_wait(fd, POLLOUT, deadline, intr);
-        if (rc == -2) {
-            close(fd);
-            rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while connecting to %s:%d", host,
-                       port);
-            return -1;
-        }
-        if (rc == 0) {
-            close(fd);
-            rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout connecting to server %s:%d",
-                       host, port);
-            return -1;
-        }
-        if (rc < 0) {
-            goto sys_fail;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0) {
-            goto sys_fail;
-        }
-        if (soerr != 0) {
-            errno = soerr;
-            goto sys_fail;
-        }
-    }
-    if (fcntl(fd, F_SETFL, flags) < 0) {
-        goto sys_fail;
-    }
-    if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
+    rc_err_set(err, RC_E_CONNECT, soerr, "Error %d connecting to %s:%d. %s.", soerr, host,
+               port, rc_net_strerror(soerr, ebuf, sizeof ebuf));
+    return -1;
+}
+
+void
+rc_net_setup(int fd, const rc_sockopts *o, int keep_nonblocking)
+{
+    int one = 1;
+    double tick = RC_NET_TICK;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     if (o->keepalive) {
@@ -166,159 +216,57 @@ rc_connect_addr(const struct addrinfo *ai, const char *host, int port,
             (void)setsockopt(fd, IPPROTO_TCP, o->keepalive_opts[i][0], &v, sizeof v);
         }
     }
-    rc_set_timeo(fd, SO_RCVTIMEO, o->timeout);
-    rc_set_timeo(fd, SO_SNDTIMEO, o->timeout);
-    return fd;
-
-sys_fail:
-    rc = errno;
-    close(fd);
-    rc_err_set(err, RC_E_CONNECT, rc, "Error %d connecting to %s:%d. %s.", rc, host, port,
-               rc_net_strerror(rc, ebuf, sizeof ebuf));
-    return -1;
-}
-
-int
-rc_net_connect(const char *host, int port, const rc_sockopts *o, const rc_intr *intr,
-               rc_err *err)
-{
-    double deadline = o->connect_timeout > 0 ? rc_net_now() + o->connect_timeout : 0;
-    struct addrinfo hints, *res = NULL, *ai;
-    char portstr[16];
-    int rc, fd = -1;
-    rc_err last;
-
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(portstr, sizeof portstr, "%d", port);
-    rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0) {
-        rc_err_set(err, RC_E_RESOLVE, 0, "Error connecting to %s:%d. %s.", host, port,
-                   gai_strerror(rc));
-        return -1;
-    }
-    rc_err_clear(&last);
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        rc_err_clear(&last);
-        fd = rc_connect_addr(ai, host, port, o, deadline, intr, &last);
-        if (fd >= 0 || last.kind == RC_E_INTR) {
-            break;
+    if (!keep_nonblocking) {
+        int flags = fcntl(fd, F_GETFL, 0);
+        if (flags >= 0) {
+            (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
         }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        if (last.kind == RC_E_NONE) {
-            rc_err_set(&last, RC_E_CONNECT, 0, "Error connecting to %s:%d. No address.", host,
-                       port);
+        if (o->timeout > 0 && o->timeout < tick) {
+            tick = o->timeout;
         }
-        rc_err_set(err, last.kind, last.sys_errno, "%s", last.msg);
-    }
-    return fd;
-}
-
-int
-rc_net_send_all(int fd, const char *p, size_t n, size_t *sent, const rc_intr *intr,
-                rc_err *err)
-{
-    size_t off = 0;
-    char ebuf[96];
-
-    while (off < n) {
-        ssize_t w = send(fd, p + off, n - off, MSG_NOSIGNAL);
-        if (w < 0) {
-            int e = errno;
-            if (e == EINTR) {
-                if (intr != NULL && intr->check(intr->arg)) {
-                    *sent = off;
-                    rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
-                    return RC_ERR;
-                }
-                continue;
-            }
-            *sent = off;
-            if (e == EAGAIN || e == EWOULDBLOCK) {
-                rc_err_set(err, RC_E_TIMEOUT, e, "Timeout writing to socket");
-            } else {
-                rc_err_set(err, RC_E_IO, e, "Error %d while writing to socket. %s.", e,
-                           rc_net_strerror(e, ebuf, sizeof ebuf));
-            }
-            return RC_ERR;
-        }
-        off += (size_t)w;
-        if (off < n && intr != NULL && intr->check(intr->arg)) {
-            /* A short write on a blocking socket: a signal may have cut it
-             * (send reports the bytes already taken instead of EINTR). */
-            *sent = off;
-            rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
-            return RC_ERR;
-        }
-    }
-    *sent = off;
-    return RC_OK;
-}
-
-ssize_t
-rc_net_recv(int fd, char *p, size_t cap, rc_err *err)
-{
-    for (;;) {
-        ssize_t r = recv(fd, p, cap, 0);
-        if (r > 0) {
-            return r;
-        }
-        if (r == 0) {
-            rc_err_set(err, RC_E_EOF, 0, "Connection closed by server.");
-            return -1;
-        }
-        if (errno == EINTR) {
-            return -2; /* let the caller run Python signal handlers */
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            rc_err_set(err, RC_E_TIMEOUT, errno, "Timeout reading from socket");
-        } else {
-            char ebuf[96];
-            int e = errno;
-            rc_err_set(err, RC_E_IO, e, "Error while reading from socket: %s",
-                       rc_net_strerror(e, ebuf, sizeof ebuf));
-        }
-        return -1;
+        rc_set_timeo(fd, SO_RCVTIMEO, tick);
+        rc_set_timeo(fd, SO_SNDTIMEO, tick);
     }
 }
 
 ssize_t
-rc_net_sendv_nb(int fd, const struct iovec *iov, int cnt, rc_err *err)
+rc_net_sendv(int fd, const struct iovec *iov, int cnt, int block, rc_err *err)
 {
     struct msghdr msg;
+    char ebuf[96];
 
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = (struct iovec *)iov;
     msg.msg_iovlen = (size_t)cnt;
     for (;;) {
-        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
+        int e;
         if (w >= 0) {
             return w;
         }
-        if (errno == EINTR) {
+        e = errno;
+        if (e == EINTR) {
+            if (block) {
+                return 0; /* the driver looks at signals */
+            }
             continue;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (e == EAGAIN || e == EWOULDBLOCK) {
             return 0;
         }
-        {
-            char ebuf[96];
-            int e = errno;
-            rc_err_set(err, RC_E_IO, e, "Error %d while writing to socket. %s.", e,
-                       rc_net_strerror(e, ebuf, sizeof ebuf));
-        }
+        rc_err_set(err, RC_E_IO, e, "Error %d while writing to socket. %s.", e,
+                   rc_net_strerror(e, ebuf, sizeof ebuf));
         return -1;
     }
 }
 
 ssize_t
-rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err)
+rc_net_recv(int fd, char *p, size_t cap, int block, rc_err *err)
 {
+    char ebuf[96];
     for (;;) {
-        ssize_t r = recv(fd, p, cap, MSG_DONTWAIT);
+        ssize_t r = recv(fd, p, cap, block ? 0 : MSG_DONTWAIT);
+        int e;
         if (r > 0) {
             return r;
         }
@@ -326,18 +274,18 @@ rc_net_recv_nb(int fd, char *p, size_t cap, rc_err *err)
             rc_err_set(err, RC_E_EOF, 0, "Connection closed by server.");
             return -1;
         }
-        if (errno == EINTR) {
+        e = errno;
+        if (e == EINTR) {
+            if (block) {
+                return 0;
+            }
             continue;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (e == EAGAIN || e == EWOULDBLOCK) {
             return 0;
         }
-        {
-            char ebuf[96];
-            int e = errno;
-            rc_err_set(err, RC_E_IO, e, "Error while reading from socket: %s",
-                       rc_net_strerror(e, ebuf, sizeof ebuf));
-        }
+        rc_err_set(err, RC_E_IO, e, "Error while reading from socket: %s",
+                   rc_net_strerror(e, ebuf, sizeof ebuf));
         return -1;
     }
 }

@@ -1,6 +1,6 @@
 /* pool.c -- the node table, per-node connection pools, the slot map and the
- * refresh policy (tier 2). Runs with the GIL except where rc_conn_open
- * releases it for connecting and rc_cluster_wait for waiting. */
+ * refresh policy (tier 2). Runs with the GIL; nothing here waits (a caller
+ * that must wait does it through its driver, drive.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -40,6 +40,7 @@ rc_cluster_init(rc_cluster *cl, rc_state *st)
         cl->slots[i] = RC_NO_NODE;
     }
     rc_buf_init(&cl->cfg.hello);
+    rc_buf_init(&cl->cfg.hello_ro);
     cl->fork_gen = rc_fork_gen;
     cl->refresh_interval = 0.25;
     cl->reinit_steps = 25;
@@ -102,6 +103,8 @@ rc_cluster_clear(rc_cluster *cl)
     cl->nodes = NULL;
     cl->nnodes = cl->nodes_cap = 0;
     rc_buf_free(&cl->cfg.hello);
+    rc_buf_free(&cl->cfg.hello_ro);
+    Py_CLEAR(cl->wait_cb);
     if (cl->cfg.tls_ctx != NULL) {
         rc_tls_ctx_free(cl->cfg.tls_ctx);
         cl->cfg.tls_ctx = NULL;
@@ -305,6 +308,7 @@ rc_cluster_after_fork(rc_cluster *cl)
      * here. */
     cl->refreshing = 0;
     cl->waiters = 0;
+    cl->wq_head = cl->wq_tail = NULL; /* (their lanes were the parent's threads') */
     rc_wake_close(cl);
     cl->fork_gen = rc_fork_gen;
 }
@@ -321,17 +325,11 @@ rc_cluster_wake(rc_cluster *cl)
 }
 
 int
-rc_cluster_wait(rc_cluster *cl, double deadline)
+rc_cluster_wake_fd(rc_cluster *cl)
 {
-    struct pollfd pfd;
-    int rc, ms, e;
-    double left;
-    char byte;
-
     if (cl->wake[0] < 0) {
         int fds[2];
         if (pipe(fds) != 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
             return -1;
         }
         for (int i = 0; i < 2; i++) {
@@ -342,30 +340,17 @@ rc_cluster_wait(rc_cluster *cl, double deadline)
         cl->wake[0] = fds[0];
         cl->wake[1] = fds[1];
     }
-    /* At most 0.1 s at a time, so that Ctrl-C is seen (signals may be
-     * delivered to another thread than this one) and a wake-up lost to
-     * another waiter costs little. */
-    left = deadline > 0 ? deadline - rc_net_now() : 0.1;
-    ms = left <= 0 ? 0 : left > 0.1 ? 100 : (int)(left * 1000.0) + 1;
-    pfd.fd = cl->wake[0];
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    cl->waiters++;
-    Py_BEGIN_ALLOW_THREADS
-    rc = poll(&pfd, 1, ms);
-    e = errno;
-    if (rc > 0) {
-        ssize_t r = read(pfd.fd, &byte, 1); /* one release, one waiter */
+    return cl->wake[0];
+}
+
+void
+rc_cluster_wake_drain(rc_cluster *cl)
+{
+    char byte;
+    if (cl->wake[0] >= 0) {
+        ssize_t r = read(cl->wake[0], &byte, 1); /* one release, one waiter */
         (void)r;
     }
-    Py_END_ALLOW_THREADS
-    if (cl->waiters > 0) {
-        cl->waiters--;
-    }
-    if ((rc < 0 && e == EINTR) || PyErr_CheckSignals() < 0) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ pools */
@@ -405,87 +390,132 @@ rc_pool_full(rc_cluster *cl, rc_node *node)
                             : cl->nconns >= cl->cfg.max_conns;
 }
 
+void
+rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w)
+{
+    if (w->queued) {
+        return;
+    }
+    w->next = NULL;
+    w->prev = cl->wq_tail;
+    if (cl->wq_tail != NULL) {
+        cl->wq_tail->next = w;
+    } else {
+        cl->wq_head = w;
+    }
+    cl->wq_tail = w;
+    w->queued = 1;
+    cl->waiters++;
+}
+
+void
+rc_waiter_remove(rc_cluster *cl, rc_waiter *w)
+{
+    int was_head = cl->wq_head == w;
+    if (!w->queued) {
+        return;
+    }
+    if (w->prev != NULL) {
+        w->prev->next = w->next;
+    } else {
+        cl->wq_head = w->next;
+    }
+    if (w->next != NULL) {
+        w->next->prev = w->prev;
+    } else {
+        cl->wq_tail = w->prev;
+    }
+    w->prev = w->next = NULL;
+    w->queued = 0;
+    cl->waiters--;
+    if (was_head) {
+        rc_cluster_wake(cl); /* the next one's turn */
+    }
+}
+
 int
-rc_pool_checkout(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err)
+rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now,
+                    rc_waiter *w)
 {
     rc_conn *c;
     int status, readonly;
-    double deadline = -1;
 
     rc_cluster_check_fork(cl);
-    if (cl->cfg.max_idle > 0) {
-        double now = rc_net_now();
-        if (now >= cl->next_reap) {
-            rc_pool_reap(cl, now);
+    if (cl->cfg.max_idle > 0 && now >= cl->next_reap) {
+        rc_pool_reap(cl, now);
+    }
+    if (cl->wq_head != NULL && cl->wq_head != w && rc_pool_full(cl, node)) {
+        /* Others wait for a connection: it is the oldest one's turn. (A
+         * thread that keeps the GIL from one command to the next would
+         * otherwise take every connection released.) */
+        return RC_CHECKOUT_FULL;
+    }
+    readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
+    while (node->nidle > 0) {
+        c = node->idle[--node->nidle];
+        /* An idle connection must have nothing to read: bytes there are a
+         * reply nobody asked for (it would be taken for the next command's)
+         * or the server's close. One non-blocking poll, as redis-py's
+         * can_read() on checkout. A node now read as a replica needs
+         * READONLY on the connection: one opened before (discovery, or
+         * while it was a master) is replaced. */
+        if (RC_UNLIKELY(!rc_net_idle_ok(c->fd)) || RC_UNLIKELY(readonly && !c->readonly)) {
+            rc_pool_discard(cl, c);
+            continue;
+        }
+        *out = c;
+        return RC_CHECKOUT_IDLE;
+    }
+    if (rc_pool_full(cl, node) && !cl->cfg.per_node) {
+        /* The limit counts every node: an idle connection to another node
+         * makes room (the longest idle one), as the original's pool did. */
+        rc_node *victim = NULL;
+        for (int i = 0; i < cl->nnodes; i++) {
+            rc_node *n = cl->nodes[i];
+            if (n != NULL && n != node && n->nidle > 0 &&
+                (victim == NULL || n->idle[0]->idle_since < victim->idle[0]->idle_since)) {
+                victim = n;
+            }
+        }
+        if (victim != NULL) {
+            rc_conn *old = victim->idle[0];
+            memmove(victim->idle, victim->idle + 1, (size_t)(victim->nidle - 1) * sizeof *victim->idle);
+            victim->nidle--;
+            rc_pool_discard(cl, old);
         }
     }
-    for (;;) {
-        readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
-        while (node->nidle > 0) {
-            c = node->idle[--node->nidle];
-            /* An idle connection must have nothing to read: bytes there are a
-             * reply nobody asked for (it would be taken for the next
-             * command's) or the server's close. One non-blocking poll, as
-             * redis-py's can_read() on checkout. A node now read as a replica
-             * needs READONLY on the connection: one opened before (discovery,
-             * or while it was a master) is replaced. */
-            if (RC_UNLIKELY(!rc_net_idle_ok(c->fd)) || RC_UNLIKELY(readonly && !c->readonly)) {
-                rc_pool_discard(cl, c);
-                continue;
-            }
-            *out = c;
-            return RC_ST_OK;
+    if (rc_pool_full(cl, node)) {
+        if (cl->cfg.wait_timeout >= 0) {
+            return RC_CHECKOUT_FULL;
         }
-        if (!rc_pool_full(cl, node)) {
-            break;
+        if (cl->cfg.per_node) {
+            PyErr_Format(cl->st->RedisClusterException, "Too many connection (%d) for node: %U",
+                         node->nconns, node->name);
+        } else {
+            PyErr_SetString(cl->st->RedisClusterException, "Too many connections");
         }
-        if (cl->cfg.wait_timeout < 0) {
-            if (cl->cfg.per_node) {
-                PyErr_Format(cl->st->RedisClusterException,
-                             "Too many connection (%d) for node: %U", node->nconns, node->name);
-            } else {
-                PyErr_SetString(cl->st->RedisClusterException, "Too many connections");
-            }
-            return RC_ST_PY;
-        }
-        {
-            double now = rc_net_now();
-            int w;
-            if (deadline < 0) {
-                deadline = now + cl->cfg.wait_timeout;
-            } else if (now >= deadline) {
-                PyErr_SetString(cl->st->ConnectionError, "No connection available.");
-                return RC_ST_PY;
-            }
-            node->pins++; /* kept while we wait without a connection */
-            w = rc_cluster_wait(cl, deadline);
-            node->pins--;
-            if (w < 0) {
-                return RC_ST_PY;
-            }
-        }
+        return RC_ST_PY;
     }
-    /* Count the connection before the GIL is released for connecting, so
-     * concurrent checkouts respect the limit (and the node stays). */
+    /* Count the connection before it exists, so that the limit holds and
+     * the node stays while it opens. */
     node->nconns++;
     cl->nconns++;
-    status = rc_conn_open(cl, node, readonly, out, err);
+    status = rc_conn_start(cl, node, readonly, out, err);
     if (status != RC_ST_OK) {
         node->nconns--;
         cl->nconns--;
         rc_cluster_wake(cl);
         if (status == RC_ST_NET) {
-            node->down_until = rc_net_now() + 1.0;
+            node->down_until = now + 1.0;
         }
-    } else {
-        node->down_until = 0;
-        (*out)->next = cl->conns;
-        if (cl->conns != NULL) {
-            cl->conns->prev = *out;
-        }
-        cl->conns = *out;
+        return status;
     }
-    return status;
+    (*out)->next = cl->conns;
+    if (cl->conns != NULL) {
+        cl->conns->prev = *out;
+    }
+    cl->conns = *out;
+    return RC_CHECKOUT_OPENING;
 }
 
 void
@@ -502,6 +532,12 @@ rc_pool_discard(rc_cluster *cl, rc_conn *c)
 
 void
 rc_pool_checkin(rc_cluster *cl, rc_conn *c)
+{
+    rc_pool_checkin_at(cl, c, rc_net_now());
+}
+
+void
+rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now)
 {
     rc_node *n = c->node;
 
@@ -521,7 +557,7 @@ rc_pool_checkin(rc_cluster *cl, rc_conn *c)
         n->idle = p;
         n->idle_cap = cap;
     }
-    c->idle_since = rc_net_now();
+    c->idle_since = now;
     n->idle[n->nidle++] = c;
     rc_cluster_wake(cl);
 }
@@ -586,6 +622,13 @@ rc_cluster_run_refresh(rc_cluster *cl, int limited)
 }
 
 int
+rc_cluster_refresh_due(const rc_cluster *cl)
+{
+    return !cl->refreshing && cl->refresh_cb != NULL &&
+           (cl->refresh_count == 0 || rc_net_now() - cl->last_refresh >= cl->refresh_interval);
+}
+
+int
 rc_cluster_refresh(rc_cluster *cl, int force)
 {
     PyObject *r;
@@ -625,8 +668,8 @@ rc_cluster_refresh_now(rc_cluster *cl)
         if (cl->refresh_thread == PyThread_get_thread_ident()) {
             return 0; /* called from the refresh itself */
         }
-        while (cl->refreshing) { /* another thread's refresh: its result stands */
-            if (rc_cluster_wait(cl, 0) < 0) {
+        while (cl->refreshing) { /* another caller's refresh: its result stands */
+            if (rc_cluster_sleep(cl, 0.005) < 0) {
                 return -1;
             }
             rc_cluster_check_fork(cl);

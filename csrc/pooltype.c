@@ -159,6 +159,8 @@ done:
     return ret;
 }
 
+static const char rc_readonly_cmd[] = "*1\r\n$8\r\nREADONLY\r\n";
+
 static int
 Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
@@ -186,6 +188,8 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
                              "wait_timeout",
                              "max_idle_time",
                              "host_port_remap",
+                             "wait_callback",
+                             "io_native",
                              NULL};
     int use_ssl = 0, cert_reqs = RC_TLS_VERIFY_REQUIRED, check_hostname = 0;
     const char *keyfile = NULL, *certfile = NULL, *cafile = NULL;
@@ -194,9 +198,10 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     long long maxc = (long long)1 << 31;
     PyObject *timeout = Py_None, *ctimeout = Py_None, *kaopts = Py_None, *username = Py_None,
              *password = Py_None, *client_name = Py_None, *wait_timeout = Py_None,
-             *max_idle = NULL, *remap = Py_None;
+             *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None;
+    int io_native = 0;
     rc_cluster *cl = &self->cl;
-    rc_state *st = rc_state_of((PyObject *)self);
+    rc_state *st = rc_state_of((PyObject *)self, (initproc)Pool_init);
 
     if (st == NULL) {
         return -1;
@@ -206,12 +211,17 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_RuntimeError, "Pool.__init__ was already called");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOO:Pool", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOOOp:Pool", kwlist,
                                      &encoding, &errors, &decode, &timeout, &ctimeout,
                                      &keepalive, &kaopts, &username, &password, &client_name,
                                      &readonly, &maxc, &per_node, &skip, &steps, &use_ssl,
                                      &keyfile, &certfile, &cert_reqs, &cafile,
-                                     &check_hostname, &wait_timeout, &max_idle, &remap)) {
+                                     &check_hostname, &wait_timeout, &max_idle, &remap,
+                                     &wait_cb, &io_native)) {
+        return -1;
+    }
+    if (wait_cb != Py_None && !PyCallable_Check(wait_cb)) {
+        PyErr_SetString(PyExc_TypeError, "wait_callback must be callable or None");
         return -1;
     }
     if (!PyCodec_KnownEncoding(encoding)) {
@@ -346,6 +356,17 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (remap != Py_None && rc_pool_set_remap(cl, remap) < 0) {
         return -1;
     }
+    /* The handshake with READONLY after it, for connections to replicas. */
+    if (rc_buf_append(&cl->cfg.hello_ro, cl->cfg.hello.data, cl->cfg.hello.len) != RC_OK ||
+        rc_buf_append(&cl->cfg.hello_ro, rc_readonly_cmd, sizeof rc_readonly_cmd - 1) != RC_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (wait_cb != Py_None) {
+        Py_INCREF(wait_cb);
+        cl->wait_cb = wait_cb;
+    }
+    cl->io_native = io_native;
     cl->cfg.readonly_all = readonly;
     cl->cfg.max_conns = maxc;
     cl->cfg.per_node = per_node;
@@ -803,6 +824,7 @@ Pool_traverse(PoolObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->cl.refresh_cb);
+    Py_VISIT(self->cl.wait_cb);
     return 0;
 }
 
@@ -810,6 +832,7 @@ static int
 Pool_clear(PoolObject *self)
 {
     Py_CLEAR(self->cl.refresh_cb);
+    Py_CLEAR(self->cl.wait_cb);
     return 0;
 }
 
@@ -825,6 +848,7 @@ Pool_dealloc(PoolObject *self)
         rc_cluster_clear(&self->cl);
     } else {
         Py_CLEAR(self->cl.refresh_cb);
+        Py_CLEAR(self->cl.wait_cb);
     }
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);

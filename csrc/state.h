@@ -1,7 +1,8 @@
 /* state.h -- the module state (tier 1): exception classes, the error-prefix
  * table and interned strings. One instance per module object; instances of our
  * heap types reach it through their type (PyType_GetModuleState). Read-only
- * after module exec, so it may be read without further locking. */
+ * after module exec (but wait_cb, set by set_wait_callback with the GIL), so
+ * it may be read without further locking. */
 #ifndef RC_STATE_H
 #define RC_STATE_H
 
@@ -37,6 +38,8 @@ typedef struct rc_state {
     int nerrcodes;
 
     PyObject *redirect_marker; /* placeholder object for redirect replies */
+    PyObject *wait_cb;         /* set_wait_callback(): how sync callers wait, or
+                                  NULL (the native driver) */
     PyObject *str_upper;       /* interned "upper" */
     PyObject *str_empty;       /* "" */
 } rc_state;

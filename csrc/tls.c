@@ -86,29 +86,13 @@ rc_tls_free(void *ssl)
     SSL_free((SSL *)ssl); /* no shutdown: never blocks, never writes */
 }
 
-/* Wait as OpenSSL asked (want_write or read): rc_net_wait's results. */
-static int
-rc_tls_wait(int fd, int want_write, double deadline, const rc_intr *intr)
-{
-    return rc_net_wait(fd, want_write ? POLLOUT : POLLIN, deadline, intr);
-}
-
 void *
-rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname, double timeout,
-               const rc_intr *intr, rc_err *err)
+rc_tls_new(void *ctx, int fd, const char *host, int check_hostname, rc_err *err)
 {
-    char ebuf[96];
     SSL *ssl;
-    int flags = fcntl(fd, F_GETFL, 0);
-    double deadline = timeout > 0 ? rc_net_now() + timeout : 0;
     unsigned char addr[16];
     int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
 
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        int en = errno;
-        rc_err_set(err, RC_E_CONNECT, en, "TLS: fcntl: %s", rc_net_strerror(en, ebuf, sizeof ebuf));
-        return NULL;
-    }
     ERR_clear_error();
     ssl = SSL_new((SSL_CTX *)ctx);
     if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
@@ -128,39 +112,40 @@ rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname, double t
             return NULL;
         }
     }
-    for (;;) {
-        int r = SSL_connect(ssl), e, w;
-        if (r == 1) {
-            return ssl;
-        }
-        e = SSL_get_error(ssl, r);
-        if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-            long vr = SSL_get_verify_result(ssl);
-            if (vr != X509_V_OK) {
-                rc_err_set(err, RC_E_CONNECT, 0, "TLS handshake: certificate verify failed: %s",
-                           X509_verify_cert_error_string(vr));
-                ERR_clear_error();
-            } else {
-                rc_tls_err(err, RC_E_CONNECT, "handshake");
-            }
-            SSL_free(ssl);
-            return NULL;
-        }
-        w = rc_tls_wait(fd, e == SSL_ERROR_WANT_WRITE, deadline, intr);
-        if (w <= 0) {
-            if (w == 0) {
-                rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout during the TLS handshake");
-            } else if (w == -2) {
-                rc_err_set(err, RC_E_INTR, EINTR, "Interrupted during the TLS handshake");
-            } else {
-                int en = errno;
-                rc_err_set(err, RC_E_CONNECT, en, "TLS handshake: poll: %s",
-                           rc_net_strerror(en, ebuf, sizeof ebuf));
-            }
-            SSL_free(ssl);
-            return NULL;
+    SSL_set_connect_state(ssl);
+    return ssl;
+}
+
+int
+rc_tls_handshake(void *sslv, int *want_write, rc_err *err)
+{
+    SSL *ssl = (SSL *)sslv;
+    int r, e;
+
+    ERR_clear_error();
+    r = SSL_do_handshake(ssl);
+    if (r == 1) {
+        return 1;
+    }
+    e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *want_write = e == SSL_ERROR_WANT_WRITE;
+        return 0;
+    }
+    {
+        long vr = SSL_get_verify_result(ssl);
+        if (vr != X509_V_OK) {
+            rc_err_set(err, RC_E_CONNECT, 0, "TLS handshake: certificate verify failed: %s",
+                       X509_verify_cert_error_string(vr));
+            ERR_clear_error();
+        } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+            rc_err_set(err, RC_E_CONNECT, errno, "TLS handshake: connection %s",
+                       r == 0 ? "closed by server" : "failed");
+        } else {
+            rc_tls_err(err, RC_E_CONNECT, "handshake");
         }
     }
+    return -1;
 }
 
 /* One SSL_read/SSL_write outcome: > 0 bytes; 0 want read; -2 want write;
@@ -194,77 +179,6 @@ rc_tls_io_result(SSL *ssl, int r, int is_read, rc_err *err)
     default:
         rc_tls_err(err, RC_E_IO, is_read ? "read" : "write");
         return -1;
-    }
-}
-
-int
-rc_tls_send_all(void *sslv, int fd, const char *p, size_t n, size_t *sent, double timeout,
-                const rc_intr *intr, rc_err *err)
-{
-    SSL *ssl = (SSL *)sslv;
-    size_t off = 0;
-
-    ERR_clear_error();
-    while (off < n) {
-        size_t chunk = n - off > (1u << 30) ? (1u << 30) : n - off;
-        int r = SSL_write(ssl, p + off, (int)chunk);
-        ssize_t k;
-        if (r > 0) {
-            off += (size_t)r;
-            continue;
-        }
-        k = rc_tls_io_result(ssl, r, 0, err);
-        if (k == -1) {
-            *sent = off;
-            return RC_ERR;
-        }
-        k = rc_tls_wait(fd, k == -2, timeout > 0 ? rc_net_now() + timeout : 0, intr);
-        if (k <= 0) {
-            *sent = off;
-            if (k == -2) {
-                rc_err_set(err, RC_E_INTR, EINTR, "Interrupted while writing to socket");
-            } else {
-                rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout writing to socket");
-            }
-            return RC_ERR;
-        }
-    }
-    *sent = off;
-    return RC_OK;
-}
-
-ssize_t
-rc_tls_recv(void *sslv, int fd, char *p, size_t cap, double timeout, rc_err *err)
-{
-    SSL *ssl = (SSL *)sslv;
-    double deadline = timeout > 0 ? rc_net_now() + timeout : 0;
-
-    ERR_clear_error();
-    for (;;) {
-        int r = SSL_read(ssl, p, cap > (1u << 30) ? (1 << 30) : (int)cap), w;
-        ssize_t k;
-        if (r > 0) {
-            return r;
-        }
-        k = rc_tls_io_result(ssl, r, 1, err);
-        if (k == -1) {
-            return -1;
-        }
-        w = rc_net_wait(fd, k == -2 ? POLLOUT : POLLIN, deadline, NULL);
-        if (w == 0) {
-            rc_err_set(err, RC_E_TIMEOUT, ETIMEDOUT, "Timeout reading from socket");
-            return -1;
-        }
-        if (w < 0 && errno == EINTR) {
-            return -2; /* the caller runs Python's signal handlers */
-        }
-        if (w < 0) {
-            char ebuf[96];
-            int en = errno;
-            rc_err_set(err, RC_E_IO, en, "Error while reading from socket: %s",
-                       rc_net_strerror(en, ebuf, sizeof ebuf));
-            return -1;
-        }
     }
 }
 

@@ -1,8 +1,7 @@
 /* tls.h -- TLS on the engine's sockets with OpenSSL (tier 0: no Python).
- * Every function may block (bounded by the timeouts given): callers release
- * the GIL around them and pass only C data. A TLS socket is non-blocking;
- * waiting is done with poll(). Errors go into an rc_err with OpenSSL's text
- * (e.g. "certificate verify failed"). */
+ * A TLS socket is non-blocking and nothing here waits: callers poll() (or
+ * let a driver wait) as the functions ask. Errors go into an rc_err with
+ * OpenSSL's text (e.g. "certificate verify failed"). */
 #ifndef RC_TLS_H
 #define RC_TLS_H
 
@@ -25,24 +24,15 @@ typedef struct rc_tlsopts {
 void *rc_tls_ctx_new(const rc_tlsopts *o, rc_err *err);
 void rc_tls_ctx_free(void *ctx);
 
-/* Make fd (connected, any mode) non-blocking and run the handshake within
- * timeout seconds (<= 0: no limit). `host` is used for SNI and, when
- * check_hostname, verified against the certificate. Returns the SSL *, or
- * NULL with *err set (RC_E_CONNECT, RC_E_TIMEOUT, RC_E_INTR: see rc_intr). */
-void *rc_tls_connect(void *ctx, int fd, const char *host, int check_hostname,
-                     double timeout, const rc_intr *intr, rc_err *err);
+/* A client TLS session on fd (connected, non-blocking): `host` is used for
+ * SNI and, when check_hostname, verified against the certificate. Returns
+ * the SSL *, or NULL with *err set. The handshake is rc_tls_handshake's. */
+void *rc_tls_new(void *ctx, int fd, const char *host, int check_hostname, rc_err *err);
 void rc_tls_free(void *ssl);
 
-/* Write all n bytes (waiting up to timeout per wait). RC_OK, or RC_ERR with
- * *err set (RC_E_INTR included); *sent gets the bytes accepted. */
-int rc_tls_send_all(void *ssl, int fd, const char *p, size_t n, size_t *sent, double timeout,
-                    const rc_intr *intr, rc_err *err);
-
-/* Read some bytes, waiting up to timeout: > 0 bytes, -1 with *err set
- * (RC_E_EOF, RC_E_TIMEOUT, RC_E_IO), or -2 when a signal interrupted the
- * wait (err untouched: the caller runs the signal handlers and may call
- * again), as rc_net_recv. */
-ssize_t rc_tls_recv(void *ssl, int fd, char *p, size_t cap, double timeout, rc_err *err);
+/* One step of the handshake: 1 done, 0 it must wait (*want_write: for the
+ * socket to be writable, else readable), -1 with *err set. */
+int rc_tls_handshake(void *ssl, int *want_write, rc_err *err);
 
 /* Non-blocking: bytes read (0: would block), -1 with *err set. Reads until
  * the socket has nothing more or cap is reached. */

@@ -8,6 +8,7 @@ parsing done in C (``rediscluster._core``).
 import logging
 
 from . import crc, utils
+from ._drivers import get_wait_callback, set_wait_callback
 from ._version import VERSION, __version__
 from .client import RedisCluster, StrictRedisCluster
 from .connection import (
@@ -68,6 +69,8 @@ __all__ = [
     "TryAgainError",
     "VERSION",
     "__version__",
+    "get_wait_callback",
+    "set_wait_callback",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -15,6 +15,10 @@ from typing_extensions import Buffer, Self, TypeAlias, disjoint_base, final
 # pool's encoding, int/float are formatted as redis-py does; bool and None
 # raise DataError).
 _Arg: TypeAlias = bytes | str | int | float | memoryview
+# fn(fds: [(fd, events)], timeout: seconds | None) -> [(fd, revents)]
+_WaitCallback: TypeAlias = Callable[
+    [list[tuple[int, int]], float | None], Iterable[tuple[int, int]] | None
+]
 # A command as the batch/connection calls take it: the argument tuple.
 _Command: TypeAlias = tuple[_Arg, ...]
 # Upper-case command name -> callable (response parser / fan-out merger) or a
@@ -34,6 +38,8 @@ def bool_ok(reply: object, /) -> bool: ...
 # the reply (the old value) is returned as it is. Other keyword options are
 # accepted and ignored (the engine passes a command's options to its callback).
 def set_ok(reply: Any, /, *, get: bool = False) -> Any: ...
+def set_wait_callback(fn: _WaitCallback | None, /) -> None: ...
+def get_wait_callback() -> _WaitCallback | None: ...
 
 # Pool and Client have a C instance layout (PEP 800): a class cannot derive from
 # both, or from one of them and another C type with its own layout.
@@ -69,6 +75,8 @@ class Pool:
         max_idle_time: float | None = 300.0,
         host_port_remap: Iterable[tuple[str | None, int | None, str | None, int | None]]
         | None = None,
+        wait_callback: _WaitCallback | None = None,
+        io_native: bool = False,
     ) -> None: ...
     def keyslot(self, key: _Arg, /) -> int: ...
     def disconnect(self) -> None: ...

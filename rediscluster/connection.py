@@ -23,6 +23,7 @@ import time
 from contextlib import contextmanager
 
 from . import _core
+from ._drivers import wait_callback_for
 from ._urls import parse_url
 from .exceptions import (
     ConnectionError,
@@ -518,6 +519,10 @@ class ClusterConnectionPool(_core.Pool):
         self.pid = os.getpid()
         self.max_connections = max_connections or 2 ** 31
         self.max_connections_per_node = max_connections_per_node
+        wait_callback, io_native = wait_callback_for(connection_kwargs.pop("io", None))
+        #: how this pool's sync callers wait: "gevent", "native", or "default"
+        #: (the native driver, or set_wait_callback's function if one is set)
+        self.io = "gevent" if wait_callback is not None else "native" if io_native else "default"
         options = _core_options(connection_kwargs)
         if self._wait_timeout is not None:
             options["wait_timeout"] = self._wait_timeout
@@ -529,6 +534,8 @@ class ClusterConnectionPool(_core.Pool):
             skip_full_coverage_check=bool(skip_full_coverage_check),
             reinitialize_steps=reinitialize_steps or 25,
             host_port_remap=_canonical_remap(host_port_remap),
+            wait_callback=wait_callback,
+            io_native=io_native,
             **options
         )
         self.connection_kwargs = connection_kwargs

@@ -483,7 +483,41 @@ def emit(rows: list[dict], ignored: Ignored, version: str, source: str) -> str:
         )
     w("};")
     w("")
+    size, index = name_hash_index(rows)
+    w("/* Names -> rc_cmdtable index + 1 (0: empty), open addressing with")
+    w(" * linear probing on rc_name_hash(upper-case name) (FNV-1a 32) & (size - 1). */")
+    w("#define RC_CMDTABLE_HASH_SIZE %d" % size)
+    w("static const uint16_t rc_cmdhash[RC_CMDTABLE_HASH_SIZE] = {")
+    for i in range(0, size, 16):
+        w("    " + ", ".join(str(v) for v in index[i : i + 16]) + ",")
+    w("};")
+    w("")
     return "\n".join(out)
+
+
+def name_hash(name: str) -> int:
+    """FNV-1a (32 bits) of the upper-case name's bytes: commands.c's rc_name_hash."""
+    h = 2166136261
+    for b in name.upper().encode("ascii"):
+        h ^= b
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def name_hash_index(rows: list[dict]) -> tuple[int, list[int]]:
+    """The hash index of every name ("GET", "XINFO STREAM"): (size, slots) with
+    slots[i] the table position + 1 of the name stored there, 0 when empty."""
+    names = [(i, r["name"]) for i, r in enumerate(rows)]
+    size = 16
+    while size < 4 * len(names):
+        size *= 2
+    slots = [0] * size
+    for i, name in names:
+        h = name_hash(name) & (size - 1)
+        while slots[h]:
+            h = (h + 1) & (size - 1)
+        slots[h] = i + 1
+    return size, slots
 
 
 def _sans_source(text: str) -> list[str]:

@@ -43,6 +43,12 @@ _TEMP_TTL_MS = 60000
 _SLOT_TAGS = {}
 
 
+def _is_tryagain(exc):
+    """The engine gave up on a group after TRYAGAIN replies: ClusterError('TTL
+    exhausted.') with the server's TryAgainError as its context."""
+    return isinstance(exc, TryAgainError) or isinstance(exc.__context__, TryAgainError)
+
+
 _WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
 
@@ -130,7 +136,7 @@ class MultiKeyCommands:
         again = []
         for n, reply in enumerate(replies):
             if isinstance(reply, Exception):
-                if not isinstance(reply, TryAgainError):
+                if not _is_tryagain(reply):
                     raise reply
                 again.append(n)
         if again:

@@ -220,17 +220,27 @@ def _child(code, timeout=30):
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("block", [4, 0])
-def test_sigint_interrupts_blpop(cluster, block):
+@pytest.mark.parametrize("block, to_thread", [(4, True), (0, True), (0, False)],
+                         ids=["blpop4", "blpop0", "to-process"])
+def test_sigint_interrupts_blpop(cluster, block, to_thread):
     """Ctrl-C during a blocking command: KeyboardInterrupt at once, not when
-    the command returns (never, for BLPOP k 0)."""
+    the command returns (never, for BLPOP k 0) -- also when the signal is
+    sent to the process (the kernel may deliver it to another thread: the
+    driver looks at Python's signal flags at least every 0.1 s)."""
     code = """
-        import signal, threading, time
+        import os, signal, threading, time
         from rediscluster import RedisCluster
         rc = RedisCluster(host=%r, port=%d, socket_timeout=None)
         rc.ping()
         main = threading.main_thread().ident
-        threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        if %r:
+            threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+        else:
+            def other():  # a thread that receives the signal itself
+                time.sleep(0.5)
+                signal.pthread_sigmask(signal.SIG_BLOCK, [])
+                os.kill(os.getpid(), signal.SIGINT)
+            threading.Thread(target=other).start()
         t0 = time.monotonic()
         try:
             rc.blpop("rcit:{sig}:nothing", %d)
@@ -242,7 +252,7 @@ def test_sigint_interrupts_blpop(cluster, block):
         assert rc.get("rcit:{sig}:after") == b"1"
         rc.delete("rcit:{sig}:after")
         print("ok")
-    """ % (cluster.host, cluster.base, block)
+    """ % (cluster.host, cluster.base, to_thread, block)
     proc = _child(code)
     out = proc.stdout.split()
     assert out[:1] == ["interrupted"], (proc.stdout, proc.stderr)

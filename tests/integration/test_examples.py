@@ -46,6 +46,10 @@ def assert_lines(out, *expected):
 
 # example -> lines its output must contain, in order
 MAIN_EXAMPLES = {
+    "wait_callback.py": [
+        "set -> True", "get -> v", "pipeline -> [1, 2, 3, 4, 5]", "blpop 0.2 s -> None",
+        "the wait function ran: True", "native again: True",
+    ],
     "basic.py": ["set foo=bar -> True", "get foo -> bar", "ping -> ", "delete -> 5"],
     "pipeline.py": [
         "10 SETs -> [True, True, True, True, True, True, True, True, True, True]",

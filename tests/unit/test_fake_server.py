@@ -509,12 +509,14 @@ def test_moved_with_extra_whitespace_is_followed(node, client, fmt):
     # a MOVED the Python side understands is followed, not raised.
     state = {"n": 0}
 
-    def once(*args):
+    def once(conn):
         state["n"] += 1
-        return fmt % node.port if state["n"] == 1 else b"$-1\r\n"
+        conn.send(fmt % node.port if state["n"] == 1 else b"$-1\r\n")
+        return True
 
-    node.on("GET", once)
+    node.on("GET", once, forever=True)
     assert client.get("k") is None
+    assert state["n"] == 2  # the MOVED was followed (not a timeout and a retry)
 
 
 # ------------------------------------------------------------------ redirects of unroutable commands

@@ -1,0 +1,103 @@
+"""How synchronous clients wait: the engine's drivers (csrc/drive.c).
+
+The C engine never waits itself: each operation says what it waits for (some
+sockets to become readable or writable, a deadline) and a *driver* waits.
+
+* The native driver (the default) waits in C with ``poll()`` and the GIL
+  released -- other threads run meanwhile -- and returns to run signal
+  handlers (Ctrl-C) at least every 0.1 s.
+* The gevent driver hands each wait to the gevent hub, so other greenlets run
+  while a command waits. It is chosen automatically when gevent has patched
+  the process (``gevent.monkey.patch_all()``) at the time a client or pool is
+  made; ``io="gevent"`` or ``io="native"`` choose explicitly.
+* :func:`set_wait_callback` installs any other wait function (eventlet, a
+  custom loop), in the spirit of psycopg2's ``set_wait_callback``.
+
+A wait function is called as ``fn(fds, timeout)``: ``fds`` is a list of
+``(fd, events)`` pairs (``select.POLLIN`` / ``select.POLLOUT`` bits), an empty
+list meaning "just sleep"; ``timeout`` is in seconds, or None for no limit. It
+returns an iterable of ``(fd, revents)`` for the sockets that are ready (an
+empty one when the timeout passed). Reporting a socket ready that is not is
+harmless (the engine's calls never block); missing one only delays until the
+timeout.
+"""
+
+import select
+import sys
+
+from . import _core
+
+__all__ = ["set_wait_callback", "get_wait_callback", "gevent_wait", "wait_callback_for"]
+
+_IO_CHOICES = (None, "native", "gevent")
+
+
+def set_wait_callback(fn):
+    """Make every synchronous client wait with ``fn(fds, timeout)`` (see the
+    module docstring), or with the native driver again when ``fn`` is None.
+    Clients made with ``io="native"`` or ``io="gevent"`` keep their own."""
+    _core.set_wait_callback(fn)
+
+
+def get_wait_callback():
+    """The function :func:`set_wait_callback` installed, or None."""
+    return _core.get_wait_callback()
+
+
+def gevent_patched():
+    """True if gevent has monkey-patched sockets or select in this process
+    (looked up without importing gevent)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None:
+        return False
+    try:
+        return bool(monkey.is_module_patched("socket") or monkey.is_module_patched("select"))
+    except Exception:  # a very old or broken gevent
+        return False
+
+
+def _gevent_wait_function():
+    from gevent import sleep  # type: ignore[import-untyped]
+    from gevent.select import poll as gpoll  # type: ignore[import-untyped]
+
+    POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
+
+    def gevent_wait(fds, timeout):
+        """Wait on the gevent hub (other greenlets run meanwhile)."""
+        if not fds:
+            sleep(timeout if timeout else 0)
+            return ()
+        p = gpoll()
+        for fd, events in fds:
+            p.register(fd, events & (POLLIN | POLLOUT))
+        return p.poll(None if timeout is None else timeout * 1000.0)
+
+    return gevent_wait
+
+
+_gevent_wait = None
+
+
+def gevent_wait(fds, timeout):
+    """The gevent driver's wait function (imports gevent on first use)."""
+    global _gevent_wait
+    if _gevent_wait is None:
+        _gevent_wait = _gevent_wait_function()
+    return _gevent_wait(fds, timeout)
+
+
+def wait_callback_for(io):
+    """(wait_callback, io_native) for a pool made with ``io=``: None picks
+    gevent's when gevent has patched the process, else the global callback
+    (set_wait_callback) or the native driver."""
+    if io not in _IO_CHOICES:
+        raise ValueError("io must be None, 'native' or 'gevent', not {0!r}".format(io))
+    if io == "native":
+        return None, True
+    if io == "gevent" or (io is None and gevent_patched()):
+        try:
+            import gevent  # noqa: F401
+        except ImportError:
+            raise ValueError("io='gevent' needs gevent installed") from None
+        return gevent_wait, False
+    return None, False
