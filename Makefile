@@ -71,7 +71,7 @@ help:
 	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
 	@echo "make test-compat    the differential suite against redis-py-cluster 2.1.3 (in $(COMPAT_VENV))"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
-	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, compare.py --publish docs/_static (~12 min;"
+	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, compare.py --publish docs/_static (~15 min;"
 	@echo "                    BENCH_ARGS=--quick: a 1-minute smoke run, not published; --sections, --no-callgrind: benchmarks/README.md)"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
 	@echo "make docs           the manual into docs/_build/html (Sphinx -W -n, then tools/check_docs.py)"

@@ -124,7 +124,7 @@ class Section(object):
 
 SYNC_ROWS = ["set", "get", "pipeline-set", "pipeline-get", "mset", "mget"]
 # rows counted under callgrind unless --callgrind-ops says otherwise
-DEFAULT_CALLGRIND = "set,get,pipeline-get@ours+rpc+rb,gevent:get"
+DEFAULT_CALLGRIND = "get,set@ours+rpc+rb,pipeline-get@ours+rpc+rb,gevent:get"
 SECTION_NAMES = ("sync", "gevent", "threads", "async")
 
 
