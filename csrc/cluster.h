@@ -50,6 +50,12 @@ typedef struct rc_cfg {
 
 /* One host_port_remap rule: an address matches when every `from` part given
  * matches; then the `to` parts given replace the address's. */
+/* One startup node. */
+typedef struct rc_seed {
+    char *host;            /* owned */
+    int port;
+} rc_seed;
+
 typedef struct rc_remap {
     char from_host[64];    /* "" = any host */
     int from_port;         /* 0 = any port */
@@ -144,8 +150,18 @@ typedef struct rc_cluster {
     unsigned long long epoch;     /* bumped on every slot-map change */
     long long nconns;             /* open connections over all nodes */
     unsigned long fork_gen;       /* process generation the sockets belong to */
-    /* topology refresh policy (see rc_cluster_refresh) */
-    PyObject *refresh_cb;         /* callable doing discovery, or NULL */
+    /* topology discovery (topology.c) and its refresh policy (see
+     * rc_cluster_refresh) */
+    struct rc_seed *seeds;        /* the startup nodes (owned) */
+    int nseeds;
+    int follow;                   /* nodemanager_follow_cluster: the last
+                                     topology's nodes are asked first */
+    uint64_t rng;                 /* xorshift state: candidates' order */
+    unsigned long long installs;  /* topologies installed */
+    PyObject *refresh_hook;       /* tests: called (no arguments) as each
+                                     discovery starts; raising fails it */
+    double check_interval;        /* topology_check_interval (s); 0: off */
+    double next_check;            /* rc_net_now() when the next check is due */
     int refreshing;               /* a refresh is running (single flight) */
     unsigned long refresh_thread; /* the thread running it */
     int refresh_pending;          /* a refresh was asked for and not yet run */
@@ -335,24 +351,56 @@ void rc_cluster_wake_drain(rc_cluster *cl);
 /* Patch one slot after MOVED: slot -> node (marked master). GIL. */
 void rc_cluster_patch_slot(rc_cluster *cl, int slot, int node);
 
+/* Whether a refresh is wanted: one was asked for (refresh_pending), or
+ * topology_check_interval passed since the last one (it is asked for now).
+ * The engine checks it as each operation starts. GIL. */
+static inline int
+rc_cluster_refresh_wanted(rc_cluster *cl, double now)
+{
+    if (RC_UNLIKELY(cl->check_interval > 0) && now >= cl->next_check) {
+        cl->refresh_pending = 1;
+    }
+    return cl->refresh_pending;
+}
+
 /* Whether a pending refresh may run now (not running, the rate limit
  * passed). GIL. */
 int rc_cluster_refresh_due(const rc_cluster *cl);
 
-/* Run a refresh now for a caller that asked for it by name
- * (NodeManager.initialize): if another thread is refreshing, wait for it to
- * finish instead of running a second discovery; else run the callback at
- * once (no rate limit) and let its errors propagate. 0 or -1. GIL. */
-int rc_cluster_refresh_now(rc_cluster *cl);
-
-/* Topology refresh policy (single flight, rate limited):
+/* Topology refresh policy (single flight, rate limited), for sync callers:
  * force=0: run only if due (pending and the interval passed);
  * force=1: ask for one now (it still waits for the interval; a refresh that
  * cannot run yet stays pending and runs at the next call).
- * Calls cl->refresh_cb() with the GIL; its errors (Exception subclasses) are
- * swallowed -- the caller's retry loop reports its own error. Returns 0, or
- * -1 if the callback raised a BaseException that must propagate
- * (KeyboardInterrupt...). GIL. */
+ * Runs the discovery (topology.c) through the sync driver; its errors
+ * (Exception subclasses) are swallowed -- the caller's retry loop reports
+ * its own error -- except refused credentials. Returns 0, or -1 with the
+ * exception set for those and for BaseExceptions (KeyboardInterrupt...).
+ * GIL. */
 int rc_cluster_refresh(rc_cluster *cl, int force);
+
+/* Run a refresh now for a caller that asked for it by name
+ * (NodeManager.initialize): if another thread is refreshing, wait for it to
+ * finish instead of running a second discovery; else discover at once (no
+ * rate limit) and let its errors propagate. 0 or -1. GIL. */
+int rc_cluster_refresh_now(rc_cluster *cl);
+
+/* For a caller that runs the discovery itself, step by step (rc_topo, the
+ * asyncio client): rc_cluster_refresh_claim(cl, 0) applies the policy of
+ * rc_cluster_refresh (a pending refresh, due), rc_cluster_refresh_claim(cl, 1)
+ * that of rc_cluster_refresh_now (at once, unless one is running: then wait
+ * until cl->refreshing is 0). Returns 1 when the caller must discover now: it
+ * is the single flight until rc_cluster_refresh_release, which it must call
+ * whatever the outcome; 0 otherwise. GIL. */
+int rc_cluster_refresh_claim(rc_cluster *cl, int now);
+void rc_cluster_refresh_release(rc_cluster *cl);
+
+/* The address a server named, after host_port_remap: *host, *hostlen and
+ * *port are replaced by the first rule that applies (pointing into the
+ * rule), left alone if none does. No GIL needed. */
+void rc_cluster_remap(const rc_cluster *cl, const char **host, size_t *hostlen, int *port);
+
+/* Replace the startup nodes: n (host, port) pairs copied. 0, or -1 with
+ * MemoryError. GIL. */
+int rc_cluster_set_seeds(rc_cluster *cl, const char *const *hosts, const int *ports, int n);
 
 #endif

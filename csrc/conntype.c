@@ -227,14 +227,67 @@ rc_conn_take(ConnectionObject *self, double timeout, PyObject **out)
         op.cmds[0].result = NULL;
         r = *out != NULL;
         if (r == 1) {
-            rc_conn *c = self->conn;
-            if (self->pending > 0 && --self->pending == 0 && rc_reader_pending(c->reader) == 0) {
-                c->dirty = 0;
-            }
+            rc_connection_took((PyObject *)self, NULL, 0);
         }
     }
     rc_op_clear(&op);
     return r;
+}
+
+/* ---- what subscriber.c needs of a Connection ---- */
+
+int
+rc_connection_hold(rc_state *st, PyObject *obj, PoolObject **pool, rc_conn **conn)
+{
+    ConnectionObject *self = (ConnectionObject *)obj;
+    if (!PyObject_TypeCheck(obj, st->ConnectionType)) {
+        PyErr_Format(PyExc_TypeError, "expected a rediscluster._core.Connection, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    if (rc_conn_check(self) < 0 || rc_conn_alive(self) < 0) {
+        return -1;
+    }
+    self->busy = 1;
+    *pool = self->pool;
+    *conn = self->conn;
+    return 0;
+}
+
+void
+rc_connection_unhold(PyObject *obj)
+{
+    ((ConnectionObject *)obj)->busy = 0;
+}
+
+PyObject *
+rc_connection_take_peeked(PyObject *obj)
+{
+    ConnectionObject *self = (ConnectionObject *)obj;
+    PyObject *v = self->peeked;
+    self->peeked = NULL;
+    return v;
+}
+
+void
+rc_connection_took(PyObject *obj, PyObject *reply, int keep)
+{
+    ConnectionObject *self = (ConnectionObject *)obj;
+    rc_conn *c = self->conn;
+    if (self->pending > 0 && --self->pending == 0 && rc_reader_pending(c->reader) == 0) {
+        c->dirty = 0;
+    }
+    if (keep) {
+        Py_XSETREF(self->peeked, reply);
+    }
+}
+
+PyObject *
+rc_connection_failed(PyObject *obj)
+{
+    ConnectionObject *self = (ConnectionObject *)obj;
+    rc_conn_fail(self);
+    return rc_fetch_exception();
 }
 
 /* read(timeout=None) -> reply, or None when nothing complete arrived within

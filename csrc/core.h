@@ -54,6 +54,7 @@ extern PyType_Spec Pool_spec;
 extern PyType_Spec Client_spec;
 extern PyType_Spec Connection_spec;
 extern PyType_Spec Command_spec;
+extern PyType_Spec Subscriber_spec;
 
 /* ---- cmdtype.c: PipelineCommand ---- */
 
@@ -73,6 +74,24 @@ void rc_command_set_result(PyObject *item, PyObject *result);
 /* A held connection to node index `node` of the pool (new reference), or
  * NULL with ConnectionError/TimeoutError/... set. GIL. */
 PyObject *rc_connection_new(PoolObject *pool, int node);
+
+/* ---- conntype.c: what subscriber.c needs of a Connection (GIL) ---- */
+
+/* Hold Connection `obj` for an op of the caller's: its pool and rc_conn
+ * (borrowed), marked in use until rc_connection_unhold. -1 with the error
+ * read() would raise (not a Connection, closed, in use by another thread,
+ * opened before fork()). */
+int rc_connection_hold(rc_state *st, PyObject *obj, PoolObject **pool, rc_conn **conn);
+void rc_connection_unhold(PyObject *obj);
+/* The reply kept for the next read() (can_read, or a subscriber's extra
+ * one): stolen, or NULL. */
+PyObject *rc_connection_take_peeked(PyObject *obj);
+/* The caller's op read a reply of obj's connection: counted as read() does;
+ * keep=1: `reply` (stolen) is kept for the next read. */
+void rc_connection_took(PyObject *obj, PyObject *reply, int keep);
+/* obj's connection failed (conn->err set): closed, its error returned
+ * (a new exception instance; NULL with an exception set on memory errors). */
+PyObject *rc_connection_failed(PyObject *obj);
 
 /* Slot of a key encoded by the pool's rules; -1 with DataError set. GIL. */
 int rc_pool_keyslot(PoolObject *pool, PyObject *key);

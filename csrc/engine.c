@@ -50,7 +50,7 @@ rc_backoff(double base, int n, double cap)
 /* A connection failed. Refused/reset connections mean the node is down or
  * restarting: refresh the topology before the retry and back off. A timeout
  * means it is slow or stalled: retry at once (reads only, and only once --
- * see rc_settle_cut) and leave the refresh for the next command. */
+ * see rc_cut_final) and leave the refresh for the next command. */
 static void
 rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
 {
@@ -266,6 +266,7 @@ rc_op_init(rc_op *op, rc_cluster *cl, const rc_limits *lim)
     memset(op, 0, offsetof(rc_op, cmds_inline));
     op->cl = cl;
     op->lim = *lim;
+    op->wake_fd = op->wake_pfd = -1;
     rc_buf_init(&op->buf);
     op->cmds = op->cmds_inline;
     op->cap = RC_OP_INLINE;
@@ -698,6 +699,14 @@ rc_op_route(rc_op *op)
         if (c->result != NULL) {
             continue;
         }
+        if (op->block && i > 0) {
+            /* a transaction goes where its head (MULTI) goes, or waits */
+            if (route[0] >= 0) {
+                route[i] = route[0];
+                op->lanes[route[0]].cap++;
+            }
+            continue;
+        }
         ni = c->ask_node >= 0 ? c->ask_node
              : c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, c->tries)
                                : c->rt.node;
@@ -711,6 +720,11 @@ rc_op_route(rc_op *op)
                 c->result = c->rt.slot >= 0 ? rc_uncovered_exc(cl, c->rt.slot)
                                             : rc_ttl_exc(st, c->last);
                 if (c->result == NULL) {
+                    goto done;
+                }
+                if (op->block) {
+                    rc_restore_exception(c->result); /* the transaction's end */
+                    c->result = NULL;
                     goto done;
                 }
             }
@@ -878,6 +892,18 @@ rc_lane_parse(rc_op *op, rc_lane *l)
     return 0;
 }
 
+/* A command cut off by a connection failure (err) before its reply: is that
+ * failure its answer? Yes for a write the server may have run (ambiguous:
+ * never sent twice), a protocol error, and a timeout that is the op's second
+ * or comes past its deadline; else another attempt may follow. */
+static int
+rc_cut_final(const rc_op *op, const rc_err *err, int ambiguous_write)
+{
+    return ambiguous_write || err->kind == RC_E_PROTOCOL ||
+           (err->kind == RC_E_TIMEOUT &&
+            (op->rs.timeouts > 1 || (op->op_deadline > 0 && op->now >= op->op_deadline)));
+}
+
 /* The cluster policy for one item of a settled lane: its command gets its
  * result, or goes to another round. 0, or -1 with an exception set (memory).
  * GIL. */
@@ -909,18 +935,14 @@ rc_settle_item(rc_op *op, rc_lane *l, int j)
          * An ambiguous write is never sent again; a protocol error or a
          * second timeout end the command; else another attempt, until the
          * TTL runs out. */
-        int written = l->conn != NULL && rc_lane_written(l, j);
-        int timeout = err->kind == RC_E_TIMEOUT;
-        int final;
+        int final = rc_cut_final(op, err, l->conn != NULL && rc_lane_written(l, j) &&
+                                              !c->rt.is_read);
         Py_XSETREF(c->last, rc_conn_exc(st, err, node->name));
         if (c->last == NULL) {
             return -1;
         }
         rc_set_ask(cl, &c->ask_node, -1);
         c->tries++;
-        final = (written && !c->rt.is_read) || err->kind == RC_E_PROTOCOL ||
-                (timeout && (op->rs.timeouts > 1 ||
-                             (op->op_deadline > 0 && op->now >= op->op_deadline)));
         if (final || (c->tries >= op->lim.ttl && c->rt.slot < 0)) {
             /* its own error; a node-routed command has nowhere else to go */
             c->result = c->last;
@@ -968,12 +990,111 @@ rc_settle_item(rc_op *op, rc_lane *l, int j)
     return 0;
 }
 
+/* Start a transaction over: every result of the block goes. */
+static void
+rc_block_reset(rc_op *op)
+{
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        Py_CLEAR(op->cmds[i].result);
+    }
+}
+
+/* The cluster policy for a transaction (op->block) whose lane settled. The
+ * head (MULTI) carries the block's attempts, ASK target and last error.
+ *  - A redirect-class reply anywhere in the block (Redis answers it to the
+ *    queued command and aborts EXEC; Valkey answers it to EXEC) means the
+ *    server ran nothing: the block follows it whole like a single command
+ *    would (MOVED, ASK with ASKING before MULTI, TRYAGAIN and CLUSTERDOWN
+ *    backoffs), with the same TTL accounting and exceptions.
+ *  - The connection lost before EXEC was all written: the server discards a
+ *    transaction whose connection closes, so it is sent again while
+ *    attempts remain. Once EXEC left, nobody knows whether it ran: the
+ *    connection error ends the op (never sent twice).
+ *  - MULTI itself refused (e.g. the handshake failed): that error ends it.
+ * Otherwise the replies stand (EXEC's array, or EXECABORT with the queued
+ * commands' errors) for the caller to shape. 0, or -1 with the exception
+ * that ends the op set. GIL. */
+static int
+rc_settle_block(rc_op *op, rc_lane *l)
+{
+    rc_cluster *cl = op->cl;
+    rc_state *st = cl->st;
+    rc_bcmd *head = &op->cmds[0];
+    const rc_err *err = l->conn != NULL ? &l->conn->err : &l->err;
+    rc_redir *rd = NULL;
+    PyObject *exc = NULL;
+    int cut = 0;
+
+    for (int j = 0; j < l->nitems; j++) {
+        rc_item *it = &l->items[j];
+        if (it->asking) {
+            continue;
+        }
+        if (!it->answered) {
+            cut = 1;
+        } else if (it->rd >= 0 && rd == NULL) {
+            rd = &l->rds[it->rd];
+        }
+    }
+    if (rd != NULL) {
+        if (head->tries + 1 < op->lim.ttl) {
+            rc_retry t = op->start;
+            int again = rc_on_redirect(cl, rd, &head->ask_node, &t, &op->lim);
+            rc_retry_merge(&op->rs, &t);
+            if (again) {
+                head->tries++;
+                Py_XINCREF(rd->exc);
+                Py_XSETREF(head->last, rd->exc);
+                rc_block_reset(op);
+                return 0;
+            }
+        }
+        rc_set_ask(cl, &head->ask_node, -1);
+        exc = rd->kind == RC_REDIR_CLUSTERDOWN || rd->kind == RC_REDIR_MASTERDOWN
+                  ? rc_clusterdown_exc(st, rd->exc)
+                  : rc_ttl_exc(st, rd->exc);
+        goto fail;
+    }
+    if (cut) {
+        int final = rc_cut_final(op, err, l->conn != NULL && rc_lane_written(l, l->nitems - 1));
+        Py_XSETREF(head->last, rc_conn_exc(st, err, cl->nodes[l->node]->name));
+        if (head->last == NULL) {
+            return -1;
+        }
+        rc_set_ask(cl, &head->ask_node, -1);
+        head->tries++;
+        if (final) {
+            exc = head->last; /* its own error */
+            head->last = NULL;
+            goto fail;
+        }
+        if (head->tries >= op->lim.ttl) {
+            exc = rc_ttl_exc(st, head->last);
+            goto fail;
+        }
+        rc_block_reset(op);
+        return 0;
+    }
+    if (head->result != NULL && PyExceptionInstance_Check(head->result)) {
+        exc = head->result;
+        head->result = NULL;
+        goto fail;
+    }
+    return 0;
+fail:
+    if (exc != NULL) {
+        rc_restore_exception(exc);
+    }
+    return -1;
+}
+
 /* Settle the round: the policy for every item, connections back to their
  * pools (or closed). 0, or -1 with an exception set. GIL. */
 static int
 rc_op_settle(rc_op *op)
 {
     rc_cluster *cl = op->cl;
+    int ret = 0;
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
         if (l->failed) {
@@ -986,7 +1107,10 @@ rc_op_settle(rc_op *op)
                 rc_retry_merge(&op->rs, &t);
             }
         }
-        for (int j = 0; j < l->nitems; j++) {
+        if (op->block) {
+            ret = rc_settle_block(op, l);
+        }
+        for (int j = 0; !op->block && j < l->nitems; j++) {
             if (rc_settle_item(op, l, j) < 0) {
                 return -1;
             }
@@ -998,7 +1122,7 @@ rc_op_settle(rc_op *op)
         rc_lane_free(l);
     }
     op->nlanes = 0;
-    return 0;
+    return ret;
 }
 
 /* Every command that has no result when the op's bound passed before
@@ -1008,6 +1132,19 @@ static int
 rc_op_expire(rc_op *op)
 {
     rc_state *st = op->cl->st;
+    if (op->block && op->cmds[0].result == NULL) {
+        /* a transaction ends as a whole */
+        rc_bcmd *c = &op->cmds[0];
+        PyObject *exc = c->last != NULL && PyErr_GivenExceptionMatches(c->last, st->TimeoutError)
+                            ? c->last : rc_ttl_exc(st, c->last);
+        if (exc == c->last) {
+            c->last = NULL;
+        }
+        if (exc != NULL) {
+            rc_restore_exception(exc);
+        }
+        return -1;
+    }
     for (Py_ssize_t i = 0; i < op->n; i++) {
         rc_bcmd *c = &op->cmds[i];
         if (c->result != NULL) {
@@ -1034,83 +1171,6 @@ rc_op_pending(const rc_op *op)
         pending += op->cmds[i].result == NULL;
     }
     return pending;
-}
-
-/* Fill op->wait from the lanes. Returns RC_OP_WAIT, or -1 with an exception
- * set (memory). */
-static int
-rc_op_make_wait(rc_op *op, double now)
-{
-    rc_wait *w = &op->wait;
-    double deadline = 0;
-    int n = 0;
-
-    if (w->fds == NULL) {
-        w->fds = op->fds_inline;
-        w->cap = RC_OP_INLINE;
-    }
-    if (w->cap < op->nlanes) {
-        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        if (w->fds != op->fds_inline) {
-            free(w->fds);
-        }
-        w->fds = p;
-        w->cap = op->nlanes;
-    }
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
-        short ev = 0;
-        int fd = -1;
-        l->pfd = -1;
-        if (l->state == RC_LANE_DONE) {
-            continue;
-        }
-        if (l->state == RC_LANE_WAITCONN) {
-            fd = rc_cluster_wake_fd(op->cl);
-            ev = POLLIN;
-            if (fd < 0) { /* no pipe: check again soon */
-                double t = now + 0.01;
-                deadline = deadline == 0 || t < deadline ? t : deadline;
-            }
-        } else if (l->state == RC_LANE_OPENING) {
-            fd = l->conn->fd;
-            ev = rc_conn_open_events(l->conn);
-        } else {
-            fd = l->conn->fd;
-            ev = (short)(POLLIN | (rc_lane_writing(l) ? POLLOUT : 0));
-        }
-        if (l->deadline > 0 && (deadline == 0 || l->deadline < deadline)) {
-            deadline = l->deadline;
-        }
-        if (l->state == RC_LANE_OPENING && l->conn->open_deadline > 0 &&
-            (deadline == 0 || l->conn->open_deadline < deadline)) {
-            deadline = l->conn->open_deadline;
-        }
-        if (fd >= 0) {
-            l->pfd = n;
-            w->fds[n].fd = fd;
-            w->fds[n].events = ev;
-            w->fds[n].revents = 0;
-            n++;
-        }
-    }
-    w->nfds = n;
-    w->deadline = deadline;
-    op->nwaits++;
-    w->may_block = n == 1 && op->nlanes == 1 && op->lanes[0].state == RC_LANE_IO &&
-                   op->lanes[0].conn->ssl == NULL;
-    w->ready_now = 0;
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
-        if (l->state == RC_LANE_IO && rc_conn_pending_rx(l->conn)) {
-            w->ready_now = 1; /* TLS bytes poll() cannot see */
-        }
-    }
-    return RC_OP_WAIT;
 }
 
 /* Timeouts and WAITCONN retries of one lane in the IO phase. 0, or -1
@@ -1162,8 +1222,12 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
             if (l->conn->err.kind != RC_E_NONE) {
                 l->failed = 1;
                 l->state = RC_LANE_DONE;
-            } else if (op->held_mode != RC_HELD_READ && l->deadline > 0 &&
-                       now >= l->deadline) {
+            } else if (op->held_mode == RC_HELD_READ) {
+                /* (after one wait at least: a timeout of 0 still looks once) */
+                if (op->nwaits > 0 && l->deadline > 0 && now >= l->deadline) {
+                    l->state = RC_LANE_DONE; /* nothing within the timeout */
+                }
+            } else if (l->deadline > 0 && now >= l->deadline) {
                 rc_err_set(&l->conn->err, RC_E_TIMEOUT, ETIMEDOUT,
                            rc_lane_writing(l) ? "Timeout writing to socket"
                                               : "Timeout reading from socket");
@@ -1175,20 +1239,9 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
     return 0;
 }
 
-static int
-rc_op_check_lanes(rc_op *op, double now)
-{
-    for (int k = 0; k < op->nlanes; k++) {
-        if (op->lanes[k].state != RC_LANE_DONE && rc_lane_check(op, &op->lanes[k], now) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* The IO phase of a routed op in one pass over its lanes: what each lane
- * received is parsed, its timeouts checked, and what it still waits for
- * added to op->wait. Returns 1 if some lane is busy (op->wait is filled),
+/* The IO phase in one pass over the lanes: what each lane received is
+ * parsed, its timeouts checked, and what it still waits for added to
+ * op->wait. Returns 1 if some lane is busy (op->wait is filled),
  * 0 if all are done, -1 with an exception set (fatal). GIL. */
 static int
 rc_op_scan(rc_op *op, double now)
@@ -1201,8 +1254,8 @@ rc_op_scan(rc_op *op, double now)
         w->fds = op->fds_inline;
         w->cap = RC_OP_INLINE;
     }
-    if (w->cap < op->nlanes) {
-        struct pollfd *p = malloc((size_t)op->nlanes * sizeof *p);
+    if (w->cap < op->nlanes + 1) { /* (+1: a held read's wake fd) */
+        struct pollfd *p = malloc((size_t)(op->nlanes + 1) * sizeof *p);
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -1211,7 +1264,7 @@ rc_op_scan(rc_op *op, double now)
             free(w->fds);
         }
         w->fds = p;
-        w->cap = op->nlanes;
+        w->cap = op->nlanes + 1;
     }
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
@@ -1258,6 +1311,22 @@ rc_op_scan(rc_op *op, double now)
             l->pfd = n;
             w->fds[n].fd = fd;
             w->fds[n].events = ev;
+            w->fds[n].revents = 0;
+            n++;
+        }
+    }
+    op->wake_pfd = -1;
+    if (op->held_mode == RC_HELD_READ && op->wake_fd >= 0) {
+        if (op->nlanes == 0) {
+            /* no connection: a sleep until the deadline, unless woken (a
+             * timeout of 0 still looks once) */
+            busy = op->nwaits == 0 || op->held_deadline == 0 || now < op->held_deadline;
+            deadline = op->held_deadline;
+        }
+        if (busy) {
+            op->wake_pfd = n;
+            w->fds[n].fd = op->wake_fd;
+            w->fds[n].events = POLLIN;
             w->fds[n].revents = 0;
             n++;
         }
@@ -1311,6 +1380,9 @@ static int
 rc_op_route_held(rc_op *op)
 {
     double now = op->now;
+    if (op->held_mode == RC_HELD_READ) {
+        op->held_deadline = op->held_timeout >= 0 ? now + op->held_timeout : 0;
+    }
     for (int k = 0; k < op->nlanes; k++) {
         rc_lane *l = &op->lanes[k];
         int n = op->held_mode == RC_HELD_READ ? 1
@@ -1342,7 +1414,7 @@ rc_op_route_held(rc_op *op)
         }
         l->state = RC_LANE_IO;
         if (op->held_mode == RC_HELD_READ) {
-            l->deadline = op->held_timeout >= 0 ? now + op->held_timeout : 0;
+            l->deadline = op->held_deadline;
         } else {
             l->conn->dirty = 1;
             l->deadline = rc_lane_io_deadline(op, now);
@@ -1351,38 +1423,29 @@ rc_op_route_held(rc_op *op)
     return 0;
 }
 
-/* The IO phase of a held op is over when every lane is done -- or, for
- * RC_HELD_READ, when one reply came or the time is up (not an error). */
+/* A held op that still has busy lanes is over anyway for RC_HELD_READ
+ * when one reply came (or a connection broke: the caller reconnects it; or
+ * the caller's wake fd became readable). */
 static int
-rc_op_held_over(rc_op *op, double now)
+rc_op_held_over(rc_op *op)
 {
-    int busy = 0;
-    if (op->held_mode == RC_HELD_READ) {
-        for (Py_ssize_t i = 0; i < op->n; i++) {
-            if (op->cmds[i].result != NULL) {
-                return 1;
-            }
-        }
-        for (int k = 0; k < op->nlanes; k++) {
-            rc_lane *l = &op->lanes[k];
-            /* (after one wait at least: a timeout of 0 still looks once) */
-            if (l->state == RC_LANE_IO && op->nwaits > 0 && l->deadline > 0 &&
-                now >= l->deadline) {
-                l->state = RC_LANE_DONE; /* nothing within the timeout */
-            }
+    if (op->held_mode != RC_HELD_READ) {
+        return 0;
+    }
+    if (op->woken) {
+        return 1; /* the caller's wake fd */
+    }
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        if (op->cmds[i].result != NULL) {
+            return 1;
         }
     }
     for (int k = 0; k < op->nlanes; k++) {
-        busy |= op->lanes[k].state != RC_LANE_DONE;
-    }
-    if (busy && op->held_mode == RC_HELD_READ) {
-        for (int k = 0; k < op->nlanes; k++) {
-            if (op->lanes[k].failed) {
-                return 1; /* a broken connection: the caller reconnects it */
-            }
+        if (op->lanes[k].failed) {
+            return 1;
         }
     }
-    return !busy;
+    return 0;
 }
 
 /* End a held op: the lanes go, the connections stay the caller's. */
@@ -1438,9 +1501,12 @@ rc_op_fast_start(rc_op *op)
     rc_node *node;
     int ni;
 
-    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0 ||
-        cl->refresh_pending) {
+    if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0) {
         return 0;
+    }
+    op->now = rc_net_now();
+    if (rc_cluster_refresh_wanted(cl, op->now)) {
+        return 0; /* a refresh first: the general way */
     }
     ni = c->rt.slot >= 0 ? rc_slot_node(cl, c->rt.slot, c->rt.replica_ok, 0) : c->rt.node;
     node = ni == (int)RC_NO_NODE ? NULL : rc_cluster_at(cl, ni);
@@ -1448,7 +1514,6 @@ rc_op_fast_start(rc_op *op)
         return 0; /* the general way finds the slot again */
     }
     /* What START and ROUTE do, for one command. */
-    op->now = rc_net_now();
     op->pinned = 1;
     if (c->rt.slot < 0) {
         rc_node_pin(cl, c->rt.node);
@@ -1503,7 +1568,7 @@ rc_op_step(rc_op *op)
                 }
             }
             op->phase = RC_PH_ROUTE;
-            if (cl->refresh_pending && rc_cluster_refresh_due(cl)) {
+            if (rc_cluster_refresh_wanted(cl, op->now) && rc_cluster_refresh_due(cl)) {
                 return RC_OP_REFRESH;
             }
             break;
@@ -1520,44 +1585,17 @@ rc_op_step(rc_op *op)
             break;
         case RC_PH_IO: {
             double now = op->now;
-            int busy = 0;
-            if (!op->held_mode) {
-                busy = rc_op_scan(op, now);
-                if (busy < 0) {
-                    return rc_op_fail(op);
-                }
-                if (busy) {
-                    return RC_OP_WAIT;
-                }
-                goto settle;
-            }
-            for (int k = 0; k < op->nlanes; k++) {
-                rc_lane *l = &op->lanes[k];
-                if ((l->state == RC_LANE_OPENING || l->state == RC_LANE_IO) &&
-                    rc_lane_parse(op, l) < 0) {
-                    return rc_op_fail(op);
-                }
-            }
-            if (op->held_mode) {
-                if (rc_op_held_over(op, now)) {
-                    rc_op_end_held(op);
-                    break;
-                }
-            }
-            if (rc_op_check_lanes(op, now) < 0) {
+            int busy = rc_op_scan(op, now);
+            if (busy < 0) {
                 return rc_op_fail(op);
             }
-            for (int k = 0; k < op->nlanes; k++) {
-                busy |= op->lanes[k].state != RC_LANE_DONE;
-            }
-            if (op->held_mode && !busy) {
+            if (op->held_mode && (!busy || rc_op_held_over(op))) {
                 rc_op_end_held(op);
                 break;
             }
             if (busy) {
-                return rc_op_make_wait(op, now) < 0 ? rc_op_fail(op) : RC_OP_WAIT;
+                return RC_OP_WAIT;
             }
-        settle:
             if (rc_op_settle(op) < 0) {
                 return rc_op_fail(op);
             }
@@ -1654,5 +1692,8 @@ rc_op_io(rc_op *op, int block)
             }
             l->deadline = now + op->cl->cfg.sock.timeout;
         }
+    }
+    if (op->wake_pfd >= 0 && !block && op->wait.fds[op->wake_pfd].revents != 0) {
+        op->woken = 1;
     }
 }

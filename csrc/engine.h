@@ -153,8 +153,17 @@ typedef struct rc_op {
     rc_wait wait;
     int pinned;           /* node-routed commands' nodes are pinned */
     int held_mode;        /* RC_HELD_* for an op on held connections, else 0 */
+    int block;            /* the commands are one transaction, MULTI first and
+                             EXEC last: routed by the first one's route, sent
+                             and retried together (rc_settle_block); a
+                             failure of the whole ends the op (op->fatal) */
     int nwaits;           /* waits asked for so far */
     double held_timeout;  /* RC_HELD_READ: how long to wait (< 0: no limit) */
+    double held_deadline; /* RC_HELD_READ: held_timeout from the round's start (0: none) */
+    int wake_fd;          /* RC_HELD_READ: one more fd waited on (-1: none); its
+                             becoming readable ends the op without a reply */
+    int wake_pfd;         /* its entry in op->wait.fds, or -1 */
+    int woken;            /* wake_fd was readable (set by rc_op_io) */
     PyObject *fatal;      /* an exception that ends the whole op (owned):
                              KeyboardInterrupt, MemoryError, ... */
     rc_bcmd cmds_inline[RC_OP_INLINE];
@@ -173,7 +182,11 @@ typedef struct rc_op {
  * RC_HELD_READ: the next reply of any of the connections, within
  *               `timeout` seconds (< 0: no limit); the op's commands are
  *               placeholders (rc_op_add with len 0), one per connection,
- *               and at most one gets a result. */
+ *               and at most one gets a result per connection. With
+ *               op->wake_fd set (after rc_op_init_held) that fd is waited
+ *               on too: readable, it ends the op with no result and
+ *               op->woken set (the caller drains it); the op then also
+ *               waits with no connection at all (a wakeable sleep). */
 enum { RC_HELD_OPEN = 1, RC_HELD_EXEC, RC_HELD_SEND, RC_HELD_READ };
 int rc_op_init_held(rc_op *op, rc_cluster *cl, rc_conn *const *conns, int nconns, int mode,
                     double timeout);

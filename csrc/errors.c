@@ -170,6 +170,7 @@ rc_errors_load(rc_state *st, PyObject *module)
     RC_LOAD(TryAgainError)
     RC_LOAD(MasterDownError)
     RC_LOAD(BusyLoadingError)
+    RC_LOAD(ClusterAuthenticationError)
 #undef RC_LOAD
 
     table = PyObject_GetAttrString(module, "ERROR_PREFIXES");
@@ -238,6 +239,7 @@ rc_errors_clear(rc_state *st)
     Py_CLEAR(st->ConnectionError);
     Py_CLEAR(st->TimeoutError);
     Py_CLEAR(st->AuthenticationError);
+    Py_CLEAR(st->ClusterAuthenticationError);
     Py_CLEAR(st->ResponseError);
     Py_CLEAR(st->DataError);
     Py_CLEAR(st->RedisClusterException);

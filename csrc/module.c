@@ -309,7 +309,7 @@ static int
 rc_exec(PyObject *m)
 {
     rc_state *st = rc_mod_state(m);
-    PyObject *exc = NULL, *reader_type = NULL;
+    PyObject *exc = NULL, *reader_type = NULL, *sub_type = NULL;
     int ret = -1;
 
     rc_fork_install();
@@ -339,6 +339,10 @@ rc_exec(PyObject *m)
     if (st->CommandType == NULL || PyModule_AddType(m, st->CommandType) < 0) {
         goto done;
     }
+    sub_type = PyType_FromModuleAndSpec(m, &Subscriber_spec, NULL);
+    if (sub_type == NULL || PyModule_AddType(m, (PyTypeObject *)sub_type) < 0) {
+        goto done;
+    }
     reader_type = PyType_FromModuleAndSpec(m, &Reader_spec, NULL);
     if (reader_type == NULL || PyModule_AddType(m, (PyTypeObject *)reader_type) < 0) {
         goto done;
@@ -357,6 +361,7 @@ rc_exec(PyObject *m)
     ret = 0;
 done:
     Py_XDECREF(reader_type);
+    Py_XDECREF(sub_type);
     Py_XDECREF(exc);
     return ret;
 }
@@ -377,6 +382,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->ConnectionError);
     Py_VISIT(st->TimeoutError);
     Py_VISIT(st->AuthenticationError);
+    Py_VISIT(st->ClusterAuthenticationError);
     Py_VISIT(st->ResponseError);
     Py_VISIT(st->DataError);
     Py_VISIT(st->RedisClusterException);

@@ -8,10 +8,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
 #include "learned.h"
+#include "topology.h"
 
 volatile unsigned long rc_fork_gen = 1;
 
@@ -48,6 +50,8 @@ rc_cluster_init(rc_cluster *cl, rc_state *st)
     cl->cfg.wait_timeout = -1;
     cl->cfg.max_idle = 300;
     cl->wake[0] = cl->wake[1] = -1;
+    cl->rng = ((uint64_t)(uintptr_t)cl << 16) ^ (uint64_t)getpid() ^ (uint64_t)time(NULL) ^
+              0x9E3779B97F4A7C15ULL;
 }
 
 /* Unlink c from the cluster's list of open connections (if on it). */
@@ -116,7 +120,8 @@ rc_cluster_clear(rc_cluster *cl)
     cl->cfg.remap = NULL;
     cl->cfg.nremap = 0;
     rc_wake_close(cl);
-    Py_CLEAR(cl->refresh_cb);
+    Py_CLEAR(cl->refresh_hook);
+    (void)rc_cluster_set_seeds(cl, NULL, NULL, 0);
     rc_learned_clear(cl);
 }
 
@@ -201,25 +206,73 @@ rc_remap_host_matches(const char *rule, const char *host, size_t hostlen)
     return strcmp(rule, tmp) == 0;
 }
 
-int
-rc_cluster_node_remapped(rc_cluster *cl, const char *host, size_t hostlen, int port)
+void
+rc_cluster_remap(const rc_cluster *cl, const char **host, size_t *hostlen, int *port)
 {
     for (int i = 0; i < cl->cfg.nremap; i++) {
         const rc_remap *r = &cl->cfg.remap[i];
-        if ((r->from_host[0] && !rc_remap_host_matches(r->from_host, host, hostlen)) ||
-            (r->from_port && r->from_port != port)) {
+        if ((r->from_host[0] && !rc_remap_host_matches(r->from_host, *host, *hostlen)) ||
+            (r->from_port && r->from_port != *port)) {
             continue;
         }
         if (r->to_host[0]) {
-            host = r->to_host;
-            hostlen = strlen(r->to_host);
+            *host = r->to_host;
+            *hostlen = strlen(r->to_host);
         }
         if (r->to_port) {
-            port = r->to_port;
+            *port = r->to_port;
         }
         break; /* the first rule that applies, as the original */
     }
+}
+
+int
+rc_cluster_node_remapped(rc_cluster *cl, const char *host, size_t hostlen, int port)
+{
+    rc_cluster_remap(cl, &host, &hostlen, &port);
     return rc_cluster_node(cl, host, hostlen, port, 1);
+}
+
+int
+rc_cluster_set_seeds(rc_cluster *cl, const char *const *hosts, const int *ports, int n)
+{
+    rc_seed *seeds = NULL;
+    int ret = -1, made = 0;
+
+    if (n > 0) {
+        seeds = calloc((size_t)n, sizeof *seeds);
+        if (seeds == NULL) {
+            goto done;
+        }
+        for (; made < n; made++) {
+            size_t len = strlen(hosts[made]);
+            seeds[made].host = malloc(len + 1);
+            if (seeds[made].host == NULL) {
+                goto done;
+            }
+            memcpy(seeds[made].host, hosts[made], len + 1);
+            seeds[made].port = ports[made];
+        }
+    }
+    /* the new list is complete: swap */
+    for (int i = 0; i < cl->nseeds; i++) {
+        free(cl->seeds[i].host);
+    }
+    free(cl->seeds);
+    cl->seeds = seeds;
+    cl->nseeds = n;
+    seeds = NULL;
+    made = 0;
+    ret = 0;
+done:
+    for (int i = 0; i < made; i++) {
+        free(seeds[i].host);
+    }
+    free(seeds);
+    if (ret < 0) {
+        PyErr_NoMemory();
+    }
+    return ret;
 }
 
 void
@@ -598,53 +651,72 @@ rc_cluster_patch_slot(rc_cluster *cl, int slot, int node)
 
 /* ------------------------------------------------------------------ refresh */
 
-/* Run the refresh callback (single flight already checked). Returns the
- * callback's result (new reference) or NULL with its exception set. */
-static PyObject *
-rc_cluster_run_refresh(rc_cluster *cl, int limited)
+/* Mark a refresh as running (single flight). `limited`: the engine asked for
+ * it itself, so the rate limit spaces it from the next; a discovery asked for
+ * by name (initialize()) does not delay the next one a failure needs. */
+static void
+rc_refresh_start(rc_cluster *cl, int limited)
 {
-    PyObject *r;
+    double now = rc_net_now();
     cl->refreshing = 1;
     cl->refresh_thread = PyThread_get_thread_ident();
     cl->refresh_pending = 0;
     if (limited) {
-        /* The rate limit spaces the refreshes the engine asks for itself;
-         * a discovery asked for by name (initialize()) does not delay the
-         * next one a failure needs. */
-        cl->last_refresh = rc_net_now();
+        cl->last_refresh = now;
+    }
+    if (cl->check_interval > 0) {
+        cl->next_check = now + cl->check_interval;
     }
     cl->refresh_count++;
     cl->moved_count = 0;
-    r = PyObject_CallNoArgs(cl->refresh_cb);
+}
+
+int
+rc_cluster_refresh_claim(rc_cluster *cl, int now)
+{
+    rc_cluster_check_fork(cl);
+    if (cl->refreshing) {
+        return 0;
+    }
+    if (!now) {
+        if (!cl->refresh_pending ||
+            (cl->refresh_count > 0 && rc_net_now() - cl->last_refresh < cl->refresh_interval)) {
+            return 0;
+        }
+    }
+    rc_refresh_start(cl, !now);
+    return 1;
+}
+
+void
+rc_cluster_refresh_release(rc_cluster *cl)
+{
     cl->refreshing = 0;
     rc_cluster_wake(cl);
-    return r;
 }
 
 int
 rc_cluster_refresh_due(const rc_cluster *cl)
 {
-    return !cl->refreshing && cl->refresh_cb != NULL &&
+    return !cl->refreshing &&
            (cl->refresh_count == 0 || rc_net_now() - cl->last_refresh >= cl->refresh_interval);
 }
 
 int
 rc_cluster_refresh(rc_cluster *cl, int force)
 {
-    PyObject *r;
+    int r;
 
     rc_cluster_check_fork(cl);
     if (force) {
         cl->refresh_pending = 1;
     }
-    if (!cl->refresh_pending || cl->refreshing || cl->refresh_cb == NULL) {
+    if (!rc_cluster_refresh_claim(cl, 0)) {
         return 0;
     }
-    if (cl->refresh_count > 0 && rc_net_now() - cl->last_refresh < cl->refresh_interval) {
-        return 0;
-    }
-    r = rc_cluster_run_refresh(cl, 1);
-    if (r == NULL) {
+    r = rc_topology_discover(cl);
+    rc_cluster_refresh_release(cl);
+    if (r < 0) {
         /* BaseExceptions (Ctrl-C) and refused credentials propagate: retrying
          * would only repeat the refusal. */
         if (!PyErr_ExceptionMatches(PyExc_Exception) ||
@@ -652,16 +724,14 @@ rc_cluster_refresh(rc_cluster *cl, int force)
             return -1;
         }
         PyErr_Clear();
-        return 0;
     }
-    Py_DECREF(r);
     return 0;
 }
 
 int
 rc_cluster_refresh_now(rc_cluster *cl)
 {
-    PyObject *r;
+    int r;
 
     rc_cluster_check_fork(cl);
     if (cl->refreshing) {
@@ -676,13 +746,8 @@ rc_cluster_refresh_now(rc_cluster *cl)
         }
         return 0;
     }
-    if (cl->refresh_cb == NULL) {
-        return 0;
-    }
-    r = rc_cluster_run_refresh(cl, 0);
-    if (r == NULL) {
-        return -1;
-    }
-    Py_DECREF(r);
-    return 0;
+    (void)rc_cluster_refresh_claim(cl, 1);
+    r = rc_topology_discover(cl);
+    rc_cluster_refresh_release(cl);
+    return r;
 }

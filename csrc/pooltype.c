@@ -1,8 +1,9 @@
 /* pooltype.c -- rediscluster._core.Pool: the C side of ClusterConnectionPool
  * (tier 3). Holds the configuration in canonical form, the node table with
- * its connection pools and the slot map. Topology *discovery* is Python's
- * (rediscluster/nodemanager.py): it sends CLUSTER SLOTS through
- * _node_command() and hands the result to _set_topology(). */
+ * its connection pools and the slot map. Topology discovery is C's
+ * (topology.c), from the startup nodes NodeManager gives
+ * (_set_startup_nodes); rediscluster/nodemanager.py is a view of the table
+ * (_topology). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 
 #include "core.h"
 #include "crc16.h"
+#include "topology.h"
 
 uint64_t
 rc_pool_random(PoolObject *p)
@@ -190,6 +192,7 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
                              "host_port_remap",
                              "wait_callback",
                              "io_native",
+                             "topology_check_interval",
                              NULL};
     int use_ssl = 0, cert_reqs = RC_TLS_VERIFY_REQUIRED, check_hostname = 0;
     const char *keyfile = NULL, *certfile = NULL, *cafile = NULL;
@@ -198,7 +201,7 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     long long maxc = (long long)1 << 31;
     PyObject *timeout = Py_None, *ctimeout = Py_None, *kaopts = Py_None, *username = Py_None,
              *password = Py_None, *client_name = Py_None, *wait_timeout = Py_None,
-             *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None;
+             *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None, *check = Py_None;
     int io_native = 0;
     rc_cluster *cl = &self->cl;
     rc_state *st = rc_state_of((PyObject *)self, (initproc)Pool_init);
@@ -211,13 +214,13 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_RuntimeError, "Pool.__init__ was already called");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOOOp:Pool", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOOOpO:Pool", kwlist,
                                      &encoding, &errors, &decode, &timeout, &ctimeout,
                                      &keepalive, &kaopts, &username, &password, &client_name,
                                      &readonly, &maxc, &per_node, &skip, &steps, &use_ssl,
                                      &keyfile, &certfile, &cert_reqs, &cafile,
                                      &check_hostname, &wait_timeout, &max_idle, &remap,
-                                     &wait_cb, &io_native)) {
+                                     &wait_cb, &io_native, &check)) {
         return -1;
     }
     if (wait_cb != Py_None && !PyCallable_Check(wait_cb)) {
@@ -356,6 +359,20 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (remap != Py_None && rc_pool_set_remap(cl, remap) < 0) {
         return -1;
     }
+    if (check != Py_None) {
+        double c = PyFloat_AsDouble(check);
+        if (c == -1.0 && PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "topology_check_interval must be a number or None");
+            return -1;
+        }
+        if (!(c >= 0) || c > 1e9) {
+            PyErr_SetString(PyExc_ValueError,
+                            "topology_check_interval must be >= 0 seconds or None");
+            return -1;
+        }
+        cl->check_interval = c;
+        cl->next_check = rc_net_now() + c;
+    }
     /* The handshake with READONLY after it, for connections to replicas. */
     if (rc_buf_append(&cl->cfg.hello_ro, cl->cfg.hello.data, cl->cfg.hello.len) != RC_OK ||
         rc_buf_append(&cl->cfg.hello_ro, rc_readonly_cmd, sizeof rc_readonly_cmd - 1) != RC_OK) {
@@ -413,9 +430,11 @@ Pool_keyslot(PoolObject *self, PyObject *key)
     return slot < 0 ? NULL : PyLong_FromLong(slot);
 }
 
-/* _set_topology(nodes, slots)
+/* _set_topology(nodes, slots): install a topology given whole (tests; the
+ * engine discovers its own).
  * nodes: sequence of (host: str, port: int, role: int, master: int) where
- *        master is the position in `nodes` of a replica's master, else -1;
+ *        role is 1 (master) or 2 (replica) and master the position in
+ *        `nodes` of a replica's master, else -1;
  * slots: bytes of 16384 native uint16 positions in `nodes` (0xFFFF: none). */
 static PyObject *
 Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -423,7 +442,8 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     rc_cluster *cl = &self->cl;
     PyObject *seq = NULL, *ret = NULL;
     Py_buffer view = {0};
-    int *idx = NULL;
+    rc_topo_node *nodes = NULL;
+    uint16_t *slots = NULL;
     Py_ssize_t n;
     const uint16_t *sl;
 
@@ -443,8 +463,13 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     n = PySequence_Fast_GET_SIZE(seq);
-    idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
-    if (idx == NULL) {
+    if (n > 0xFFF0) {
+        PyErr_SetString(PyExc_ValueError, "too many nodes");
+        goto done;
+    }
+    nodes = malloc((size_t)(n ? n : 1) * sizeof *nodes);
+    slots = malloc(RC_SLOTS * sizeof *slots);
+    if (nodes == NULL || slots == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -452,27 +477,32 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
         const char *host;
         Py_ssize_t hn;
-        int port, role, master;
+        long port, role, master;
         if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 4) {
             PyErr_SetString(PyExc_TypeError, "node entries must be (host, port, role, master)");
             goto done;
         }
         host = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 0), &hn);
-        port = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
-        role = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
-        master = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
+        port = PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
+        role = PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+        master = PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
         if (host == NULL || PyErr_Occurred()) {
             goto done;
         }
-        if (port <= 0 || port > 65535 || master < -1 || master >= n) {
+        if (port <= 0 || port > 65535 || master < -1 || master >= n ||
+            (role != RC_ROLE_MASTER && role != RC_ROLE_REPLICA)) {
             PyErr_SetString(PyExc_ValueError, "bad node entry");
             goto done;
         }
-        idx[i] = rc_cluster_node(cl, host, (size_t)hn, port, 1);
-        if (idx[i] < 0) {
+        nodes[i].node = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+        if (nodes[i].node < 0) {
             goto done;
         }
-        (void)role;
+        nodes[i].role = (int)role;
+        nodes[i].master = (int)master; /* a position for now */
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        nodes[i].master = nodes[i].master >= 0 ? nodes[nodes[i].master].node : -1;
     }
     sl = (const uint16_t *)view.buf;
     for (int s = 0; s < RC_SLOTS; s++) {
@@ -480,58 +510,94 @@ Pool_set_topology(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "slot entry out of range");
             goto done;
         }
+        slots[s] = sl[s] == RC_NO_NODE ? (uint16_t)RC_NO_NODE : (uint16_t)nodes[sl[s]].node;
     }
-    /* Validated: now apply (no failure paths below except memory). */
-    for (int i = 0; i < cl->nnodes; i++) {
-        rc_node *nd = cl->nodes[i];
-        if (nd != NULL) {
-            nd->in_topology = 0;
-            nd->nreplicas = 0;
-        }
+    if (rc_cluster_install(cl, nodes, (int)n, slots) < 0) {
+        goto done;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
-        rc_node *nd = cl->nodes[idx[i]];
-        int master = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
-        nd->role = (int)PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
-        nd->master = master >= 0 ? idx[master] : -1;
-        nd->in_topology = 1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        rc_node *nd = cl->nodes[idx[i]];
-        if (nd->role == RC_ROLE_REPLICA && nd->master >= 0) {
-            rc_node *m = cl->nodes[nd->master];
-            int *r = realloc(m->replicas, (size_t)(m->nreplicas + 1) * sizeof *r);
-            if (r == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            m->replicas = r;
-            m->replicas[m->nreplicas++] = nd->index;
-        }
-    }
-    for (int s = 0; s < RC_SLOTS; s++) {
-        cl->slots[s] = sl[s] == RC_NO_NODE ? (uint16_t)RC_NO_NODE : (uint16_t)idx[sl[s]];
-    }
-    /* Nodes that left the topology lose their sockets, and are freed once
-     * nothing refers to them. (refresh_pending and moved_count are not
-     * reset here: a refresh resets them when it starts, and what other
-     * threads saw meanwhile is newer than this topology.) */
-    for (int i = 0; i < cl->nnodes; i++) {
-        rc_node *nd = cl->nodes[i];
-        if (nd != NULL && !nd->in_topology) {
-            nd->role = RC_ROLE_UNKNOWN;
-        }
-    }
-    rc_cluster_retire(cl);
-    cl->epoch++;
     Py_INCREF(Py_None);
     ret = Py_None;
 done:
     if (view.obj != NULL) {
         PyBuffer_Release(&view);
     }
-    free(idx);
+    free(nodes);
+    free(slots);
+    Py_XDECREF(seq);
+    return ret;
+}
+
+/* _set_startup_nodes(nodes, follow): the nodes discovery asks first (a
+ * sequence of (host: str, port: int)); follow: nodemanager_follow_cluster
+ * (the last topology's nodes are asked before them). */
+static PyObject *
+Pool_set_startup_nodes(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_cluster *cl = &self->cl;
+    PyObject *seq = NULL, *ret = NULL;
+    const char **hosts = NULL;
+    int *ports = NULL, follow;
+    Py_ssize_t n;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_set_startup_nodes(nodes, follow)");
+        return NULL;
+    }
+    follow = PyObject_IsTrue(args[1]);
+    seq = follow < 0 ? NULL : PySequence_Fast(args[0], "startup nodes must be a sequence");
+    if (seq == NULL) {
+        goto done;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n > 0xFFF0) {
+        PyErr_SetString(PyExc_ValueError, "too many startup nodes");
+        goto done;
+    }
+    hosts = malloc((size_t)(n ? n : 1) * sizeof *hosts);
+    ports = malloc((size_t)(n ? n : 1) * sizeof *ports);
+    if (hosts == NULL || ports == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, i);
+        Py_ssize_t hn;
+        long port;
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2) {
+            PyErr_SetString(PyExc_TypeError, "startup nodes must be (host, port) pairs");
+            goto done;
+        }
+        hosts[i] = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 0), &hn);
+        if (hosts[i] == NULL) {
+            goto done;
+        }
+        port = PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
+        if (port == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        if (hn == 0 || hn > 255 || (Py_ssize_t)strlen(hosts[i]) != hn) {
+            PyErr_Format(PyExc_ValueError, "invalid startup node host: %R",
+                         PyTuple_GET_ITEM(t, 0));
+            goto done;
+        }
+        if (port <= 0 || port > 65535) {
+            PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+            goto done;
+        }
+        ports[i] = (int)port;
+    }
+    if (rc_cluster_set_seeds(cl, hosts, ports, (int)n) < 0) {
+        goto done;
+    }
+    cl->follow = follow;
+    Py_INCREF(Py_None);
+    ret = Py_None;
+done:
+    free(hosts);
+    free(ports);
     Py_XDECREF(seq);
     return ret;
 }
@@ -633,6 +699,63 @@ Pool_node_command(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     return reply;
 }
 
+/* _require_full_coverage(host, port): whether that node says
+ * cluster-require-full-coverage yes (False if it cannot be reached);
+ * RedisClusterException for any other error, as the original. */
+static PyObject *
+Pool_require_full_coverage(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int ni, r;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_require_full_coverage(host, port)");
+        return NULL;
+    }
+    ni = rc_node_arg(self, args[0], args[1]);
+    if (ni < 0) {
+        return NULL;
+    }
+    r = rc_topology_requires_coverage(&self->cl, ni);
+    if (r < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(r);
+}
+
+/* _remap_address(host, port) -> (host, port) after host_port_remap. */
+static PyObject *
+Pool_remap_address(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *host;
+    Py_ssize_t hn;
+    size_t len;
+    long port;
+    int p;
+
+    if (rc_pool_check(self) < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_remap_address(host, port)");
+        return NULL;
+    }
+    host = PyUnicode_AsUTF8AndSize(args[0], &hn);
+    port = PyLong_AsLong(args[1]);
+    if (host == NULL || (port == -1 && PyErr_Occurred())) {
+        return NULL;
+    }
+    if (port < 0 || port > 65535) {
+        return PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+    }
+    len = (size_t)hn;
+    p = (int)port;
+    rc_cluster_remap(&self->cl, &host, &len, &p);
+    return Py_BuildValue("(s#i)", host, (Py_ssize_t)len, p);
+}
+
 /* _connection(host, port) or _connection(slot): a held connection to that
  * address / to the slot's master. */
 static PyObject *
@@ -653,7 +776,7 @@ Pool_connection(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_ValueError, "slot must be in 0..16383");
             return NULL;
         }
-        if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+        if (rc_cluster_refresh_wanted(cl, rc_net_now()) && rc_cluster_refresh(cl, 0) < 0) {
             return NULL;
         }
         ni = cl->slots[slot] == RC_NO_NODE ? -1 : (int)cl->slots[slot];
@@ -789,27 +912,34 @@ done:
 }
 
 static PyObject *
-Pool_get_refresh_cb(PoolObject *self, void *closure)
+Pool_get_refresh_hook(PoolObject *self, void *closure)
 {
     (void)closure;
-    if (self->cl.refresh_cb == NULL) {
+    if (self->cl.refresh_hook == NULL) {
         Py_RETURN_NONE;
     }
-    Py_INCREF(self->cl.refresh_cb);
-    return self->cl.refresh_cb;
+    Py_INCREF(self->cl.refresh_hook);
+    return self->cl.refresh_hook;
 }
 
 static int
-Pool_set_refresh_cb(PoolObject *self, PyObject *v, void *closure)
+Pool_set_refresh_hook(PoolObject *self, PyObject *v, void *closure)
 {
     (void)closure;
     if (v != NULL && v != Py_None && !PyCallable_Check(v)) {
-        PyErr_SetString(PyExc_TypeError, "_refresh_callback must be callable or None");
+        PyErr_SetString(PyExc_TypeError, "_refresh_hook must be callable or None");
         return -1;
     }
     Py_XINCREF(v == Py_None ? NULL : v);
-    Py_XSETREF(self->cl.refresh_cb, v == Py_None ? NULL : v);
+    Py_XSETREF(self->cl.refresh_hook, v == Py_None ? NULL : v);
     return 0;
+}
+
+static PyObject *
+Pool_get_installs(PoolObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromUnsignedLongLong(self->cl.installs);
 }
 
 static PyObject *
@@ -823,7 +953,7 @@ static int
 Pool_traverse(PoolObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->cl.refresh_cb);
+    Py_VISIT(self->cl.refresh_hook);
     Py_VISIT(self->cl.wait_cb);
     return 0;
 }
@@ -831,7 +961,7 @@ Pool_traverse(PoolObject *self, visitproc visit, void *arg)
 static int
 Pool_clear(PoolObject *self)
 {
-    Py_CLEAR(self->cl.refresh_cb);
+    Py_CLEAR(self->cl.refresh_hook);
     Py_CLEAR(self->cl.wait_cb);
     return 0;
 }
@@ -847,7 +977,7 @@ Pool_dealloc(PoolObject *self)
     if (self->ready) {
         rc_cluster_clear(&self->cl);
     } else {
-        Py_CLEAR(self->cl.refresh_cb);
+        Py_CLEAR(self->cl.refresh_hook);
         Py_CLEAR(self->cl.wait_cb);
     }
     tp->tp_free((PyObject *)self);
@@ -858,11 +988,20 @@ static PyMethodDef Pool_methods[] = {
     {"keyslot", (PyCFunction)Pool_keyslot, METH_O,
      "keyslot($self, key, /)\n--\n\nCluster slot (0..16383) of a key."},
     {"_set_topology", (PyCFunction)(void (*)(void))Pool_set_topology, METH_FASTCALL,
-     "_set_topology($self, nodes, slots, /)\n--\n\nInstall a discovered topology."},
+     "_set_topology($self, nodes, slots, /)\n--\n\nInstall a topology given whole (tests)."},
     {"_topology", (PyCFunction)Pool_topology, METH_NOARGS,
      "_topology($self, /)\n--\n\n(epoch, nodes, slots) as the engine sees them."},
     {"_node_command", (PyCFunction)(void (*)(void))Pool_node_command, METH_FASTCALL,
      "_node_command($self, host, port, /, *args)\n--\n\nOne command to one address."},
+    {"_set_startup_nodes", (PyCFunction)(void (*)(void))Pool_set_startup_nodes, METH_FASTCALL,
+     "_set_startup_nodes($self, nodes, follow, /)\n--\n\n"
+     "The (host, port) pairs discovery asks first; follow: the last topology's nodes before them."},
+    {"_require_full_coverage", (PyCFunction)(void (*)(void))Pool_require_full_coverage,
+     METH_FASTCALL,
+     "_require_full_coverage($self, host, port, /)\n--\n\n"
+     "Whether the node says cluster-require-full-coverage yes."},
+    {"_remap_address", (PyCFunction)(void (*)(void))Pool_remap_address, METH_FASTCALL,
+     "_remap_address($self, host, port, /)\n--\n\n(host, port) after host_port_remap."},
     {"_connection", (PyCFunction)(void (*)(void))Pool_connection, METH_FASTCALL,
      "_connection($self, *where)\n--\n\nA held Connection to (host, port) or to a slot's master."},
     {"_patch_slot", (PyCFunction)(void (*)(void))Pool_patch_slot, METH_FASTCALL,
@@ -880,8 +1019,11 @@ static PyMethodDef Pool_methods[] = {
 };
 
 static PyGetSetDef Pool_getset[] = {
-    {"_refresh_callback", (getter)Pool_get_refresh_cb, (setter)Pool_set_refresh_cb,
-     "Called (no arguments) to rediscover the topology.", NULL},
+    {"_refresh_hook", (getter)Pool_get_refresh_hook, (setter)Pool_set_refresh_hook,
+     "Tests: called (no arguments) as each discovery starts; if it raises, the discovery "
+     "fails with that exception.",
+     NULL},
+    {"_installs", (getter)Pool_get_installs, NULL, "Topologies installed so far.", NULL},
     {"_epoch", (getter)Pool_get_epoch, NULL, "Bumped on every slot-map change.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

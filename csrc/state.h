@@ -33,6 +33,7 @@ typedef struct rc_state {
     PyObject *ResponseError, *DataError, *RedisClusterException, *ClusterError;
     PyObject *ClusterDownError, *SlotNotCoveredError, *MovedError, *AskError;
     PyObject *TryAgainError, *MasterDownError, *BusyLoadingError;
+    PyObject *ClusterAuthenticationError;
 
     rc_errcode *errcodes; /* the error-prefix table */
     int nerrcodes;

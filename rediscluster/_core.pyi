@@ -1,7 +1,7 @@
 # Type stub of the C extension rediscluster._core (csrc/module.c, pooltype.c,
-# client.c, conntype.c). tests/unit/test_stubs.py keeps it in sync with the
-# built module (names, members, parameter names and kinds) and `make typecheck`
-# runs mypy's stubtest on it.
+# client.c, conntype.c, subscriber.c). tests/unit/test_stubs.py keeps it in
+# sync with the built module (names, members, parameter names and kinds) and
+# `make typecheck` runs mypy's stubtest on it.
 #
 # Replies are typed Any: their shape depends on the command, on the response
 # callback and on decode_responses.
@@ -77,12 +77,16 @@ class Pool:
         | None = None,
         wait_callback: _WaitCallback | None = None,
         io_native: bool = False,
+        topology_check_interval: float | None = None,
     ) -> None: ...
     def keyslot(self, key: _Arg, /) -> int: ...
     def disconnect(self) -> None: ...
-    # nodes: (host, port, role, master index or -1); slots: 16384 native
+    # nodes: (host, port, role 1/2, master index or -1); slots: 16384 native
     # uint16 indices into nodes (0xFFFF: uncovered).
     def _set_topology(self, nodes: Iterable[tuple[str, int, int, int]], slots: Buffer, /) -> None: ...
+    def _set_startup_nodes(self, nodes: Iterable[tuple[str, int]], follow: bool, /) -> None: ...
+    def _require_full_coverage(self, host: str, port: int, /) -> bool: ...
+    def _remap_address(self, host: str, port: int, /) -> tuple[str, int]: ...
     # (epoch, [(host, port, "host:port", role, master, in_topology)], slots);
     # a free index is (None, 0, None, 0, -1, 0)
     def _topology(
@@ -97,9 +101,11 @@ class Pool:
     def _refresh(self, force: bool = True, /) -> None: ...
     def _refresh_now(self) -> None: ...
     def _stats(self) -> dict[str, Any]: ...
-    _refresh_callback: Callable[[], object] | None
+    _refresh_hook: Callable[[], object] | None
     @property
     def _epoch(self) -> int: ...
+    @property
+    def _installs(self) -> int: ...
 
 @disjoint_base
 class Client:
@@ -123,6 +129,14 @@ class Client:
     # errors in place; each PipelineCommand also gets its .result.
     def _execute_batch(
         self, commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]], /
+    ) -> list[Any]: ...
+    # MULTI, the commands, EXEC on slot's node as one unit -> the raw replies
+    # (MULTI's, one per command, EXEC's); a whole-transaction failure raises.
+    def _execute_transaction(
+        self,
+        slot: int,
+        commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]],
+        /,
     ) -> list[Any]: ...
     # A Pool; typed Any because the Python layer always installs a
     # ClusterConnectionPool and its callers use that class's attributes
@@ -168,6 +182,23 @@ class Connection:
     def node(self) -> str | None: ...
     @property
     def open(self) -> bool: ...
+
+@final
+class Subscriber:
+    """Waits for the replies of held pub/sub connections through the pool's driver."""
+
+    def __init__(self, pool: Pool) -> None: ...
+    # The next reply of any of the connections (all of the subscriber's pool)
+    # as (connection, reply), or None if none came within timeout seconds
+    # (None: no limit) or wake() was called. Error replies and redirects are
+    # exception instances; a connection that failed is closed and its error
+    # is the reply.
+    def read(
+        self, connections: Iterable[Connection], timeout: float | None = None, /
+    ) -> tuple[Connection, Any] | None: ...
+    # Make a read() waiting in another thread (or greenlet) return None now.
+    def wake(self) -> None: ...
+    def close(self) -> None: ...
 
 @final
 class Reader:

@@ -81,6 +81,7 @@ URL_QUERY_ARGUMENT_PARSERS = {
     "nodemanager_follow_cluster": to_bool,
     "reinitialize_steps": int,
     "cluster_down_retry_attempts": int,
+    "topology_check_interval": float,
 }
 
 _SCHEMES_MESSAGE = (

@@ -59,6 +59,7 @@ class RedisCluster(_core.Client, ClusterCommands):
         read_from_replicas=False,
         cluster_down_retry_attempts=3,
         host_port_remap=None,
+        topology_check_interval=None,
         **kwargs
     ):
         if "db" in kwargs:
@@ -87,6 +88,7 @@ class RedisCluster(_core.Client, ClusterCommands):
                     reinitialize_steps=reinitialize_steps,
                     skip_full_coverage_check=skip_full_coverage_check,
                     host_port_remap=host_port_remap,
+                    topology_check_interval=topology_check_interval,
                 )
             else:
                 kwargs.update(
@@ -94,6 +96,7 @@ class RedisCluster(_core.Client, ClusterCommands):
                     reinitialize_steps=reinitialize_steps,
                     skip_full_coverage_check=skip_full_coverage_check,
                     host_port_remap=host_port_remap,
+                    topology_check_interval=topology_check_interval,
                 )
             pool = pool_cls(
                 startup_nodes=nodes,

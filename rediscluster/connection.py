@@ -35,7 +35,7 @@ from .exceptions import (
     TimeoutError,
     error_from_reply,
 )
-from .nodemanager import NodeManager
+from .nodemanager import NodeManager, _canonical_remap
 from .utils import nativestr
 
 __all__ = [
@@ -471,19 +471,6 @@ def _core_options(kwargs, caller="__init__"):
     return out
 
 
-def _canonical_remap(rules):
-    """host_port_remap dicts (validated) -> the engine's (from_host, from_port,
-    to_host, to_port) tuples, None for a part not given."""
-    if not rules:
-        return None
-
-    def port(v):
-        return None if v is None else int(v)
-
-    return [(r.get("from_host"), port(r.get("from_port")), r.get("to_host"),
-             port(r.get("to_port"))) for r in rules]
-
-
 class ClusterConnectionPool(_core.Pool):
     """Per-node connection pools and the slot map of one cluster."""
 
@@ -502,6 +489,7 @@ class ClusterConnectionPool(_core.Pool):
         skip_full_coverage_check=False,
         nodemanager_follow_cluster=False,
         host_port_remap=None,
+        topology_check_interval=None,
         **connection_kwargs
     ):
         if startup_nodes is None and "host" in connection_kwargs and "port" in connection_kwargs:
@@ -536,6 +524,7 @@ class ClusterConnectionPool(_core.Pool):
             host_port_remap=_canonical_remap(host_port_remap),
             wait_callback=wait_callback,
             io_native=io_native,
+            topology_check_interval=topology_check_interval,
             **options
         )
         self.connection_kwargs = connection_kwargs
@@ -548,9 +537,9 @@ class ClusterConnectionPool(_core.Pool):
             pool=self,
             **connection_kwargs
         )
-        # The engine runs discovery itself (single flight, rate limited);
-        # NodeManager.initialize() goes through the same single flight.
-        self._refresh_callback = self.nodes._initialize
+        # The engine runs discovery itself (single flight, rate limited), from
+        # the startup nodes the NodeManager gave it; NodeManager.initialize()
+        # goes through the same single flight.
         if init_slot_cache:
             self.nodes.initialize()
 

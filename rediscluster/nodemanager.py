@@ -1,34 +1,38 @@
-"""Topology discovery and the original's ``NodeManager`` view of it.
+"""The original's ``NodeManager``: a view of the engine's topology.
 
-Discovery sends ``CLUSTER SLOTS`` to the startup nodes (then to every node known)
-through the engine and installs the result in the C slot map with
-``pool._set_topology``. The C engine calls ``initialize`` itself, single-flight and
-rate-limited, when MOVED replies pile up or a node fails. ``nodes`` and ``slots``
-are built from the engine's current map on first access after a change, so MOVED
-patches show there too.
+Discovery is the C engine's (``csrc/topology.c``): it asks the startup nodes
+for ``CLUSTER SLOTS`` (then every known node), applies ``host_port_remap`` and
+the full-coverage rule, and installs the result in the node table and slot map
+-- when ``initialize()`` is called, and by itself, single-flight and
+rate-limited, when MOVED replies pile up, a node fails, or
+``topology_check_interval`` passed. ``nodes`` and ``slots`` are built from the
+engine's current map on first access after a change, so MOVED patches show
+there too. A ``NodeManager`` made on its own (no client) owns a private engine
+pool.
 """
 
 import random
 import socket
 import struct
 
-from .exceptions import (
-    AuthenticationError,
-    ClusterAuthenticationError,
-    ConnectionError,
-    RedisClusterConfigError,
-    RedisClusterException,
-    ResponseError,
-    TimeoutError,
-)
+from .exceptions import RedisClusterConfigError, RedisClusterException
 
 ROLE_UNKNOWN, ROLE_MASTER, ROLE_REPLICA = 0, 1, 2
 _NO_NODE = 0xFFFF
 _SERVER_TYPE = {ROLE_MASTER: "master", ROLE_REPLICA: "slave"}
 
 
-def _text(v):
-    return v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else str(v)
+def _canonical_remap(rules):
+    """host_port_remap dicts (validated) -> the engine's (from_host, from_port,
+    to_host, to_port) tuples, None for a part not given."""
+    if not rules:
+        return None
+
+    def port(v):
+        return None if v is None else int(v)
+
+    return [(r.get("from_host"), port(r.get("from_port")), r.get("to_host"),
+             port(r.get("to_port"))) for r in rules]
 
 
 class NodeManager:
@@ -50,9 +54,9 @@ class NodeManager:
     ):
         if not startup_nodes:
             raise RedisClusterException("No startup nodes provided")
-        self.startup_nodes = list(startup_nodes)
-        self.orig_startup_nodes = list(self.startup_nodes)
-        for node in self.startup_nodes:
+        self._startup_nodes = list(startup_nodes)
+        self.orig_startup_nodes = list(self._startup_nodes)
+        for node in self._startup_nodes:
             self.set_node_name(node)
         self.reinitialize_steps = reinitialize_steps or 25
         self.reinitialize_counter = 0
@@ -64,12 +68,15 @@ class NodeManager:
         self.connection_kwargs = connection_kwargs
         if pool is None:
             # On its own (no client): a private engine pool to talk to nodes.
-            pool = self._make_pool(connection_kwargs, skip_full_coverage_check)
+            pool = self._make_pool(connection_kwargs, skip_full_coverage_check,
+                                   host_port_remap=_canonical_remap(host_port_remap))
         self._pool = pool
         self._links = {}
         self._view_epoch = None
         self._nodes = {}
         self._slots = {}
+        self._follow_installs = 0
+        self._seed_engine(self.orig_startup_nodes)
 
     @staticmethod
     def _make_pool(connection_kwargs, skip_full_coverage_check=False, **extra):
@@ -99,6 +106,28 @@ class NodeManager:
             options = dict(self.connection_kwargs, decode_responses=bool(decode_responses))
             pool = self._links[bool(decode_responses)] = self._make_pool(options)
         return NodeClient(pool, host, int(port))
+
+    @property
+    def startup_nodes(self):
+        """The startup nodes, as given (``name`` added). With
+        ``nodemanager_follow_cluster``, every node of the last topology
+        discovered (masters and replicas) once there is one."""
+        if self.nodemanager_follow_cluster:
+            installs = self._pool._installs
+            if installs != self._follow_installs:
+                self._follow_installs = installs
+                self._startup_nodes = [{"host": n["host"], "port": n["port"], "name": n["name"]}
+                                       for n in self.nodes.values()]
+        return self._startup_nodes
+
+    @startup_nodes.setter
+    def startup_nodes(self, value):
+        self._startup_nodes = value
+
+    def _seed_engine(self, nodes):
+        """Give the engine the nodes its discovery asks first."""
+        self._pool._set_startup_nodes([(str(n["host"]), int(n["port"])) for n in nodes],
+                                      bool(self.nodemanager_follow_cluster))
 
     def populate_startup_nodes(self):
         """Add every known node to ``startup_nodes`` (duplicates removed)."""
@@ -210,56 +239,13 @@ class NodeManager:
 
     # ------------------------------------------------------------ discovery
 
-    def _candidates(self):
-        seeds = self.startup_nodes if self.nodemanager_follow_cluster else self.orig_startup_nodes
-        seen, out = set(), []
-        # Seeds first, in a random rotation (so many clients do not all ask the
-        # same node), then every node the engine knows.
-        seeds = list(seeds)
-        if len(seeds) > 1:
-            k = random.randrange(len(seeds))
-            seeds = seeds[k:] + seeds[:k]
-        known = []
-        try:
-            known = [{"host": h, "port": p} for h, p, _n, role, _m, in_topo
-                     in self._pool._topology()[1] if in_topo]
-        except Exception:
-            pass
-        random.shuffle(known)
-        for node in seeds + known:
-            key = (node["host"], int(node["port"]))
-            if key not in seen:
-                seen.add(key)
-                out.append(node)
-        return out
-
     def remap_internal_node_object(self, node_obj):
-        """Apply ``host_port_remap`` to a ``[host, port, ...]`` entry."""
+        """Apply ``host_port_remap`` to a ``[host, port, ...]`` entry (in
+        place; the engine's rules: the first that applies)."""
         if not self.host_port_remap:
             return node_obj
-        for rule in self.host_port_remap:
-            if self._remap_rule_applies(rule, node_obj):
-                if "to_host" in rule:
-                    node_obj[0] = rule["to_host"]
-                if "to_port" in rule:
-                    node_obj[1] = int(rule["to_port"])
-                break
+        node_obj[0], node_obj[1] = self._pool._remap_address(str(node_obj[0]), int(node_obj[1]))
         return node_obj
-
-    @staticmethod
-    def _remap_rule_applies(rule, node_obj):
-        if "from_host" in rule and not NodeManager._ips_equal(rule["from_host"], node_obj[0]):
-            return False
-        if "from_port" in rule and int(rule["from_port"]) != int(node_obj[1]):
-            return False
-        return True
-
-    @staticmethod
-    def _ips_equal(a, b):
-        try:
-            return socket.inet_aton(a) == socket.inet_aton(b)
-        except OSError:
-            return a == b
 
     @staticmethod
     def _validate_host_port_remap(host_port_remap):
@@ -293,118 +279,28 @@ class NodeManager:
                     except (TypeError, ValueError):
                         raise RedisClusterConfigError("{0} must be an int".format(k))
 
-    def _parse_slots(self, reply, asked_host):
-        """CLUSTER SLOTS reply -> (node list for _set_topology, slot table)."""
-        index = {}
-        nodes = []
-        table = [_NO_NODE] * 16384
-
-        def node_index(raw, role, master):
-            host = _text(raw[0]) if raw[0] not in (None, b"", "") else asked_host
-            port = int(raw[1])
-            host, port = self.remap_internal_node_object([host, port])[:2]
-            key = (host, int(port))
-            if key not in index:
-                index[key] = len(nodes)
-                nodes.append([host, int(port), role, master])
-            else:
-                i = index[key]
-                if role == ROLE_MASTER:
-                    nodes[i][2], nodes[i][3] = ROLE_MASTER, -1
-            return index[key]
-
-        for entry in reply:
-            start, end = int(entry[0]), int(entry[1])
-            if not (0 <= start <= end < 16384):
-                raise RedisClusterException("CLUSTER SLOTS returned a bad range {0}-{1}".format(start, end))
-            m = node_index(entry[2], ROLE_MASTER, -1)
-            for replica in entry[3:]:
-                node_index(replica, ROLE_REPLICA, m)
-            for s in range(start, end + 1):
-                table[s] = m
-        return [tuple(n) for n in nodes], table
-
-    def cluster_require_full_coverage(self, nodes):
-        """True if any node says cluster-require-full-coverage yes. ``nodes``:
-        2.1.3's ``{name: node dict}`` (or node dicts), or discovery's
-        ``(host, port, role, master)`` tuples."""
+    def cluster_require_full_coverage(self, nodes_cache):
+        """True if any node says cluster-require-full-coverage yes (a node
+        that cannot be reached counts as no). ``nodes_cache``: 2.1.3's
+        ``{name: node dict}`` (or an iterable of node dicts); empty: the
+        current ``nodes``. RedisClusterException for any other error."""
+        nodes = nodes_cache or self.nodes
         if isinstance(nodes, dict):
             nodes = nodes.values()
-        for node in nodes:
-            host, port = (node["host"], int(node["port"])) if isinstance(node, dict) \
-                else (node[0], node[1])
-            try:
-                reply = self._pool._node_command(host, port, "CONFIG", "GET",
-                                                 "cluster-require-full-coverage")
-            except ConnectionError:
-                continue
-            except Exception:
-                raise RedisClusterException(
-                    "ERROR sending 'config get cluster-require-full-coverage' command to "
-                    "redis server: {0}".format({"host": host, "port": port}))
-            if any(_text(v) == "yes" for v in reply or ()):
-                return True
-        return False
+        return any(self._pool._require_full_coverage(str(n["host"]), int(n["port"]))
+                   for n in nodes)
 
     def initialize(self):
-        """Discover the topology and install it in the engine. Single flight
+        """Discover the topology and install it in the engine (the nodes
+        asked first: ``orig_startup_nodes``, or with
+        ``nodemanager_follow_cluster`` the ``startup_nodes``). Single flight
         with the engine's own refreshes: if one is running, this waits for it
-        instead of asking the nodes a second time."""
-        pool = self._pool
-        if pool is not None and getattr(pool, "_refresh_callback", None) == self._initialize:
-            pool._refresh_now()
-        else:
-            self._initialize()
-
-    def _initialize(self):
-        """Discovery itself: CLUSTER SLOTS from the startup nodes (then every
-        node known) until one gives a usable map."""
-        pool = self._pool
-        last_covered = None
-        last_error = None
-        answered = False
-        for node in self._candidates():
-            host, port = node["host"], int(node["port"])
-            try:
-                reply = pool._node_command(host, port, "CLUSTER", "SLOTS")
-            except AuthenticationError as e:
-                if isinstance(e, RedisClusterException):
-                    raise
-                raise ClusterAuthenticationError(*e.args) from e
-            except (ConnectionError, TimeoutError) as e:
-                name = "{0}:{1}".format(host, port)
-                last_error = str(e) if name in str(e) else "{0}: {1}".format(name, e)
-                continue
-            except ResponseError as e:
-                if "CLUSTERDOWN" in str(e) or "MASTERDOWN" in str(e):
-                    continue
-                raise RedisClusterException(
-                    "ERROR sending 'cluster slots' command to redis server: {0}".format(
-                        {"host": host, "port": port}))
-            except Exception:
-                raise RedisClusterException(
-                    "ERROR sending 'cluster slots' command to redis server: {0}".format(
-                        {"host": host, "port": port}))
-            answered = True
-            nodes, table = self._parse_slots(reply, host)
-            covered = sum(1 for s in table if s != _NO_NODE)
-            if covered < 16384 and not self._skip_full_coverage_check:
-                if self.cluster_require_full_coverage(nodes):
-                    last_covered = covered
-                    continue
-            pool._set_topology(nodes, struct.pack("=16384H", *table))
-            self.reinitialize_counter = 0
-            if self.nodemanager_follow_cluster:
-                self.startup_nodes = [
-                    {"host": h, "port": p, "name": "{0}:{1}".format(h, p)} for h, p, _r, _m in nodes]
-            return
-        if not answered:
-            raise RedisClusterException(
-                "Redis Cluster cannot be connected. Please provide at least one reachable node."
-                + (" (last error: {0})".format(last_error) if last_error else ""))
-        raise RedisClusterException(
-            "All slots are not covered after query all startup_nodes. "
-            "{0} of {1} covered...".format(last_covered, self.REDIS_CLUSTER_HASH_SLOTS))
+        instead of asking the nodes a second time. RedisClusterException if
+        no usable slot map came."""
+        self._seed_engine(self.startup_nodes if self.nodemanager_follow_cluster
+                          else self.orig_startup_nodes)
+        self._pool._refresh_now()
+        self.reinitialize_counter = 0
 
     def increment_reinitialize_counter(self, ct=1, count=1):
         """Count MOVED replies; rediscover every ``reinitialize_steps``."""

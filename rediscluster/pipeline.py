@@ -323,63 +323,40 @@ class ClusterPipeline(RedisCluster):
 
     def _execute_transaction(self, stack):
         slot = self._transaction_slot(stack, {self._slot} if self._slot is not None else ())
-        asking = None
-        for _attempt in range(self.RedisClusterRequestTTL):
-            held = self._conn is not None
-            if held:
-                conn = self._conn
-            elif asking is not None:
-                conn = self.connection_pool._connection(*asking)
-            else:
-                conn = self.connection_pool._connection(slot)
-            commands = ([("ASKING",)] if asking is not None and not held else []) + \
-                [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)]
-            try:
-                replies = conn.execute_many(commands)
-            finally:
-                if not held:
-                    conn.release()
-            if asking is not None and not held:
-                replies = replies[1:]
-            queued, exec_reply = replies[1:-1], replies[-1]
-            # Where the redirect comes: Redis answers each queued command
-            # (then EXECABORT), Valkey 9 queues them and answers EXEC itself.
-            redirect = next((r for r in queued if isinstance(r, (MovedError, AskError))), None)
-            for r in (replies[0], exec_reply):
-                if redirect is None and isinstance(r, (MovedError, AskError)):
-                    redirect = r
+        if self._conn is None:
+            # MULTI ... EXEC as one unit: redirects, retries and connection
+            # failures are the engine's (the same policy as every command).
+            replies = _core.Client._execute_transaction(self, slot, stack)
+        else:
+            # WATCH holds a connection: the transaction must run on it.
+            replies = self._conn.execute_many(
+                [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)])
+            # A redirect (Redis answers it to a queued command, Valkey to
+            # EXEC): the watched keys' slot moved, the watch means nothing now.
+            redirect = next((r for r in replies if isinstance(r, (MovedError, AskError))), None)
             if redirect is not None:
-                if held:
-                    # The watched keys' slot moved: the watch means nothing now.
-                    raise WatchError("Slot moved during the transaction: {0}".format(redirect))
-                if isinstance(redirect, MovedError):
-                    self.connection_pool._patch_slot(redirect.slot_id, redirect.host or "",
-                                                     redirect.port)
-                    asking = None
-                else:
-                    asking = (redirect.host, redirect.port)
-                continue
-            if exec_reply is None:
-                raise WatchError("Watched variable changed.")
-            if isinstance(exec_reply, Exception):
-                # EXECABORT: each command refused while queuing keeps its own
-                # error; the others get the EXECABORT. raise_on_error raises
-                # the first refused command's error (as redis-py does).
-                results = [r if isinstance(r, Exception) else exec_reply for r in queued]
-                self._abort_index = next(
-                    (i for i, r in enumerate(queued) if isinstance(r, Exception)), None)
-                return results
-            results = []
-            for c, r in zip(stack, exec_reply):
-                if not isinstance(r, Exception):
-                    try:
-                        r = apply_callback(self.response_callbacks, c.args, r, c.options)
-                    except Exception as e:  # a parser that fails: its error in place
-                        r = e
-                c.result = r
-                results.append(r)
+                raise WatchError("Slot moved during the transaction: {0}".format(redirect))
+        queued, exec_reply = replies[1:-1], replies[-1]
+        if exec_reply is None:
+            raise WatchError("Watched variable changed.")
+        if isinstance(exec_reply, Exception):
+            # EXECABORT: each command refused while queuing keeps its own
+            # error; the others get the EXECABORT. raise_on_error raises
+            # the first refused command's error (as redis-py does).
+            results = [r if isinstance(r, Exception) else exec_reply for r in queued]
+            self._abort_index = next(
+                (i for i, r in enumerate(queued) if isinstance(r, Exception)), None)
             return results
-        raise RedisClusterException("Transaction redirected too many times")
+        results = []
+        for c, r in zip(stack, exec_reply):
+            if not isinstance(r, Exception):
+                try:
+                    r = apply_callback(self.response_callbacks, c.args, r, c.options)
+                except Exception as e:  # a parser that fails: its error in place
+                    r = e
+            c.result = r
+            results.append(r)
+        return results
 
     # ------------------------------------------------------------ multi-key in pipelines
 

@@ -14,21 +14,28 @@ pushes ``sunsubscribe`` for the slot's channels) or a shard connection drops,
 the channels are subscribed again on the slot's new owner.
 
 ``get_message`` / ``listen`` / ``run_in_thread`` read every connection (classic
-and sharded); messages are redis-py's dicts ``{'type', 'pattern', 'channel',
-'data'}``.
+and sharded) through the engine's waits: one ``_core.Subscriber`` waits for
+the next reply of any of them (native ``poll()`` with the GIL released and
+Ctrl-C handled, or the gevent / ``set_wait_callback`` driver, so other
+greenlets run meanwhile). Messages are redis-py's dicts ``{'type',
+'pattern', 'channel', 'data'}``. What to do after a connection loss or a
+slot move (subscribing again, with backoff) stays here, with the
+subscription state.
 
 Threads: one thread may read (``get_message``, ``listen``, or the
-``run_in_thread`` worker) while others subscribe and unsubscribe. Waiting for
-messages happens outside the object's lock; every use of a connection happens
-under it.
+``run_in_thread`` worker) while others subscribe, unsubscribe or close. The
+reader holds the connections only while it waits, outside the object's lock;
+another thread that needs them wakes it (``Subscriber.wake``) and waits until
+it let them go (``_exclusive``); every other use of a connection happens under
+the lock.
 """
 
-import os
+import contextlib
 import random
-import select
 import threading
 import time
 
+from . import _core
 from .commands._util import list_or_args, nativestr
 from .connection import (
     ClusterConnection,
@@ -94,8 +101,11 @@ class ClusterPubSub:
         else:
             self.health_check_response = [b"pong", self.HEALTH_CHECK_MESSAGE.encode()]
         self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._reading = False  # a reader waits in _sub.read(), holding the connections
+        self._writers = 0  # threads that wait for it to let them go (_exclusive)
+        self._sub = None  # the _core.Subscriber, made by the first read
         self._subscribed_event = threading.Event()
-        self._wake = None  # (read fd, write fd): wakes a waiting reader
         self._main = None  # the classic connection (a held _core.Connection)
         self._view = None  # what ``connection`` shows of it
         self._next_health_check = 0.0
@@ -115,17 +125,28 @@ class ClusterPubSub:
             self.reset()
         except Exception:
             pass
-        wake, self._wake = getattr(self, "_wake", None), None
-        if wake is not None:
-            for fd in wake:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+
+    @contextlib.contextmanager
+    def _exclusive(self):
+        """The object's lock, with no reader holding the connections: a
+        reader waiting in another thread (or greenlet) is woken and lets them
+        go first. Readers wait while a thread is in here."""
+        with self._lock:
+            self._writers += 1
+            try:
+                while self._reading:
+                    self._sub.wake()
+                    self._cond.wait(1.0)
+                yield
+            finally:
+                self._writers -= 1
+                if not self._writers:
+                    self._cond.notify_all()
 
     def reset(self):
-        """Close every connection and forget all subscriptions."""
-        with self._lock:
+        """Close every connection and forget all subscriptions (a reader
+        waiting in another thread returns)."""
+        with self._exclusive():
             conns = [self._main] + list(self._shard_conns.values())
             self._main = None
             self._shard_conns = {}
@@ -149,9 +170,7 @@ class ClusterPubSub:
             self._main_retry_at = 0.0
             self._main_backoff = _BACKOFF_MIN
             self._last_error = None
-            self._rr = 0
             self._subscribed_event.clear()
-            self._wakeup()  # a reader waiting in another thread returns
 
     def close(self):
         """Same as ``reset()``: close the connections, drop the subscriptions."""
@@ -205,17 +224,16 @@ class ClusterPubSub:
         conn, view._conn = view._conn, None
         if conn is None:
             return
-        with self._lock:
+        with self._exclusive():
             if self._main is conn:
                 self._main_lost(ConnectionError("Pub/Sub connection closed by disconnect()"))
-                self._wakeup()
             else:
                 conn.close()
 
     def on_connect(self, connection):
         """Subscribe again to every channel and pattern recorded (what a
         reconnection does; redis-py's connect callback)."""
-        with self._lock:
+        with self._exclusive():
             self.pending_unsubscribe_channels.clear()
             self.pending_unsubscribe_patterns.clear()
             if self.channels:
@@ -235,7 +253,7 @@ class ClusterPubSub:
         interval = self._health_check_interval
         if interval and time.time() > self._next_health_check:
             self._next_health_check = time.time() + interval
-            with self._lock:
+            with self._exclusive():
                 if self._main is not None:
                     self.execute_command("PING", self.HEALTH_CHECK_MESSAGE)
 
@@ -270,33 +288,6 @@ class ClusterPubSub:
 
     def _slot(self, name):
         return self.connection_pool.keyslot(self._encode(name))
-
-    # ------------------------------------------------------------ wake-up pipe
-
-    def _wake_fd(self):
-        if self._wake is None:
-            r, w = os.pipe()
-            os.set_blocking(r, False)
-            os.set_blocking(w, False)
-            self._wake = (r, w)
-        return self._wake[0]
-
-    def _wakeup(self):
-        """Tell a reader waiting in another thread that the set of
-        connections changed."""
-        if self._wake is not None:
-            try:
-                os.write(self._wake[1], b"x")
-            except OSError:
-                pass
-
-    def _drain_wake(self):
-        if self._wake is not None:
-            try:
-                while os.read(self._wake[0], 512):
-                    pass
-            except OSError:
-                pass
 
     # ------------------------------------------------------------ classic connection
 
@@ -348,7 +339,6 @@ class ClusterPubSub:
         self._main = conn
         self._main_lost_at = None
         self._main_backoff = _BACKOFF_MIN
-        self._wakeup()
         return conn
 
     def _main_lost(self, exc):
@@ -382,7 +372,7 @@ class ClusterPubSub:
         """Send a (un)subscribe command on the classic connection, connecting
         it first if needed (to the master of the slot of ``args[1]``); the
         reply is read by ``get_message``."""
-        with self._lock:
+        with self._exclusive():
             hint = args[1] if len(args) > 1 else None
             if self._main is None:
                 self._connect_main(hint)
@@ -406,7 +396,7 @@ class ClusterPubSub:
         callable that receives the channel's messages instead of
         ``get_message``/``listen``. https://redis.io/commands/subscribe"""
         new = self._parse_args(args, kwargs)
-        with self._lock:
+        with self._exclusive():
             ret = self.execute_command("SUBSCRIBE", *new.keys())
             new = self._normalize_keys(new)
             self.channels.update(new)
@@ -417,7 +407,7 @@ class ClusterPubSub:
     def unsubscribe(self, *args):
         """Unsubscribe from the channels, or from all of them if none is
         given. https://redis.io/commands/unsubscribe"""
-        with self._lock:
+        with self._exclusive():
             if args:
                 args = list_or_args(args[0], args[1:])
                 names = [self._normalize(a) for a in args]
@@ -432,7 +422,7 @@ class ClusterPubSub:
         the first pattern's slot when no channel is subscribed.
         https://redis.io/commands/psubscribe"""
         new = self._parse_args(args, kwargs)
-        with self._lock:
+        with self._exclusive():
             ret = self.execute_command("PSUBSCRIBE", *new.keys())
             new = self._normalize_keys(new)
             self.patterns.update(new)
@@ -443,7 +433,7 @@ class ClusterPubSub:
     def punsubscribe(self, *args):
         """Unsubscribe from the patterns, or from all of them if none is given.
         https://redis.io/commands/punsubscribe"""
-        with self._lock:
+        with self._exclusive():
             if args:
                 args = list_or_args(args[0], args[1:])
                 names = [self._normalize(a) for a in args]
@@ -513,7 +503,6 @@ class ClusterPubSub:
                 if conn is None:
                     conn = pool._connection(host, port)
                     self._shard_conns[name] = conn
-                    self._wakeup()
                 conn.send([("SSUBSCRIBE",) + tuple(chs)])
             except _CONN_ERRORS as e:
                 self._shard_conn_lost(name, e)
@@ -567,7 +556,7 @@ class ClusterPubSub:
         slot; ``name=handler`` keyword arguments register a handler. Messages
         have type ``smessage``. https://redis.io/commands/ssubscribe"""
         new = self._normalize_keys(self._parse_args(args, kwargs))
-        with self._lock:
+        with self._exclusive():
             fresh = [ch for ch in new if ch not in self.shard_channels]
             self.shard_channels.update(new)
             self.pending_unsubscribe_shard_channels.difference_update(new)
@@ -589,7 +578,7 @@ class ClusterPubSub:
     def sunsubscribe(self, *args):
         """Unsubscribe from the shard channels, or from all of them if none is
         given. https://redis.io/commands/sunsubscribe"""
-        with self._lock:
+        with self._exclusive():
             if args:
                 args = list_or_args(args[0], args[1:])
                 names = [self._normalize(a) for a in args]
@@ -736,50 +725,47 @@ class ClusterPubSub:
         (None: as long as it takes); None if there was none."""
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         while True:
-            progressed = False
             with self._lock:
+                # another reader first, and threads about to use the connections
+                while self._reading or self._writers:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return None
+                    self._cond.wait(left)
                 self._run_retries()
-                sources = self._sources()
-                n = len(sources)
-                start = self._rr % n if n else 0
-                self._rr += 1
-                for i in range(n):
-                    name, conn = sources[(start + i) % n]
-                    if not conn.open:
-                        continue
-                    try:
-                        reply = conn.read(0)
-                    except _CONN_ERRORS as e:
-                        self._lost(name, e)
-                        progressed = True
-                        continue
-                    if reply is None:
-                        continue
-                    progressed = True
-                    response = self._on_reply(name, reply)
-                    if response is not None:
-                        return response
-                    break
-                if progressed:
-                    continue
-                fds = [conn.fileno() for _, conn in self._sources() if conn.open]
+                sources = [(name, conn) for name, conn in self._sources() if conn.open]
                 due = self._next_due()
                 now = time.monotonic()
-                if deadline is not None and now >= deadline:
+                if not sources and due is None and not self.subscribed:
                     return None
-                if not fds and due is None and not self.subscribed:
-                    return None
-                wait = None if deadline is None else deadline - now
+                wait = None if deadline is None else max(0.0, deadline - now)
                 if due is not None:
                     until = max(0.0, due - now)
                     wait = until if wait is None else min(wait, until)
-                wake = self._wake_fd()
-            poller = select.poll()
-            for fd in fds + [wake]:
-                poller.register(fd, select.POLLIN)
-            poller.poll(None if wait is None else max(0, int(wait * 1000 + 0.999)))
-            with self._lock:
-                self._drain_wake()
+                if self._sub is None:
+                    self._sub = _core.Subscriber(self.connection_pool)
+                sub = self._sub
+                self._reading = True
+            try:
+                got = sub.read([conn for _, conn in sources], wait)
+            finally:
+                with self._lock:
+                    self._reading = False
+                    self._cond.notify_all()
+            if got is not None:
+                conn, reply = got
+                with self._lock:
+                    name = next(n for n, c in sources if c is conn)
+                    if conn is (self._main if name is _MAIN else self._shard_conns.get(name)):
+                        if not conn.open:  # it failed; reply is its error
+                            self._lost(name, reply)
+                        else:
+                            response = self._on_reply(name, reply)
+                            if response is not None:
+                                return response
+                    # (else replaced meanwhile: reset(), a disconnect())
+            elif deadline is not None and time.monotonic() >= deadline:
+                return None
 
     def parse_response(self, block=True, timeout=0):
         """The next raw reply (list) of any connection; None if none came

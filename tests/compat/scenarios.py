@@ -845,6 +845,13 @@ def scn_nodemanager(ctx):
     s("link moved", lambda: link.get("foo"))
     s("require full coverage", lambda: nm.cluster_require_full_coverage(nm.nodes))
     s("remap", lambda: nm.remap_internal_node_object(["1.2.3.4", 1]))
+    rules = [{"from_host": "10.0.0.1", "to_host": ctx.host, "from_port": 6379, "to_port": ctx.port},
+             {"from_host": "10.0.0.2", "to_host": "10.0.0.3"}]
+    nr = NodeManager(startup_nodes=[{"host": ctx.host, "port": ctx.port}], host_port_remap=rules)
+    s("remap rules", lambda: [nr.remap_internal_node_object(list(a)) for a in
+                              (("10.0.0.1", 6379), ("10.0.0.1", 6380), ("10.0.0.2", 1), ("10.9.9.9", 2))])
+    s("remap initialize", lambda: (nr.initialize(), len(nr.slots), sorted(nr.nodes)))
+    s("require full coverage of current", lambda: nm.cluster_require_full_coverage({}))
     s("unreachable", lambda: NodeManager(startup_nodes=[{"host": ctx.host, "port": 7999}]).initialize())
     s("no startup nodes", lambda: NodeManager(startup_nodes=[]))
     s("bad remap", lambda: NodeManager(startup_nodes=[{"host": "h", "port": 1}], host_port_remap={}))

@@ -137,6 +137,66 @@ def test_get_message_timeout_yields(client, ticker):
     p.close()
 
 
+def test_listen_lets_other_greenlets_run(client, ticker):
+    """A greenlet blocked in listen() (classic and shard connections) leaves
+    the hub free: the ticker runs and a publisher greenlet gets through."""
+    rc = client()
+    tag = uuid.uuid4().hex[:6]
+    ch, sch = key(tag, "lc"), key(tag + "s", "ls")
+    p = rc.pubsub(ignore_subscribe_messages=True)
+    p.subscribe(ch)
+    p.ssubscribe(sch)
+    got = []
+
+    def listen():
+        for m in p.listen():
+            got.append((m["type"], m["data"]))
+            if len(got) == 2:
+                return
+
+    reader = gevent.spawn(listen)
+    before = ticker.ticks
+    gevent.sleep(0.5)  # the reader waits in listen() meanwhile
+    assert ticker.ticks - before >= 30
+    assert not reader.dead and got == []
+    rc.publish(ch, "one")
+    rc.spublish(sch, "two")
+    reader.join(timeout=5)
+    assert reader.dead
+    assert sorted(got) == [("message", b"one"), ("smessage", b"two")]
+    p.close()
+
+
+def test_listen_woken_by_another_greenlet(client):
+    """close() and subscribe() from another greenlet reach a greenlet
+    waiting in listen() at once (the wake-up fd waits on the hub too)."""
+    rc = client()
+    tag = uuid.uuid4().hex[:6]
+    p = rc.pubsub(ignore_subscribe_messages=True)
+    p.subscribe(key(tag, "w1"))
+    got = []
+
+    def listen():
+        for m in p.listen():
+            got.append(m["data"])
+
+    reader = gevent.spawn(listen)
+    gevent.sleep(0.2)
+    t0 = time.monotonic()
+    p.subscribe(key(tag, "w2"))
+    assert time.monotonic() - t0 < 0.5
+    gevent.sleep(0.1)
+    rc.publish(key(tag, "w2"), "hello")
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    assert got == [b"hello"]
+    t0 = time.monotonic()
+    p.close()
+    reader.join(timeout=5)
+    assert reader.dead and time.monotonic() - t0 < 0.5
+
+
 def test_socket_timeout_honoured(client, ticker):
     rc = client(socket_timeout=0.3)
     before = ticker.ticks

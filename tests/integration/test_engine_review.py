@@ -118,20 +118,18 @@ def test_moved_target_is_remapped(auth_cluster):
 
 class _SlowRefresh:
     """A refresh running in another thread until ``release()``: the pool's
-    refresh callback blocks before discovering."""
+    test hook blocks as the discovery starts."""
 
     def __init__(self, pool):
         self.pool = pool
-        self.real = pool._refresh_callback
         self.entered, self.released = threading.Event(), threading.Event()
 
     def _slow(self):
         self.entered.set()
         self.released.wait(10)
-        return self.real()
 
     def __enter__(self):
-        self.pool._refresh_callback = self._slow
+        self.pool._refresh_hook = self._slow
         self.thread = threading.Thread(target=self.pool._refresh, args=(True,))
         self.thread.start()
         assert self.entered.wait(10)
@@ -140,7 +138,7 @@ class _SlowRefresh:
     def release(self):
         self.released.set()
         self.thread.join()
-        self.pool._refresh_callback = self.real
+        self.pool._refresh_hook = None
 
     def __exit__(self, *exc):
         self.release()
@@ -150,13 +148,12 @@ def test_fork_while_another_thread_refreshes(new_client):
     """A child forked while another thread was refreshing can still refresh."""
     rc = new_client()
     pool = rc.connection_pool
-    real = pool._refresh_callback
     with _SlowRefresh(pool):
         pid = os.fork()
         if pid == 0:  # child
             code = 1
             try:
-                pool._refresh_callback = real
+                pool._refresh_hook = None
                 n = pool._stats()["refreshes"]
                 time.sleep(0.3)  # the refresh interval
                 pool._refresh(True)
@@ -336,7 +333,9 @@ def test_redirected_pipeline_memory(cluster, flush):
             p.get("rcit:mem:%%d" %% i)
         p.execute()  # warm-up: buffers of this size once
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        pool._refresh_callback = None
+        def off():
+            raise RuntimeError("no refresh: the bogus map stays")
+        pool._refresh_hook = off
         pool._set_topology(table, struct.pack("=16384H", *([master] * 16384)))
         for i in range(100000):
             p.get("rcit:mem:%%d" %% i)
@@ -471,34 +470,23 @@ def test_initialize_called_directly_is_single_flight(new_client):
     rc = new_client()
     pool = rc.connection_pool
     nm = pool.nodes
-    real_parse = nm._parse_slots
-    running = []
-    overlap = []
-    lock = threading.Lock()
+    started = []
 
-    def counted(*args, **kwargs):
-        with lock:
-            running.append(1)
-            if len(running) > 1:
-                overlap.append(len(running))
-        try:
-            time.sleep(0.3)
-            return real_parse(*args, **kwargs)
-        finally:
-            with lock:
-                running.pop()
+    def slow():
+        started.append(threading.get_ident())
+        time.sleep(0.3)
 
-    nm._parse_slots = counted
+    pool._refresh_hook = slow
     time.sleep(0.3)
     try:
         t = threading.Thread(target=pool._refresh, args=(True,))
         t.start()
         time.sleep(0.1)
-        nm.initialize()
+        nm.initialize()  # waits for the running one
         t.join()
     finally:
-        del nm._parse_slots
-    assert overlap == []
+        pool._refresh_hook = None
+    assert started == [t.ident]
 
 
 # ------------------------------------------------------------------ item 16

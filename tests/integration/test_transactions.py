@@ -12,8 +12,10 @@ import threading
 import pytest
 
 from rediscluster.exceptions import (
+    ClusterError,
     RedisClusterException,
     ResponseError,
+    TryAgainError,
     WatchError,
 )
 
@@ -463,10 +465,18 @@ def test_transaction_after_ask(new_client, cluster, migration):
     assert cluster.pipe(m.dst, [("ASKING",), ("GET", fresh)])[1] == b"F"
 
     # keys of the slot on both nodes: the server refuses (TRYAGAIN) until the
-    # migration is over; the transaction fails as a whole, nothing applied
+    # migration is over; retried with backoff like a single command, then
+    # the transaction fails as a whole -- the same exception -- nothing applied
+    multi0 = counts(cluster, "multi")
     pipe.incr(a).incr(c_key)
-    with pytest.raises(ResponseError, match="TRYAGAIN|rehashing|TTL"):
+    with pytest.raises(ClusterError, match="TTL exhausted") as ei:
         pipe.execute()
+    assert isinstance(ei.value.__context__, TryAgainError)
+    with pytest.raises(ClusterError, match="TTL exhausted") as single:
+        c.execute_command("EXISTS", a, c_key)  # a single command: the same end
+    assert type(single.value.__context__) is TryAgainError
+    tries = sum(delta(multi0, counts(cluster, "multi")).values())
+    assert tries == c.RedisClusterRequestTTL
     assert cluster.raw(m.src, "GET", c_key) == b"3"
     assert cluster.pipe(m.dst, [("ASKING",), ("GET", a)])[1] == b"2"
     m.move_rest()
@@ -532,3 +542,23 @@ def test_slot_moves_while_watching(new_client, cluster, migration):
     assert c.transaction(incr, a) == [True]
     assert len(attempts) >= 2
     assert cluster.raw(m.src, "GET", a) == b"11"
+
+
+def test_execute_transaction_bad_input(rc):
+    from rediscluster import _core
+    from rediscluster.exceptions import DataError
+
+    pipe = rc.pipeline(transaction=True)
+    run = _core.Client._execute_transaction
+    with pytest.raises(ValueError, match="out of range"):
+        run(pipe, 16384, [])
+    with pytest.raises(TypeError):
+        run(pipe, "0", [])
+    with pytest.raises(TypeError):
+        run(pipe, 0)
+    with pytest.raises(RedisClusterException, match="Unable to determine command"):
+        run(pipe, 0, [((), None)])
+    with pytest.raises(DataError):
+        run(pipe, 0, [(("SET", "k", None), None)])
+    # an empty transaction is MULTI + EXEC
+    assert run(pipe, 0, []) == [b"OK", []]

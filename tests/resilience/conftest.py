@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from loadgen import wait_until
+from loadgen import SLOW, wait_until
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -128,6 +128,14 @@ class Env:
     def pid(self, port):
         info = self.rcit.parse_info(self.cluster.raw(port, "INFO", "server"))
         return int(info["process_id"])
+
+    def server(self):
+        """The nodes' server as (name, version): ("redis", "7.0.15"),
+        ("valkey", "9.1.2") (Valkey also reports a redis_version: its
+        server_name decides)."""
+        info = self.rcit.parse_info(self.cluster.raw(self.base, "INFO", "server"))
+        name = str(info.get("server_name") or "redis").lower()
+        return name, str(info.get(name + "_version") or info["redis_version"])
 
     def sigstop(self, port):
         pid = self.pid(port)
@@ -320,9 +328,16 @@ class Env:
             since = load.events[0][0]
         disrupted = load.disrupted_until(since)
         stats = load.client.connection_pool._stats()
+        server, version = self.server()
+        slow = sorted((op for op in load.all_ops() if op[1] > SLOW), key=lambda op: op[0])
         row = {
             "test": test,
             "broken": broken,
+            "server": server,
+            "server_version": version,
+            "slow_ops": len(slow),
+            "slow_samples": [[round(op[0] - load.started, 3), round(op[1], 3), op[3]]
+                             for op in (slow if len(slow) <= 6 else slow[:3] + slow[-3:])],
             "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Turn build/resilience-results.jsonl into the results table of docs/reliability.md.
+"""Turn build/resilience-results.jsonl into the results tables of docs/reliability.md.
 
     python3 tests/resilience/report.py [--results FILE] [--doc FILE] [--check]
 
-Each fault test appends one JSON line per run; the table shows the last line
-of each test. The table replaces whatever stands between the markers
-``<!-- resilience-results:begin -->`` and ``<!-- resilience-results:end -->``
-in the document (appended at the end if the markers are missing). The table
-is printed too. ``--check``: print only, change nothing.
+Each fault test appends one JSON line per run, naming the server it ran
+against; there is one table per server (Redis 7.0, Valkey 9.1, ...), made of
+the last line of each test on that server. A server's table replaces what
+stands between its markers ``<!-- resilience-results:SERVER:begin -->`` and
+``<!-- resilience-results:SERVER:end -->`` in the document (SERVER:
+``redis-7.0``, ``valkey-9.1``, ...; appended at the end if missing), so a run
+against one server leaves the other servers' tables as they are. The tables
+are printed too. ``--check``: print only, change nothing.
 """
 
 import argparse
@@ -16,22 +19,31 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-BEGIN = "<!-- resilience-results:begin -->"
-END = "<!-- resilience-results:end -->"
+MARK = "<!-- resilience-results:%s:%s -->"
 ORDER = ["kill9_master_seed", "kill9_master_other", "manual_failover", "reshard", "sigstop_short", "sigstop_failover",
          "rolling_restart"]
 
 
+def server_key(row):
+    """The server's table a row belongs to: 'redis-7.0', 'valkey-9.1', ...
+    (rows written before the server was recorded were Redis 7.0's)."""
+    name = row.get("server", "redis")
+    version = row.get("server_version", "7.0")
+    return "%s-%s" % (name, ".".join(version.split(".")[:2]))
+
+
 def last_rows(path):
-    rows = {}
+    """{server key: the last row of each test on that server, in ORDER}."""
+    by_server = {}
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line:
                 row = json.loads(line)
-                rows[row["test"]] = row
-    return [rows[t] for t in ORDER if t in rows] + \
-        [rows[t] for t in sorted(rows) if t not in ORDER]
+                by_server.setdefault(server_key(row), {})[row["test"]] = row
+    return {key: [rows[t] for t in ORDER if t in rows] +
+            [rows[t] for t in sorted(rows) if t not in ORDER]
+            for key, rows in by_server.items()}
 
 
 def secs(v):
@@ -72,7 +84,15 @@ def notes(row):
             for r in row["per_restart"]))
     if row.get("late_writes"):
         out.append("%d abandoned writes applied late" % row["late_writes"])
+    if row.get("slow_ops"):
+        out.append("%d calls slower than 0.25 s" % row["slow_ops"])
     return "; ".join(out)
+
+
+def server_label(rows):
+    versions = sorted({"%s %s" % (r.get("server", "redis").capitalize(),
+                                  r.get("server_version", "7.0")) for r in rows})
+    return ", ".join(versions)
 
 
 def table(rows):
@@ -107,10 +127,20 @@ def table(rows):
     runs = sorted({(r["when"], r["python"], r["cpus"]) for r in rows})
     if runs:
         lines.append("")
-        lines.append("Last runs: %s to %s, Python %s, %s CPUs." % (
-            runs[0][0], runs[-1][0], ", ".join(sorted({r[1] for r in runs})),
+        lines.append("Server: %s. Last runs: %s to %s, Python %s, %s CPUs." % (
+            server_label(rows), runs[0][0], runs[-1][0],
+            ", ".join(sorted({r[1] for r in runs})),
             ", ".join(sorted({str(r[2]) for r in runs}))))
     return "\n".join(lines)
+
+
+def replace_block(doc, key, text):
+    """doc with server ``key``'s block (markers included) set to ``text``."""
+    begin, end = MARK % (key, "begin"), MARK % (key, "end")
+    block = "%s\n%s\n%s" % (begin, text, end)
+    if begin in doc and end in doc:
+        return doc[:doc.index(begin)] + block + doc[doc.index(end) + len(end):]
+    return doc.rstrip("\n") + ("\n\n" if doc else "") + block + "\n"
 
 
 def main(argv=None):
@@ -122,17 +152,16 @@ def main(argv=None):
     if not Path(args.results).exists():
         print("no results in %s (run make test-resilience)" % args.results, file=sys.stderr)
         return 1
-    text = table(last_rows(args.results))
-    print(text)
+    tables = {key: table(rows) for key, rows in sorted(last_rows(args.results).items())}
+    for key, text in tables.items():
+        print("== %s\n%s" % (key, text))
     if args.check:
         return 0
     doc = Path(args.doc)
     old = doc.read_text() if doc.exists() else ""
-    block = "%s\n%s\n%s" % (BEGIN, text, END)
-    if BEGIN in old and END in old:
-        new = old[:old.index(BEGIN)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + ("\n\n" if old else "") + block + "\n"
+    new = old
+    for key, text in tables.items():
+        new = replace_block(new, key, text)
     if new != old:
         doc.write_text(new)
         print("updated %s" % doc)

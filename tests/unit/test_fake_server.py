@@ -553,3 +553,93 @@ def test_node_command_still_returns_moved(nodes, clients):
     with pytest.raises(MovedError):
         rc.connection_pool._node_command("127.0.0.1", a.port, "GET", "k")
     assert b.count("GET") == 0
+
+
+# ------------------------------------------------------------------ transactions
+
+
+def serve_transactions(node, queued=b"+QUEUED\r\n", exec_reply=b"*1\r\n:1\r\n"):
+    """node answers MULTI, INCRBY (queued; incr() sends it) and EXEC as
+    scripted, every time."""
+    node.on("MULTI", reply(b"+OK\r\n"), forever=True)
+    node.on("INCRBY", reply(queued) if isinstance(queued, bytes) else queued, forever=True)
+    node.on("EXEC", reply(exec_reply) if isinstance(exec_reply, bytes) else exec_reply,
+            forever=True)
+
+
+@pytest.mark.parametrize("cut", [b"", b"*1\r\n", b"*1\r\n:1"], ids=repr)
+def test_transaction_cut_after_exec_is_not_resent(node, client, cut):
+    # EXEC was sent: whether it ran is unknown -- the connection error, once
+    serve_transactions(node, exec_reply=close(cut))
+    with Timer() as t, pytest.raises(ConnectionError):
+        client.pipeline(transaction=True).incr("k").execute()
+    assert t.elapsed < 2 * TIMEOUT
+    assert node.count("MULTI") == 1 and node.count("EXEC") == 1
+
+
+def test_transaction_stall_on_exec_is_a_timeout_and_not_resent(node, client):
+    serve_transactions(node, exec_reply=stall(b"*1\r\n"))
+    with Timer() as t, pytest.raises(TimeoutError):
+        client.pipeline(transaction=True).incr("k").execute()
+    assert t.elapsed < 3 * TIMEOUT
+    assert node.count("EXEC") == 1
+
+
+def test_transaction_garbage_reply_is_a_connection_error(node, client):
+    serve_transactions(node, queued=b"@x\r\n")
+    with pytest.raises(ConnectionError):
+        client.pipeline(transaction=True).incr("k").execute()
+    assert node.count("MULTI") == 1  # a protocol error ends it: never re-sent
+    # the client goes on with a new connection
+    serve_transactions(node)
+    assert client.pipeline(transaction=True).incr("k").execute() == [1]
+
+
+def test_transaction_follows_moved_then_ask_whole(nodes, clients):
+    # MOVED to b, b answers ASK to c: the whole block goes on, ASKING before
+    # MULTI on c; the map names b from then on
+    c = nodes()
+    b = nodes()
+    a = nodes()
+    serve_transactions(a, queued=moved("k", b.port),
+                       exec_reply=b"-EXECABORT Transaction discarded\r\n")
+    serve_transactions(b, queued=moved("k", c.port, "ASK"),
+                       exec_reply=b"-EXECABORT Transaction discarded\r\n")
+    serve_transactions(c, exec_reply=b"*2\r\n:5\r\n$1\r\nv\r\n")
+    rc = clients(a)
+    assert rc.pipeline(transaction=True).incr("k").get("k").execute() == [5, b"v"]
+    assert c.names()[-5:] == ["ASKING", "MULTI", "INCRBY", "GET", "EXEC"]
+    assert [n.count("EXEC") for n in (a, b, c)] == [1, 1, 1]
+    assert rc.connection_pool.get_node_by_slot(_core.key_slot("k"))["port"] == b.port
+
+
+def test_transaction_redirect_answered_to_exec(nodes, clients):
+    # Valkey queues the commands and answers EXEC with the redirect
+    b = nodes()
+    a = nodes()
+    serve_transactions(a, exec_reply=moved("k", b.port))
+    serve_transactions(b, exec_reply=b"*1\r\n:7\r\n")
+    rc = clients(a)
+    assert rc.pipeline(transaction=True).incr("k").execute() == [7]
+    assert a.count("EXEC") == 1 and b.count("EXEC") == 1
+
+
+def test_transaction_endless_moved_is_ttl_exhausted(nodes, clients):
+    a = nodes()
+    b = nodes(slots_owner=("127.0.0.1", a.port))
+    serve_transactions(a, queued=moved("k", b.port), exec_reply=b"-EXECABORT x\r\n")
+    serve_transactions(b, queued=moved("k", a.port), exec_reply=b"-EXECABORT x\r\n")
+    rc = clients(a)
+    with Timer() as t, pytest.raises(ClusterError) as info:
+        rc.pipeline(transaction=True).incr("k").execute()
+    assert type(info.value) is ClusterError and info.value.args == ("TTL exhausted.",)
+    assert t.elapsed < 5
+    assert a.count("MULTI") + b.count("MULTI") == RedisCluster.RedisClusterRequestTTL
+
+
+def test_transaction_clusterdown_then_served(node, client):
+    serve_transactions(node)
+    node.on("INCRBY", reply(b"-CLUSTERDOWN The cluster is down\r\n"),
+            reply(b"+QUEUED\r\n"))
+    assert client.pipeline(transaction=True).incr("k").execute() == [1]
+    assert node.count("MULTI") == 2

@@ -277,6 +277,8 @@ def _instance(cname, listener):
         return _core.Pool()._connection(*listener)
     if cname == "PipelineCommand":
         return _core.PipelineCommand(("GET", "k"))
+    if cname == "Subscriber":
+        return _core.Subscriber(_core.Pool())
     raise AssertionError("add a way to make a %s" % cname)
 
 
