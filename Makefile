@@ -71,7 +71,8 @@ help:
 	@echo "make test-c         tests/c/test_commands.c (command table, key finder) under ASan+UBSan"
 	@echo "make test-compat    the differential suite against redis-py-cluster 2.1.3 (in $(COMPAT_VENV))"
 	@echo "make demo           setup, build, cluster, examples/basic.py, a short benchmarks/simple.py run"
-	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, benchmarks/compare.py"
+	@echo "make bench          setup, build, cluster, benchmarks/setup_peers.sh, compare.py --publish docs/_static (~15 min;"
+	@echo "                    BENCH_ARGS=--quick: a 1-minute smoke run, not published; --sections, --no-callgrind: benchmarks/README.md)"
 	@echo "make asan           ASan+UBSan build in $(ASAN_VENV), unit + integration tests under it"
 	@echo "make docs           the manual into docs/_build/html (Sphinx -W -n, then tools/check_docs.py)"
 	@echo "make docs-browser   make docs, plus the page check in headless Chromium"
@@ -339,6 +340,10 @@ demo: setup build
 	$(VENV_PY) benchmarks/simple.py --requests 20000
 	@echo "The cluster keeps running on 127.0.0.1:$(CLUSTER_BASE); stop it with: make cluster-stop"
 
+# The peers' venvs (benchmarks/.venv-*: redis-py-cluster 2.1.3 with gevent, redis-py,
+# valkey-glide-sync, valkey-glide) come from PyPI; the run publishes its JSON and
+# charts into docs/_static (docs/benchmarks.rst shows them). The bench extra brings
+# matplotlib (charts); the test extra, gevent (the gevent section, for ours).
 bench: setup build $(VENV)/.rc-bench
 	@$(CLUSTER_PY) start --cluster main
 	PYTHON=$(abspath $(VENV_PY)) bash benchmarks/setup_peers.sh

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Create the two peer virtualenvs that benchmarks/compare.py measures against.
+# Create the peer virtualenvs that benchmarks/compare.py measures against.
 #
-#   benchmarks/.venv-rpc      redis-py-cluster==2.1.3 + redis==3.5.3 (+ hiredis if one works)
-#   benchmarks/.venv-redispy  latest redis[hiredis]  (redis.cluster.RedisCluster)
+#   benchmarks/.venv-rpc          redis-py-cluster==2.1.3 + redis==3.5.3 (+ hiredis if one
+#                                 works) + gevent (the gevent section monkey-patches it)
+#   benchmarks/.venv-redispy      latest redis[hiredis]  (redis.cluster.RedisCluster and
+#                                 redis.asyncio.cluster.RedisCluster)
+#   benchmarks/.venv-glide        latest valkey-glide-sync  (glide_sync, Rust core)
+#   benchmarks/.venv-glide-async  latest valkey-glide       (glide, asyncio, Rust core)
 #
+# The two glide packages each ship the same `glide_shared` package, so they get a
+# venv each (two releases side by side would overwrite each other's files).
 # Idempotent: a venv that already exists and imports what it should is left alone.
 # Override the interpreter with PYTHON=/path/to/python3 (default: python3).
-# FORCE=1 rebuilds both venvs.
+# FORCE=1 rebuilds every venv.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -67,6 +73,10 @@ else
     pipq "$RPC" "redis-py-cluster==2.1.3" "redis==3.5.3" setuptools
     venv_ok "$RPC" "$RPC_CHECK" || { log "ERROR: $RPC does not import redis-py-cluster 2.1.3"; exit 1; }
 fi
+# gevent: the gevent section runs the original monkey-patched (it is pure Python)
+if ! venv_ok "$RPC" 'import gevent.monkey'; then
+    pipq "$RPC" gevent || { log "ERROR: gevent does not install into $RPC"; exit 1; }
+fi
 # hiredis: redis 3.5.3 predates hiredis 2.x/3.x; try newest first, older series after,
 # keep the first that installs for this Python *and* passes the parser check.
 # $RPC/.no-hiredis records that none did (delete it, or FORCE=1, to try again).
@@ -84,13 +94,13 @@ if ! venv_ok "$RPC" "$RPC_HIREDIS_CHECK" && [ ! -e "$RPC/.no-hiredis" ]; then
     fi
 fi
 if hv=$("$RPC/bin/python" -c "$RPC_HIREDIS_CHECK" 2>/dev/null); then
-    log "rpc: redis-py-cluster 2.1.3, redis 3.5.3, hiredis $hv (used by redis 3.5.3)"
+    log "rpc: redis-py-cluster 2.1.3, redis 3.5.3, hiredis $hv (used by redis 3.5.3), gevent $("$RPC/bin/python" -c 'import gevent; print(gevent.__version__)')"
 else
-    log "rpc: redis-py-cluster 2.1.3, redis 3.5.3, NO hiredis (pure-Python parser)"
+    log "rpc: redis-py-cluster 2.1.3, redis 3.5.3, NO hiredis (pure-Python parser), gevent $("$RPC/bin/python" -c 'import gevent; print(gevent.__version__)')"
 fi
 
 # ---------------------------------------------------------------- redis-py (latest)
-RPY_CHECK='import redis, hiredis; from redis.cluster import RedisCluster; from redis.utils import HIREDIS_AVAILABLE; assert HIREDIS_AVAILABLE'
+RPY_CHECK='import redis, hiredis; from redis.cluster import RedisCluster; from redis.asyncio.cluster import RedisCluster; from redis.utils import HIREDIS_AVAILABLE; assert HIREDIS_AVAILABLE'
 if [ -z "${FORCE:-}" ] && venv_ok "$RPY" "$RPY_CHECK"; then
     log "$RPY present: skipped"
 else
@@ -100,3 +110,20 @@ else
     venv_ok "$RPY" "$RPY_CHECK" || { log "ERROR: $RPY does not import redis.cluster with hiredis"; exit 1; }
 fi
 log "redispy: $("$RPY/bin/python" -c 'import redis, hiredis; print("redis", redis.__version__, "hiredis", hiredis.__version__)')"
+
+# ---------------------------------------------------------------- valkey-glide (latest)
+glide_venv() {  # glide_venv DIR PACKAGE MODULE
+    local venv="$1" pkg="$2" mod="$3"
+    local check="import $mod; from $mod import GlideClusterClient, GlideClusterClientConfiguration, NodeAddress, ClusterBatch"
+    if [ -z "${FORCE:-}" ] && venv_ok "$venv" "$check"; then
+        log "$venv present: skipped"
+    else
+        log "creating $venv"
+        make_venv "$venv"
+        pipq "$venv" "$pkg"
+        venv_ok "$venv" "$check" || { log "ERROR: $venv does not import $mod"; exit 1; }
+    fi
+    log "$(basename "$venv" | sed 's/^.venv-//'): $pkg $("$venv/bin/python" -c "from importlib.metadata import version; print(version('$pkg'))")"
+}
+glide_venv "$HERE/.venv-glide" valkey-glide-sync glide_sync
+glide_venv "$HERE/.venv-glide-async" valkey-glide glide
