@@ -482,7 +482,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     char inline_buf[RC_INLINE_BUF];
     rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
     rc_argv av;
-    const rc_cmdinfo *ci;
+    const rc_cmdinfo *ci, *hot = NULL;
     rc_route rt;
     int where;
 
@@ -497,9 +497,15 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
         rc_raise_cluster(st, "Unable to determine command to use");
         goto done;
     }
-    upper = rc_upper_name(st, args[0]);
-    if (upper == NULL) {
-        goto done;
+    if (args[0] == self->hot_name) {
+        upper = args[0]; /* the name of the last command: known upper-case */
+        Py_INCREF(upper);
+        hot = self->hot_ci;
+    } else {
+        upper = rc_upper_name(st, args[0]);
+        if (upper == NULL) {
+            goto done;
+        }
     }
     flag = rc_lookup(self->nodes_flags, upper);
     if (flag != NULL) {
@@ -524,8 +530,21 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     av.data = op.buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    if (rc_packed_info(self, &av, &ci) < 0) {
-        goto done;
+    if (hot != NULL && rc_arity_fits(hot, av.n)) {
+        ci = hot;
+    } else {
+        if (rc_packed_info(self, &av, &ci) < 0) {
+            goto done;
+        }
+        if (upper == args[0] && ci != NULL && rc_arity_fits(ci, av.n) &&
+            !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED))) {
+            /* A name from the static table (never freed) under an exact
+             * upper-case str: the next call with this object skips the
+             * upper-casing and the table lookup. */
+            Py_INCREF(upper);
+            Py_XSETREF(self->hot_name, upper);
+            self->hot_ci = ci;
+        }
     }
     if (ci != NULL) {
         const char *hint = rc_stateful_hint(ci);
@@ -1160,6 +1179,7 @@ Client_clear(ClientObject *self)
     Py_CLEAR(self->nodes_flags);
     Py_CLEAR(self->result_callbacks);
     Py_CLEAR(self->queue);
+    Py_CLEAR(self->hot_name);
     return 0;
 }
 

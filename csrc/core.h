@@ -28,6 +28,11 @@ typedef struct ClientObject {
     int read_from_replicas;
     PyObject *queue;               /* pipelines: list of (args, options) */
     PyObject *weakrefs;
+    /* execute_command's memo of the last command name: the exact,
+     * upper-case str object passed (owned, so its address cannot be
+     * reused) and its entry of the static command table. */
+    PyObject *hot_name;
+    const struct rc_cmdinfo *hot_ci;
 } ClientObject;
 
 /* The module state reached from an instance of one of our types or of a
