@@ -82,6 +82,37 @@ rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
     return 0;
 }
 
+/* rc_packed_info for a command whose name argument is `name`, memoised on
+ * the client: a name object that is an exact str spelling a static table
+ * entry in upper case (the literals of the command methods) is kept (owned,
+ * so its address cannot be reused) with its entry, and the next command
+ * with the same object skips the upper-casing and the lookup. Only entries
+ * of the static table (never freed) whose arity decides alone: no
+ * containers, no learned commands. 0, or -1 with an exception set. */
+static int
+rc_memo_info(ClientObject *self, PyObject *name, const rc_argv *a, const rc_cmdinfo **out)
+{
+    const rc_cmdinfo *ci;
+
+    if (name == self->hot_name && rc_arity_fits(self->hot_ci, a->n)) {
+        *out = self->hot_ci;
+        return 0;
+    }
+    if (rc_packed_info(self, a, out) < 0) {
+        return -1;
+    }
+    ci = *out;
+    if (ci != NULL && PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) &&
+        !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED)) && rc_arity_fits(ci, a->n) &&
+        (size_t)PyUnicode_GET_LENGTH(name) == (size_t)ci->name_len &&
+        memcmp(PyUnicode_DATA(name), ci->name, (size_t)ci->name_len) == 0) {
+        Py_INCREF(name);
+        Py_XSETREF(self->hot_name, name);
+        self->hot_ci = ci;
+    }
+    return 0;
+}
+
 /* Where a packed command goes: a slot (>= 0), RC_RT_KEYLESS ("Missing key")
  * or RC_RT_RANDOM_MASTER (keyless by design, e.g. EVAL with 0 keys, or
  * malformed arguments the server should judge). */
@@ -482,7 +513,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     char inline_buf[RC_INLINE_BUF];
     rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
     rc_argv av;
-    const rc_cmdinfo *ci, *hot = NULL;
+    const rc_cmdinfo *ci;
     rc_route rt;
     int where;
 
@@ -498,9 +529,8 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
         goto done;
     }
     if (args[0] == self->hot_name) {
-        upper = args[0]; /* the name of the last command: known upper-case */
+        upper = args[0]; /* the memoised name: known upper-case */
         Py_INCREF(upper);
-        hot = self->hot_ci;
     } else {
         upper = rc_upper_name(st, args[0]);
         if (upper == NULL) {
@@ -530,21 +560,8 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     av.data = op.buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    if (hot != NULL && rc_arity_fits(hot, av.n)) {
-        ci = hot;
-    } else {
-        if (rc_packed_info(self, &av, &ci) < 0) {
-            goto done;
-        }
-        if (upper == args[0] && ci != NULL && rc_arity_fits(ci, av.n) &&
-            !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED))) {
-            /* A name from the static table (never freed) under an exact
-             * upper-case str: the next call with this object skips the
-             * upper-casing and the table lookup. */
-            Py_INCREF(upper);
-            Py_XSETREF(self->hot_name, upper);
-            self->hot_ci = ci;
-        }
+    if (rc_memo_info(self, args[0], &av, &ci) < 0) {
+        goto done;
     }
     if (ci != NULL) {
         const char *hint = rc_stateful_hint(ci);
@@ -836,7 +853,7 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         av.data = op.buf.data;
         av.pos = pos;
         av.n = (int)ntok;
-        if (rc_packed_info(self, &av, &ci) < 0) {
+        if (rc_memo_info(self, PyTuple_GET_ITEM(cargs, 0), &av, &ci) < 0) {
             goto done;
         }
         where = rc_route_packed(&av, ci);
@@ -889,10 +906,15 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
             v = r;
             goto place;
         }
-        upper = rc_upper_name(st, PyTuple_GET_ITEM(cargs, 0));
-        if (upper == NULL) {
-            Py_CLEAR(out);
-            goto done;
+        upper = PyTuple_GET_ITEM(cargs, 0);
+        if (upper == self->hot_name) {
+            Py_INCREF(upper); /* the memoised name: known upper-case */
+        } else {
+            upper = rc_upper_name(st, upper);
+            if (upper == NULL) {
+                Py_CLEAR(out);
+                goto done;
+            }
         }
         cb = rc_lookup(self->response_callbacks, upper);
         Py_DECREF(upper);
