@@ -375,7 +375,7 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         rc_raise_cluster(st, "Command: %U is blocked in redis cluster mode", upper);
         goto done;
     }
-    if (cl->refresh_pending && rc_cluster_refresh(cl, 0) < 0) {
+    if (__atomic_load_n(&cl->refresh_pending, __ATOMIC_RELAXED) && rc_cluster_refresh(cl, 0) < 0) {
         goto done;
     }
     targets = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *targets);

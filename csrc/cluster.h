@@ -1,10 +1,27 @@
 /* cluster.h -- the engine's data: configuration, connections, nodes with
  * their connection pools, and the slot map (tier 2).
  *
- * Threading: a client is shared by many threads. Everything here is changed
- * only while holding the GIL. A connection belongs to exactly one op between
- * checkout and checkin, and only that op touches it with the GIL released
- * (socket and raw byte buffers; replies are parsed with the GIL).
+ * Threading: a client is shared by many threads. A connection belongs to
+ * exactly one op between checkout and checkin, and only that op touches it
+ * (its socket and raw byte buffers with the GIL released; replies are parsed
+ * with the GIL). What all threads share is guarded by the engine lock of its
+ * cluster (rc_lock, below), not by the GIL: the pools (idle stacks, the
+ * connection counts, the list of open connections, the waiters' FIFO, the
+ * reaper's clock), node pins, the refresh state (refreshing, pending, the
+ * rate limit's clock, counters, moved_count), the slot map and the node
+ * table when they change (installing a topology, a MOVED patch, a new node,
+ * retiring nodes) and the reads that pick a node for a slot (roles, replica
+ * lists, round-robin positions, down_until), and the random state. The lock
+ * is held only around short C sections that never wait, never call Python
+ * code and never take the GIL; it may be taken with or without the GIL.
+ * Slot entries and the node table are also read without it on paths where
+ * a stale value is harmless (it is re-checked under the lock before use):
+ * slot entries are written with atomic stores, and a node table replaced by
+ * a larger one stays allocated until the cluster is cleared.
+ * What still leans on the GIL (see docs/engine.md): the Python-facing views
+ * of the table (NodeManager, the pool's introspection, fan-out targets), the
+ * configuration (set before the first command), and the discovery's
+ * bookkeeping between its steps.
  *
  * Node lifetime: a node that left the topology is freed (its index reused)
  * by the next topology change once nothing refers to it: no open connection
@@ -15,6 +32,7 @@
 #ifndef RC_CLUSTER_H
 #define RC_CLUSTER_H
 
+#include <sched.h>
 #include <sys/socket.h>
 
 #include "net.h"
@@ -138,14 +156,20 @@ typedef struct rc_node {
     int pins;             /* holders by index across GIL releases (rc_node_pin) */
     rc_addr addrs[RC_MAX_ADDRS]; /* resolved addresses (naddrs of them) */
     int naddrs;           /* 0: not resolved yet */
+    struct rc_node *retired_next; /* rc_cluster_retire's list of nodes to free */
 } rc_node;
 
 typedef struct rc_cluster {
     rc_state *st;                 /* borrowed module state */
     rc_cfg cfg;
+    unsigned long lock;           /* the engine lock (rc_lock): 0 when free,
+                                     else the holder's fork generation */
     rc_node **nodes;              /* node table (owned); NULL entries are free
                                      indices, reused by rc_cluster_node */
     int nnodes, nodes_cap;        /* entries in use (up to the last live one) */
+    rc_node **old_tables[20];     /* tables replaced by larger ones, kept for
+                                     readers without the lock (owned) */
+    int nold_tables;
     uint16_t slots[RC_SLOTS];     /* slot -> master node index / RC_NO_NODE */
     unsigned long long epoch;     /* bumped on every slot-map change */
     long long nconns;             /* open connections over all nodes */
@@ -184,6 +208,43 @@ typedef struct rc_cluster {
     PyObject *wait_cb;            /* the pool's wait function, or NULL */
     int io_native;                /* io="native": never a wait function */
 } rc_cluster;
+
+/* The engine lock (see the file comment). A test-and-set lock: the
+ * sections it guards are short and never wait, so a waiter spins a little,
+ * then yields its CPU. Its word holds the holder's fork generation: after a
+ * fork(), a lock held by a thread of the parent (which does not exist in
+ * the child) is taken over by the child's first locker. Not recursive. */
+static inline void
+rc_lock(rc_cluster *cl)
+{
+    extern volatile unsigned long rc_fork_gen;
+    unsigned long gen = rc_fork_gen, seen = 0;
+    int spins = 0;
+    while (!__atomic_compare_exchange_n(&cl->lock, &seen, gen, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        if (seen != gen) {
+            continue; /* a parent's holder: take it over (seen is expected now) */
+        }
+        seen = 0;
+        if (++spins >= 64) {
+            spins = 0;
+            sched_yield();
+        }
+    }
+}
+
+static inline void
+rc_unlock(rc_cluster *cl)
+{
+    __atomic_store_n(&cl->lock, 0UL, __ATOMIC_RELEASE);
+}
+
+/* A slot's master index (RC_NO_NODE: none) read without the lock. */
+static inline int
+rc_slot_master(const rc_cluster *cl, int slot)
+{
+    return (int)__atomic_load_n(&cl->slots[slot], __ATOMIC_RELAXED);
+}
 
 /* Status of operations that can fail on the network or in Python. */
 enum {
@@ -269,7 +330,14 @@ int rc_cluster_node_remapped(rc_cluster *cl, const char *host, size_t hostlen, i
 static inline rc_node *
 rc_cluster_at(const rc_cluster *cl, int i)
 {
-    return i >= 0 && i < cl->nnodes ? cl->nodes[i] : NULL;
+    /* nnodes first: a table published before a larger count (release) */
+    int n = __atomic_load_n(&cl->nnodes, __ATOMIC_ACQUIRE);
+    rc_node **t;
+    if (i < 0 || i >= n) {
+        return NULL;
+    }
+    t = __atomic_load_n(&cl->nodes, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&t[i], __ATOMIC_ACQUIRE);
 }
 
 /* Keep node i from being freed while held by index (see the lifetime note
@@ -277,8 +345,13 @@ rc_cluster_at(const rc_cluster *cl, int i)
 void rc_node_pin(rc_cluster *cl, int i);
 void rc_node_unpin(rc_cluster *cl, int i);
 
-/* Free the nodes that left the topology and that nothing refers to. GIL. */
+/* Free the nodes that left the topology and that nothing refers to. GIL.
+ * _locked (the engine lock held): take them out of the table and return
+ * them as a list, for rc_cluster_free_retired after the lock is released
+ * (freeing a node drops its Python name). */
 void rc_cluster_retire(rc_cluster *cl);
+rc_node *rc_cluster_retire_locked(rc_cluster *cl);
+void rc_cluster_free_retired(rc_cluster *cl, rc_node *gone);
 
 /* After fork(), in the child: drop the parent's sockets (every connection
  * of the cluster closed; held ones stay allocated for their owner, broken)
@@ -294,7 +367,7 @@ rc_cluster_check_fork(rc_cluster *cl)
     }
 }
 
-/* Take a connection to `node` without waiting (`w`: the caller's place in
+/* Take a connection to node index `node` without waiting (`w`: the caller's place in
  * the waiters' FIFO, or NULL for a newcomer; at the limit only the oldest
  * waiter gets a connection that frees up, newcomers queue): an idle one whose
  * READONLY state fits the node's role (RC_CHECKOUT_IDLE), or a new one
@@ -306,7 +379,7 @@ rc_cluster_check_fork(rc_cluster *cl)
  * to the caller, who must do it before writing (the native driver's fast
  * start does it with the GIL released). GIL. */
 enum { RC_CHECKOUT_IDLE = 1, RC_CHECKOUT_OPENING = 2, RC_CHECKOUT_FULL = 3 };
-int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err,
+int rc_pool_checkout_nb(rc_cluster *cl, int node, rc_conn **out, rc_err *err,
                         double now, rc_waiter *w, int idle_check);
 
 /* The waiters' FIFO: rc_waiter_enqueue after RC_CHECKOUT_FULL (once),
@@ -354,21 +427,36 @@ void rc_cluster_wake_drain(rc_cluster *cl);
 /* Patch one slot after MOVED: slot -> node (marked master). GIL. */
 void rc_cluster_patch_slot(rc_cluster *cl, int slot, int node);
 
+/* A MOVED reply followed: the slot patched, and a refresh asked for after
+ * reinit_steps of them (the original's reinitialize_steps). */
+void rc_cluster_moved(rc_cluster *cl, int slot, int node);
+
+/* Ask for a refresh (the next operation that may run one does). */
+static inline void
+rc_cluster_want_refresh(rc_cluster *cl)
+{
+    __atomic_store_n(&cl->refresh_pending, 1, __ATOMIC_RELAXED);
+}
+
 /* Whether a refresh is wanted: one was asked for (refresh_pending), or
  * topology_check_interval passed since the last one (it is asked for now).
  * The engine checks it as each operation starts. GIL. */
 static inline int
 rc_cluster_refresh_wanted(rc_cluster *cl, double now)
 {
-    if (RC_UNLIKELY(cl->check_interval > 0) && now >= cl->next_check) {
-        cl->refresh_pending = 1;
+    if (RC_UNLIKELY(cl->check_interval > 0)) {
+        double due;
+        __atomic_load(&cl->next_check, &due, __ATOMIC_RELAXED);
+        if (now >= due) {
+            rc_cluster_want_refresh(cl);
+        }
     }
-    return cl->refresh_pending;
+    return __atomic_load_n(&cl->refresh_pending, __ATOMIC_RELAXED);
 }
 
 /* Whether a pending refresh may run now (not running, the rate limit
  * passed). GIL. */
-int rc_cluster_refresh_due(const rc_cluster *cl);
+int rc_cluster_refresh_due(rc_cluster *cl);
 
 /* Topology refresh policy (single flight, rate limited), for sync callers:
  * force=0: run only if due (pending and the interval passed);

@@ -582,7 +582,7 @@ rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
 
     for (;;) {
         rc_err_clear(&err);
-        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now(), w.queued ? &w : NULL, 1);
+        r = rc_pool_checkout_nb(cl, node->index, out, &err, rc_net_now(), w.queued ? &w : NULL, 1);
         if (r != RC_CHECKOUT_FULL) {
             break;
         }
@@ -594,9 +594,9 @@ rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
             PyErr_SetString(cl->st->ConnectionError, "No connection available.");
             return RC_ST_PY;
         }
-        node->pins++; /* kept while we wait without a connection */
+        rc_node_pin(cl, node->index); /* kept while we wait without a connection */
         r = rc_cluster_sleep(cl, 0.005);
-        node->pins--;
+        rc_node_unpin(cl, node->index);
         if (r < 0) {
             rc_waiter_remove(cl, &w);
             return RC_ST_PY;

@@ -57,7 +57,7 @@ rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
     rs->conn_fails++;
     if (err->kind == RC_E_TIMEOUT) {
         rs->timeouts++;
-        cl->refresh_pending = 1;
+        rc_cluster_want_refresh(cl);
         return;
     }
     rs->refresh = 1;
@@ -71,34 +71,37 @@ rc_note_conn_fail(rc_cluster *cl, rc_retry *rs, const rc_err *err)
 static int
 rc_slot_node(rc_cluster *cl, int slot, int replica_ok, int attempt)
 {
-    int m = (int)cl->slots[slot];
+    int m = rc_slot_master(cl, slot), r = m;
     rc_node *mn, *rn;
     unsigned pick;
 
-    if (!replica_ok || attempt > 0 || m == (int)RC_NO_NODE || m >= cl->nnodes) {
+    if (!replica_ok || attempt > 0 || m == (int)RC_NO_NODE) {
         return m;
     }
-    mn = cl->nodes[m];
-    if (mn == NULL || mn->nreplicas == 0) {
-        return m;
+    /* The replica lists and round-robin positions change under the lock. */
+    rc_lock(cl);
+    m = (int)cl->slots[slot];
+    r = m;
+    mn = rc_cluster_at(cl, m);
+    if (mn != NULL && mn->nreplicas > 0) {
+        pick = mn->rr++ % (unsigned)(mn->nreplicas + 1); /* per master: even whatever the key mix */
+        if (pick > 0) {
+            rn = rc_cluster_at(cl, mn->replicas[pick - 1]);
+            /* A replica that refused a connection lately is skipped for a second. */
+            if (rn != NULL && !(rn->down_until > 0 && rc_net_now() < rn->down_until)) {
+                r = mn->replicas[pick - 1];
+            }
+        }
     }
-    pick = mn->rr++ % (unsigned)(mn->nreplicas + 1); /* per master: even whatever the key mix */
-    if (pick == 0) {
-        return m;
-    }
-    rn = rc_cluster_at(cl, mn->replicas[pick - 1]);
-    /* A replica that refused a connection lately is skipped for a second. */
-    if (rn == NULL || (rn->down_until > 0 && rc_net_now() < rn->down_until)) {
-        return m;
-    }
-    return mn->replicas[pick - 1];
+    rc_unlock(cl);
+    return r;
 }
 
 /* Whether node ni is a replica read's detour (not the slot's master). */
 static int
 rc_on_replica(rc_cluster *cl, const rc_route *rt, int ni)
 {
-    return rt->replica_ok && rt->slot >= 0 && ni != (int)cl->slots[rt->slot];
+    return rt->replica_ok && rt->slot >= 0 && ni != rc_slot_master(cl, rt->slot);
 }
 
 /* Fold one command's view of a round into the round's (max of counters). */
@@ -162,10 +165,7 @@ rc_on_redirect(rc_cluster *cl, const rc_redir *r, int *ask_node, rc_retry *rs,
         if (r->node < 0) {
             return 0;
         }
-        rc_cluster_patch_slot(cl, r->slot, r->node);
-        if (++cl->moved_count >= cl->reinit_steps) {
-            cl->refresh_pending = 1;
-        }
+        rc_cluster_moved(cl, r->slot, r->node);
         return 1;
     case RC_REDIR_ASK:
         rc_set_ask(cl, ask_node, r->node);
@@ -586,11 +586,10 @@ static int
 rc_lane_checkout(rc_op *op, rc_lane *l, double now, int idle_check)
 {
     rc_cluster *cl = op->cl;
-    rc_node *node = cl->nodes[l->node];
     int r;
 
     rc_err_clear(&l->err);
-    r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now,
+    r = rc_pool_checkout_nb(cl, l->node, &l->conn, &l->err, now,
                             l->waiter.queued ? &l->waiter : NULL, idle_check);
     if (r != RC_CHECKOUT_FULL) {
         rc_waiter_remove(cl, &l->waiter);
@@ -836,7 +835,13 @@ rc_lane_parse(rc_op *op, rc_lane *l)
         } else if (c->state == RC_CONN_READY) {
             l->state = RC_LANE_IO;
             c->dirty = 1;
-            c->node->down_until = 0;
+            double down;
+            __atomic_load(&c->node->down_until, &down, __ATOMIC_RELAXED);
+            if (down > 0) {
+                rc_lock(cl);
+                c->node->down_until = 0;
+                rc_unlock(cl);
+            }
             l->deadline = rc_lane_io_deadline(op, op->now);
         }
     }
@@ -915,7 +920,7 @@ rc_settle_item(rc_op *op, rc_lane *l, int j)
     rc_item *it = &l->items[j];
     rc_bcmd *c = &op->cmds[it->cmd];
     const rc_err *err = l->conn != NULL ? &l->conn->err : &l->err;
-    rc_node *node = cl->nodes[l->node];
+    rc_node *node = rc_cluster_at(cl, l->node); /* NULL: retired before its checkout */
 
     if (it->asking) {
         return 0;
@@ -937,7 +942,7 @@ rc_settle_item(rc_op *op, rc_lane *l, int j)
          * TTL runs out. */
         int final = rc_cut_final(op, err, l->conn != NULL && rc_lane_written(l, j) &&
                                               !c->rt.is_read);
-        Py_XSETREF(c->last, rc_conn_exc(st, err, node->name));
+        Py_XSETREF(c->last, rc_conn_exc(st, err, node != NULL ? node->name : NULL));
         if (c->last == NULL) {
             return -1;
         }
@@ -1057,7 +1062,8 @@ rc_settle_block(rc_op *op, rc_lane *l)
     }
     if (cut) {
         int final = rc_cut_final(op, err, l->conn != NULL && rc_lane_written(l, l->nitems - 1));
-        Py_XSETREF(head->last, rc_conn_exc(st, err, cl->nodes[l->node]->name));
+        rc_node *node = rc_cluster_at(cl, l->node);
+        Py_XSETREF(head->last, rc_conn_exc(st, err, node != NULL ? node->name : NULL));
         if (head->last == NULL) {
             return -1;
         }
@@ -1099,10 +1105,10 @@ rc_op_settle(rc_op *op)
         rc_lane *l = &op->lanes[k];
         if (l->failed) {
             rc_retry t = op->start;
-            rc_node *node = cl->nodes[l->node];
+            rc_node *node = rc_cluster_at(cl, l->node);
             /* A connection that failed to open for a replica read costs no
              * wait: the next attempt goes to the master. */
-            if (l->conn != NULL || node->role != RC_ROLE_REPLICA) {
+            if (l->conn != NULL || node == NULL || node->role != RC_ROLE_REPLICA) {
                 rc_note_conn_fail(cl, &t, l->conn != NULL ? &l->conn->err : &l->err);
                 rc_retry_merge(&op->rs, &t);
             }
@@ -1210,7 +1216,9 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
             if (l->conn->err.kind != RC_E_NONE) {
                 /* Not connected: nothing was sent. */
                 l->err = l->conn->err;
+                rc_lock(op->cl);
                 l->conn->node->down_until = now + 1.0;
+                rc_unlock(op->cl);
                 if (!l->held) {
                     rc_pool_discard(op->cl, l->conn);
                     l->conn = NULL;
@@ -1660,7 +1668,7 @@ rc_op_step(rc_op *op)
             op->phase = RC_PH_BACKOFF;
             if (op->rs.refresh) {
                 op->rs.refresh = 0;
-                cl->refresh_pending = 1;
+                rc_cluster_want_refresh(cl);
                 if (rc_cluster_refresh_due(cl)) {
                     return RC_OP_REFRESH;
                 }

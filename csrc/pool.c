@@ -1,6 +1,7 @@
 /* pool.c -- the node table, per-node connection pools, the slot map and the
- * refresh policy (tier 2). Runs with the GIL; nothing here waits (a caller
- * that must wait does it through its driver, drive.c). */
+ * refresh policy (tier 2). Shared state changes under the engine lock
+ * (cluster.h); nothing here waits (a caller that must wait does it through
+ * its driver, drive.c). Functions named *_locked expect the lock held. */
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -16,6 +17,10 @@
 #include "topology.h"
 
 volatile unsigned long rc_fork_gen = 1;
+
+static void rc_pool_discard_locked(rc_cluster *cl, rc_conn *c);
+static void rc_waiter_enqueue_locked(rc_cluster *cl, rc_waiter *w);
+static int rc_wake_fd_locked(rc_cluster *cl);
 
 static void
 rc_after_fork_child(void)
@@ -106,6 +111,10 @@ rc_cluster_clear(rc_cluster *cl)
     free(cl->nodes);
     cl->nodes = NULL;
     cl->nnodes = cl->nodes_cap = 0;
+    for (int i = 0; i < cl->nold_tables; i++) {
+        free(cl->old_tables[i]);
+    }
+    cl->nold_tables = 0;
     rc_buf_free(&cl->cfg.hello);
     rc_buf_free(&cl->cfg.hello_ro);
     Py_CLEAR(cl->wait_cb);
@@ -127,17 +136,17 @@ rc_cluster_clear(rc_cluster *cl)
 
 /* ------------------------------------------------------------------ nodes */
 
-int
-rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int create)
+/* The index of host:port in the table, -1 if absent; *free_at: the first
+ * free index (-1: none). Lock held. */
+static int
+rc_node_find_locked(rc_cluster *cl, const char *host, size_t hostlen, int port, int *free_at)
 {
-    rc_node *n;
-    int at = -1;
-
+    *free_at = -1;
     for (int i = 0; i < cl->nnodes; i++) {
-        n = cl->nodes[i];
+        rc_node *n = cl->nodes[i];
         if (n == NULL) {
-            if (at < 0) {
-                at = i; /* a free index to reuse */
+            if (*free_at < 0) {
+                *free_at = i; /* a free index to reuse */
             }
             continue;
         }
@@ -145,24 +154,52 @@ rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int 
             return i;
         }
     }
-    if (!create) {
+    return -1;
+}
+
+/* Room for one more entry at the end of the table: a larger table replaces
+ * the old one, which stays allocated for readers without the lock. 0, or -1
+ * (memory). Lock held. */
+static int
+rc_nodes_grow_locked(rc_cluster *cl)
+{
+    int cap = cl->nodes_cap ? cl->nodes_cap * 2 : 16;
+    rc_node **p;
+    if (cl->nnodes < cl->nodes_cap) {
+        return 0;
+    }
+    if (cl->nold_tables == (int)(sizeof cl->old_tables / sizeof cl->old_tables[0])) {
+        return -1; /* (16 << 20 entries: beyond the 65520 limit) */
+    }
+    p = calloc((size_t)cap, sizeof *p);
+    if (p == NULL) {
         return -1;
     }
-    if (at < 0 && cl->nnodes >= 0xFFF0) {
-        PyErr_SetString(cl->st->RedisClusterException,
-                        "too many cluster nodes (65520 addresses in use)");
-        return -1;
+    if (cl->nnodes > 0) {
+        memcpy(p, cl->nodes, (size_t)cl->nnodes * sizeof *p);
     }
-    if (at < 0 && cl->nnodes == cl->nodes_cap) {
-        int cap = cl->nodes_cap ? cl->nodes_cap * 2 : 16;
-        rc_node **p = realloc(cl->nodes, (size_t)cap * sizeof *p);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        cl->nodes = p;
-        cl->nodes_cap = cap;
+    if (cl->nodes != NULL) {
+        cl->old_tables[cl->nold_tables++] = cl->nodes;
     }
+    __atomic_store_n(&cl->nodes, p, __ATOMIC_RELEASE);
+    cl->nodes_cap = cap;
+    return 0;
+}
+
+int
+rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int create)
+{
+    rc_node *n;
+    int at, i;
+
+    rc_lock(cl);
+    i = rc_node_find_locked(cl, host, hostlen, port, &at);
+    rc_unlock(cl);
+    if (i >= 0 || !create) {
+        return i;
+    }
+    /* A new node, made without the lock (its name is a Python str), then
+     * added unless another thread added the same meanwhile. */
     n = calloc(1, sizeof *n);
     if (n == NULL) {
         PyErr_NoMemory();
@@ -183,9 +220,37 @@ rc_cluster_node(rc_cluster *cl, const char *host, size_t hostlen, int port, int 
         rc_node_free(cl, n);
         return -1;
     }
-    n->index = at >= 0 ? at : cl->nnodes++;
-    cl->nodes[n->index] = n;
-    return n->index;
+    rc_lock(cl);
+    i = rc_node_find_locked(cl, host, hostlen, port, &at);
+    if (i < 0) {
+        if (at < 0 && cl->nnodes >= 0xFFF0) {
+            i = -2;
+        } else if (at < 0 && rc_nodes_grow_locked(cl) < 0) {
+            i = -3;
+        } else {
+            i = at >= 0 ? at : cl->nnodes;
+            n->index = i;
+            __atomic_store_n(&cl->nodes[i], n, __ATOMIC_RELEASE);
+            if (at < 0) {
+                __atomic_store_n(&cl->nnodes, cl->nnodes + 1, __ATOMIC_RELEASE);
+            }
+            n = NULL;
+        }
+    }
+    rc_unlock(cl);
+    if (n != NULL) {
+        rc_node_free(cl, n); /* not added: another thread's stands, or an error */
+    }
+    if (i == -2) {
+        PyErr_SetString(cl->st->RedisClusterException,
+                        "too many cluster nodes (65520 addresses in use)");
+        return -1;
+    }
+    if (i == -3) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return i;
 }
 
 /* Whether host (text) is the rule's host: the same IPv4 address (the
@@ -278,31 +343,38 @@ done:
 void
 rc_node_pin(rc_cluster *cl, int i)
 {
-    rc_node *n = rc_cluster_at(cl, i);
+    rc_node *n;
+    rc_lock(cl);
+    n = rc_cluster_at(cl, i);
     if (n != NULL) {
         n->pins++;
     }
+    rc_unlock(cl);
 }
 
 void
 rc_node_unpin(rc_cluster *cl, int i)
 {
-    rc_node *n = rc_cluster_at(cl, i);
+    rc_node *n;
+    rc_lock(cl);
+    n = rc_cluster_at(cl, i);
     if (n != NULL && n->pins > 0) {
         n->pins--;
     }
+    rc_unlock(cl);
 }
 
-void
-rc_cluster_retire(rc_cluster *cl)
+rc_node *
+rc_cluster_retire_locked(rc_cluster *cl)
 {
+    rc_node *gone = NULL;
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
         if (n == NULL || n->in_topology || n->pins > 0) {
             continue;
         }
         while (n->nidle > 0) {
-            rc_pool_discard(cl, n->idle[--n->nidle]);
+            rc_pool_discard_locked(cl, n->idle[--n->nidle]);
         }
         if (n->nconns > 0) {
             continue; /* in use: freed by a later change */
@@ -315,12 +387,34 @@ rc_cluster_retire(rc_cluster *cl)
                 m->master = -1;
             }
         }
-        cl->nodes[i] = NULL;
-        rc_node_free(cl, n);
+        __atomic_store_n(&cl->nodes[i], NULL, __ATOMIC_RELEASE);
+        n->retired_next = gone;
+        gone = n;
     }
     while (cl->nnodes > 0 && cl->nodes[cl->nnodes - 1] == NULL) {
-        cl->nnodes--;
+        __atomic_store_n(&cl->nnodes, cl->nnodes - 1, __ATOMIC_RELEASE);
     }
+    return gone;
+}
+
+void
+rc_cluster_free_retired(rc_cluster *cl, rc_node *gone)
+{
+    while (gone != NULL) {
+        rc_node *next = gone->retired_next;
+        rc_node_free(cl, gone);
+        gone = next;
+    }
+}
+
+void
+rc_cluster_retire(rc_cluster *cl)
+{
+    rc_node *gone;
+    rc_lock(cl);
+    gone = rc_cluster_retire_locked(cl);
+    rc_unlock(cl);
+    rc_cluster_free_retired(cl, gone);
 }
 
 /* ------------------------------------------------------------------ fork */
@@ -328,7 +422,14 @@ rc_cluster_retire(rc_cluster *cl)
 void
 rc_cluster_after_fork(rc_cluster *cl)
 {
-    rc_conn *c = cl->conns;
+    rc_conn *c;
+
+    rc_lock(cl); /* (taken over if a thread of the parent held it) */
+    if (cl->fork_gen == rc_fork_gen) {
+        rc_unlock(cl); /* another thread of the child did it */
+        return;
+    }
+    c = cl->conns;
 
     /* Every socket of the cluster belongs to the parent: close our copy
      * (close() only -- no shutdown, nothing sent). Idle connections are
@@ -364,12 +465,13 @@ rc_cluster_after_fork(rc_cluster *cl)
     cl->wq_head = cl->wq_tail = NULL; /* (their lanes were the parent's threads') */
     rc_wake_close(cl);
     cl->fork_gen = rc_fork_gen;
+    rc_unlock(cl);
 }
 
 /* ------------------------------------------------------------------ waits */
 
-void
-rc_cluster_wake(rc_cluster *cl)
+static void
+rc_wake_locked(rc_cluster *cl)
 {
     if (cl->waiters > 0 && cl->wake[1] >= 0) {
         ssize_t w = write(cl->wake[1], "x", 1); /* non-blocking; a full pipe is awake enough */
@@ -377,8 +479,26 @@ rc_cluster_wake(rc_cluster *cl)
     }
 }
 
+void
+rc_cluster_wake(rc_cluster *cl)
+{
+    rc_lock(cl);
+    rc_wake_locked(cl);
+    rc_unlock(cl);
+}
+
 int
 rc_cluster_wake_fd(rc_cluster *cl)
+{
+    int fd;
+    rc_lock(cl);
+    fd = rc_wake_fd_locked(cl);
+    rc_unlock(cl);
+    return fd;
+}
+
+static int
+rc_wake_fd_locked(rc_cluster *cl)
 {
     if (cl->wake[0] < 0) {
         int fds[2];
@@ -400,8 +520,9 @@ void
 rc_cluster_wake_drain(rc_cluster *cl)
 {
     char byte;
-    if (cl->wake[0] >= 0) {
-        ssize_t r = read(cl->wake[0], &byte, 1); /* one release, one waiter */
+    int fd = __atomic_load_n(&cl->wake[0], __ATOMIC_RELAXED);
+    if (fd >= 0) {
+        ssize_t r = read(fd, &byte, 1); /* one release, one waiter */
         (void)r;
     }
 }
@@ -429,7 +550,7 @@ rc_pool_reap(rc_cluster *cl, double now)
             continue;
         }
         for (int j = 0; j < k; j++) {
-            rc_pool_discard(cl, n->idle[j]);
+            rc_pool_discard_locked(cl, n->idle[j]);
         }
         memmove(n->idle, n->idle + k, (size_t)(n->nidle - k) * sizeof *n->idle);
         n->nidle -= k;
@@ -446,9 +567,16 @@ rc_pool_full(rc_cluster *cl, rc_node *node)
 void
 rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w)
 {
-    if (w->queued) {
-        return;
+    rc_lock(cl);
+    if (!w->queued) {
+        rc_waiter_enqueue_locked(cl, w);
     }
+    rc_unlock(cl);
+}
+
+static void
+rc_waiter_enqueue_locked(rc_cluster *cl, rc_waiter *w)
+{
     w->next = NULL;
     w->prev = cl->wq_tail;
     if (cl->wq_tail != NULL) {
@@ -464,10 +592,12 @@ rc_waiter_enqueue(rc_cluster *cl, rc_waiter *w)
 void
 rc_waiter_remove(rc_cluster *cl, rc_waiter *w)
 {
-    int was_head = cl->wq_head == w;
-    if (!w->queued) {
+    int was_head;
+    if (!w->queued) { /* (only its owner changes it) */
         return;
     }
+    rc_lock(cl);
+    was_head = cl->wq_head == w;
     if (w->prev != NULL) {
         w->prev->next = w->next;
     } else {
@@ -482,18 +612,29 @@ rc_waiter_remove(rc_cluster *cl, rc_waiter *w)
     w->queued = 0;
     cl->waiters--;
     if (was_head) {
-        rc_cluster_wake(cl); /* the next one's turn */
+        rc_wake_locked(cl); /* the next one's turn */
     }
+    rc_unlock(cl);
 }
 
 int
-rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now,
+rc_pool_checkout_nb(rc_cluster *cl, int ni, rc_conn **out, rc_err *err, double now,
                     rc_waiter *w, int idle_check)
 {
+    rc_node *node;
     rc_conn *c;
     int status, readonly;
+    long long count = 0;
 
     rc_cluster_check_fork(cl);
+    rc_lock(cl);
+    node = rc_cluster_at(cl, ni);
+    if (node == NULL) {
+        /* retired since it was routed to: a failure that asks for a refresh */
+        rc_unlock(cl);
+        rc_err_set(err, RC_E_CONNECT, 0, "Error connecting: the node left the cluster.");
+        return RC_ST_NET;
+    }
     if (cl->cfg.max_idle > 0 && now >= cl->next_reap) {
         rc_pool_reap(cl, now);
     }
@@ -501,6 +642,7 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
         /* Others wait for a connection: it is the oldest one's turn. (A
          * thread that keeps the GIL from one command to the next would
          * otherwise take every connection released.) */
+        rc_unlock(cl);
         return RC_CHECKOUT_FULL;
     }
     readonly = cl->cfg.readonly_all || node->role == RC_ROLE_REPLICA;
@@ -509,14 +651,15 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
         /* An idle connection must have nothing to read: bytes there are a
          * reply nobody asked for (it would be taken for the next command's)
          * or the server's close. One non-blocking poll, as redis-py's
-         * can_read() on checkout. A node now read as a replica needs
-         * READONLY on the connection: one opened before (discovery, or
-         * while it was a master) is replaced. */
+         * can_read() on checkout (or the caller's, idle_check=0). A node
+         * now read as a replica needs READONLY on the connection: one
+         * opened before (discovery, or while it was a master) is replaced. */
         if (RC_UNLIKELY(idle_check && !rc_net_idle_ok(c->fd)) ||
             RC_UNLIKELY(readonly && !c->readonly)) {
-            rc_pool_discard(cl, c);
+            rc_pool_discard_locked(cl, c);
             continue;
         }
+        rc_unlock(cl);
         *out = c;
         return RC_CHECKOUT_IDLE;
     }
@@ -535,33 +678,39 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
             rc_conn *old = victim->idle[0];
             memmove(victim->idle, victim->idle + 1, (size_t)(victim->nidle - 1) * sizeof *victim->idle);
             victim->nidle--;
-            rc_pool_discard(cl, old);
+            rc_pool_discard_locked(cl, old);
         }
     }
     if (rc_pool_full(cl, node)) {
+        count = node->nconns;
+        rc_unlock(cl);
         if (cl->cfg.wait_timeout >= 0) {
             return RC_CHECKOUT_FULL;
         }
         if (cl->cfg.per_node) {
-            PyErr_Format(cl->st->RedisClusterException, "Too many connection (%d) for node: %U",
-                         node->nconns, node->name);
+            PyErr_Format(cl->st->RedisClusterException, "Too many connection (%lld) for node: %U",
+                         count, node->name);
         } else {
             PyErr_SetString(cl->st->RedisClusterException, "Too many connections");
         }
         return RC_ST_PY;
     }
     /* Count the connection before it exists, so that the limit holds and
-     * the node stays while it opens. */
+     * the node stays while it opens (started without the lock: resolving a
+     * name may call Python). */
     node->nconns++;
     cl->nconns++;
+    rc_unlock(cl);
     status = rc_conn_start(cl, node, readonly, out, err);
+    rc_lock(cl);
     if (status != RC_ST_OK) {
         node->nconns--;
         cl->nconns--;
-        rc_cluster_wake(cl);
+        rc_wake_locked(cl);
         if (status == RC_ST_NET) {
             node->down_until = now + 1.0;
         }
+        rc_unlock(cl);
         return status;
     }
     (*out)->next = cl->conns;
@@ -569,19 +718,28 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
         cl->conns->prev = *out;
     }
     cl->conns = *out;
+    rc_unlock(cl);
     return RC_CHECKOUT_OPENING;
 }
 
-void
-rc_pool_discard(rc_cluster *cl, rc_conn *c)
+static void
+rc_pool_discard_locked(rc_cluster *cl, rc_conn *c)
 {
     if (c->fork_gen == cl->fork_gen) {
         c->node->nconns--;
         cl->nconns--;
         rc_conn_unlink(cl, c);
-        rc_cluster_wake(cl);
+        rc_wake_locked(cl);
     }
     rc_conn_free(c);
+}
+
+void
+rc_pool_discard(rc_cluster *cl, rc_conn *c)
+{
+    rc_lock(cl);
+    rc_pool_discard_locked(cl, c);
+    rc_unlock(cl);
 }
 
 void
@@ -595,17 +753,20 @@ rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now)
 {
     rc_node *n = c->node;
 
+    rc_lock(cl);
     if (c->err.kind != RC_E_NONE || c->dirty || c->gen != n->gen ||
         c->fork_gen != rc_fork_gen || rc_reader_pending(c->reader) != 0 ||
         c->ctx.deferred != NULL) {
-        rc_pool_discard(cl, c);
+        rc_pool_discard_locked(cl, c);
+        rc_unlock(cl);
         return;
     }
     if (n->nidle == n->idle_cap) {
         int cap = n->idle_cap ? n->idle_cap * 2 : 4;
         rc_conn **p = realloc(n->idle, (size_t)cap * sizeof *p);
         if (p == NULL) {
-            rc_pool_discard(cl, c);
+            rc_pool_discard_locked(cl, c);
+            rc_unlock(cl);
             return;
         }
         n->idle = p;
@@ -613,34 +774,37 @@ rc_pool_checkin_at(rc_cluster *cl, rc_conn *c, double now)
     }
     c->idle_since = now;
     n->idle[n->nidle++] = c;
-    rc_cluster_wake(cl);
+    rc_wake_locked(cl);
+    rc_unlock(cl);
 }
 
 void
 rc_cluster_disconnect(rc_cluster *cl)
 {
     rc_cluster_check_fork(cl);
+    rc_lock(cl);
     for (int i = 0; i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
         if (n == NULL) {
             continue;
         }
         while (n->nidle > 0) {
-            rc_pool_discard(cl, n->idle[--n->nidle]);
+            rc_pool_discard_locked(cl, n->idle[--n->nidle]);
         }
         n->gen++;
     }
+    rc_unlock(cl);
 }
 
-void
-rc_cluster_patch_slot(rc_cluster *cl, int slot, int node)
+static void
+rc_patch_slot_locked(rc_cluster *cl, int slot, int node)
 {
     rc_node *n = rc_cluster_at(cl, node);
     if (slot < 0 || slot >= RC_SLOTS || n == NULL) {
         return;
     }
     if (cl->slots[slot] != (uint16_t)node) {
-        cl->slots[slot] = (uint16_t)node;
+        __atomic_store_n(&cl->slots[slot], (uint16_t)node, __ATOMIC_RELAXED);
         cl->epoch++;
     }
     n->in_topology = 1; /* a slot points at it */
@@ -650,23 +814,43 @@ rc_cluster_patch_slot(rc_cluster *cl, int slot, int node)
     }
 }
 
+void
+rc_cluster_patch_slot(rc_cluster *cl, int slot, int node)
+{
+    rc_lock(cl);
+    rc_patch_slot_locked(cl, slot, node);
+    rc_unlock(cl);
+}
+
+void
+rc_cluster_moved(rc_cluster *cl, int slot, int node)
+{
+    rc_lock(cl);
+    rc_patch_slot_locked(cl, slot, node);
+    if (++cl->moved_count >= cl->reinit_steps) {
+        rc_cluster_want_refresh(cl);
+    }
+    rc_unlock(cl);
+}
+
 /* ------------------------------------------------------------------ refresh */
 
 /* Mark a refresh as running (single flight). `limited`: the engine asked for
  * it itself, so the rate limit spaces it from the next; a discovery asked for
  * by name (initialize()) does not delay the next one a failure needs. */
 static void
-rc_refresh_start(rc_cluster *cl, int limited)
+rc_refresh_start_locked(rc_cluster *cl, int limited, unsigned long thread)
 {
     double now = rc_net_now();
-    cl->refreshing = 1;
-    cl->refresh_thread = PyThread_get_thread_ident();
-    cl->refresh_pending = 0;
+    __atomic_store_n(&cl->refreshing, 1, __ATOMIC_RELAXED);
+    cl->refresh_thread = thread;
+    __atomic_store_n(&cl->refresh_pending, 0, __ATOMIC_RELAXED);
     if (limited) {
         cl->last_refresh = now;
     }
     if (cl->check_interval > 0) {
-        cl->next_check = now + cl->check_interval;
+        double next = now + cl->check_interval;
+        __atomic_store(&cl->next_check, &next, __ATOMIC_RELAXED);
     }
     cl->refresh_count++;
     cl->moved_count = 0;
@@ -675,32 +859,40 @@ rc_refresh_start(rc_cluster *cl, int limited)
 int
 rc_cluster_refresh_claim(rc_cluster *cl, int now)
 {
+    unsigned long thread = PyThread_get_thread_ident();
+    int claimed = 0;
+
     rc_cluster_check_fork(cl);
-    if (cl->refreshing) {
-        return 0;
+    rc_lock(cl);
+    if (!cl->refreshing &&
+        (now || (cl->refresh_pending &&
+                 (cl->refresh_count == 0 ||
+                  rc_net_now() - cl->last_refresh >= cl->refresh_interval)))) {
+        rc_refresh_start_locked(cl, !now, thread);
+        claimed = 1;
     }
-    if (!now) {
-        if (!cl->refresh_pending ||
-            (cl->refresh_count > 0 && rc_net_now() - cl->last_refresh < cl->refresh_interval)) {
-            return 0;
-        }
-    }
-    rc_refresh_start(cl, !now);
-    return 1;
+    rc_unlock(cl);
+    return claimed;
 }
 
 void
 rc_cluster_refresh_release(rc_cluster *cl)
 {
-    cl->refreshing = 0;
-    rc_cluster_wake(cl);
+    rc_lock(cl);
+    __atomic_store_n(&cl->refreshing, 0, __ATOMIC_RELAXED);
+    rc_wake_locked(cl);
+    rc_unlock(cl);
 }
 
 int
-rc_cluster_refresh_due(const rc_cluster *cl)
+rc_cluster_refresh_due(rc_cluster *cl)
 {
-    return !cl->refreshing &&
-           (cl->refresh_count == 0 || rc_net_now() - cl->last_refresh >= cl->refresh_interval);
+    int due;
+    rc_lock(cl);
+    due = !cl->refreshing &&
+          (cl->refresh_count == 0 || rc_net_now() - cl->last_refresh >= cl->refresh_interval);
+    rc_unlock(cl);
+    return due;
 }
 
 int
@@ -710,7 +902,7 @@ rc_cluster_refresh(rc_cluster *cl, int force)
 
     rc_cluster_check_fork(cl);
     if (force) {
-        cl->refresh_pending = 1;
+        rc_cluster_want_refresh(cl);
     }
     if (!rc_cluster_refresh_claim(cl, 0)) {
         return 0;
@@ -735,11 +927,16 @@ rc_cluster_refresh_now(rc_cluster *cl)
     int r;
 
     rc_cluster_check_fork(cl);
-    if (cl->refreshing) {
-        if (cl->refresh_thread == PyThread_get_thread_ident()) {
+    if (!rc_cluster_refresh_claim(cl, 1)) {
+        unsigned long me = PyThread_get_thread_ident(), holder;
+        rc_lock(cl);
+        holder = cl->refresh_thread;
+        rc_unlock(cl);
+        if (holder == me) {
             return 0; /* called from the refresh itself */
         }
-        while (cl->refreshing) { /* another caller's refresh: its result stands */
+        /* another caller's refresh: its result stands */
+        while (__atomic_load_n(&cl->refreshing, __ATOMIC_RELAXED)) {
             if (rc_cluster_sleep(cl, 0.005) < 0) {
                 return -1;
             }
@@ -747,7 +944,6 @@ rc_cluster_refresh_now(rc_cluster *cl)
         }
         return 0;
     }
-    (void)rc_cluster_refresh_claim(cl, 1);
     r = rc_topology_discover(cl);
     rc_cluster_refresh_release(cl);
     return r;

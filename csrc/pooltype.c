@@ -16,11 +16,14 @@
 uint64_t
 rc_pool_random(PoolObject *p)
 {
-    uint64_t x = p->rng;
+    uint64_t x;
+    rc_lock(&p->cl);
+    x = p->rng;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     p->rng = x;
+    rc_unlock(&p->cl);
     return x;
 }
 
@@ -830,10 +833,7 @@ Pool_patch_slot(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (ni < 0) {
         return NULL;
     }
-    rc_cluster_patch_slot(cl, (int)slot, ni);
-    if (++cl->moved_count >= cl->reinit_steps) {
-        cl->refresh_pending = 1;
-    }
+    rc_cluster_moved(cl, (int)slot, ni);
     Py_RETURN_NONE;
 }
 

@@ -37,6 +37,7 @@ rc_cluster_install(rc_cluster *cl, const rc_topo_node *nodes, int n, const uint1
 {
     int *role = NULL, *master = NULL, *nrep = NULL, **reps = NULL;
     int nn = cl->nnodes, ret = -1;
+    rc_node *gone;
 
     role = calloc((size_t)(nn ? nn : 1), sizeof *role); /* 0: not listed */
     master = malloc((size_t)(nn ? nn : 1) * sizeof *master);
@@ -84,7 +85,9 @@ rc_cluster_install(rc_cluster *cl, const rc_topo_node *nodes, int n, const uint1
             nrep[i] = 0; /* refilled below */
         }
     }
-    /* Apply (nothing can fail from here on). */
+    /* Apply (nothing can fail from here on), under the engine lock: routing
+     * reads the slot map, roles and replica lists under it. */
+    rc_lock(cl);
     for (int i = 0; i < nn; i++) {
         if (role[i] == RC_ROLE_REPLICA && master[i] >= 0) {
             reps[master[i]][nrep[master[i]]++] = i;
@@ -103,14 +106,18 @@ rc_cluster_install(rc_cluster *cl, const rc_topo_node *nodes, int n, const uint1
         nd->role = role[i] != 0 ? role[i] : RC_ROLE_UNKNOWN;
         nd->master = role[i] == RC_ROLE_REPLICA ? master[i] : -1;
     }
-    memcpy(cl->slots, slots, sizeof cl->slots);
+    for (int s = 0; s < RC_SLOTS; s++) {
+        __atomic_store_n(&cl->slots[s], slots[s], __ATOMIC_RELAXED); /* (read without the lock) */
+    }
     /* Nodes that left lose their idle sockets, and are freed once nothing
      * refers to them. (refresh_pending and moved_count are not reset here: a
      * refresh resets them when it starts, and what other threads saw
      * meanwhile is newer than this topology.) */
-    rc_cluster_retire(cl);
+    gone = rc_cluster_retire_locked(cl);
     cl->epoch++;
     cl->installs++;
+    rc_unlock(cl);
+    rc_cluster_free_retired(cl, gone);
     ret = 0;
 done:
     if (reps != NULL) {
@@ -130,11 +137,14 @@ done:
 static uint64_t
 rc_topo_random(rc_cluster *cl)
 {
-    uint64_t x = cl->rng ? cl->rng : 88172645463325252ULL;
+    uint64_t x;
+    rc_lock(cl);
+    x = cl->rng ? cl->rng : 88172645463325252ULL;
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
     cl->rng = x;
+    rc_unlock(cl);
     return x;
 }
 

@@ -7,6 +7,7 @@ several connections read fairly and none lost.
 (The gevent side is in tests/gevent/test_gevent_basic.py.)"""
 
 import os
+import select
 import signal
 import threading
 import time
@@ -98,6 +99,10 @@ def test_subscriber_is_fair_and_loses_no_reply(pool, cluster, two_masters):
     n = 20000
     cluster.pipe(a, [("PUBLISH", "sf-a", str(i)) for i in range(n)])
     cluster.raw(b, "PUBLISH", "sf-b", "late")
+    # The server answers PUBLISH before its message to cb may have left: wait
+    # until it is in cb's socket (under load it can lag), so that what is
+    # measured is the reading, not the delivery.
+    assert select.select([cb.fileno()], [], [], 5.0)[0], "the message never reached cb"
     got = {b"sf-a": [], b"sf-b": []}
     b_after = None
     while len(got[b"sf-a"]) < n or not got[b"sf-b"]:
