@@ -336,6 +336,11 @@ class ClusterPipeline(RedisCluster):
             redirect = next((r for r in replies if isinstance(r, (MovedError, AskError))), None)
             if redirect is not None:
                 raise WatchError("Slot moved during the transaction: {0}".format(redirect))
+        return self._transaction_results(stack, replies)
+
+    def _transaction_results(self, stack, replies):
+        """The results of a transaction from its raw replies (MULTI's, one per
+        queued command, EXEC's); WatchError if EXEC said the watch failed."""
         queued, exec_reply = replies[1:-1], replies[-1]
         if exec_reply is None:
             raise WatchError("Watched variable changed.")

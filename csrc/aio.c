@@ -1,0 +1,955 @@
+/* aio.c -- rediscluster._core.AioOp: an op (engine.c) driven by an asyncio
+ * event loop (tier 3).
+ *
+ * The asyncio client's execute_command, _execute_batch and
+ * _execute_transaction build the same op the sync client runs (client.c's
+ * prepare halves) and return an AioOp: an awaitable whose iterator advances
+ * the op -- rc_op_step; on RC_OP_WAIT the sockets are registered with the
+ * running loop (add_reader / add_writer, a call_later for the deadline) and a
+ * loop future is yielded to the task; when one fires, rc_op_io does the I/O
+ * and the op steps again. RC_OP_REFRESH runs the topology step machine
+ * (topology.c) the same way, so no wait ever blocks the loop. The cluster
+ * policy (MOVED, ASK, TRYAGAIN, retries) stays the engine's.
+ *
+ * Before its first wait, an op writes optimistically: a lane with bytes to
+ * send on an open connection tries the (non-blocking) write at once, so a
+ * command costs one loop wait (for its reply), not two.
+ *
+ * Cancellation: the task throws CancelledError (or a timeout's) into the
+ * iterator; the op is aborted (rc_op_abort: every connection it holds is
+ * closed, so no later command can read its reply), the fds unregistered, a
+ * refresh it ran released; the exception propagates. An AioOp dropped
+ * unfinished is aborted the same way.
+ *
+ * An AioOp belongs to the loop running when it first waits, and is awaited
+ * once. GIL everywhere. */
+#include <stdlib.h>
+
+#include "core.h"
+#include "topology.h"
+
+enum {
+    RC_AS_ADD_READER = 0,
+    RC_AS_ADD_WRITER,
+    RC_AS_REMOVE_READER,
+    RC_AS_REMOVE_WRITER,
+    RC_AS_CREATE_FUTURE,
+    RC_AS_BLOCKING,
+    RC_AS_SET_RESULT,
+    RC_AS_DONE,
+    RC_AS_CALL_LATER,
+    RC_AS_CANCEL,
+    RC_AS_N
+};
+
+static const char *const rc_as_names[RC_AS_N] = {
+    "add_reader",  "add_writer",    "remove_reader", "remove_writer",
+    "create_future", "_asyncio_future_blocking", "set_result", "done",
+    "call_later",  "cancel",
+};
+
+int
+rc_aio_init_strings(rc_state *st)
+{
+    for (int i = 0; i < RC_AS_N; i++) {
+        st->aio_str[i] = PyUnicode_InternFromString(rc_as_names[i]);
+        if (st->aio_str[i] == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What an AioOp runs. */
+enum {
+    RC_AIO_ONE = 0,  /* execute_command: one command (or a fan-out) */
+    RC_AIO_BATCH,    /* _execute_batch */
+    RC_AIO_TXN,      /* _execute_transaction */
+    RC_AIO_RAW,      /* _aio_node_command: the raw reply of one node */
+    RC_AIO_REFRESH   /* initialize(): a discovery, its errors raised */
+};
+
+/* Where it is. */
+enum {
+    RC_AIO_NEW = 0,  /* not started (the first discovery may come first) */
+    RC_AIO_OP,       /* running the op */
+    RC_AIO_TOPO,     /* running a discovery (then back to `after`) */
+    RC_AIO_WAITDISC, /* another op runs the first discovery: poll until done */
+    RC_AIO_DONE
+};
+
+typedef struct AioOpObject {
+    PyObject_HEAD
+    ClientObject *client;   /* owned */
+    int kind;               /* RC_AIO_* kind */
+    int state;              /* RC_AIO_* state */
+    int after;              /* the state a discovery returns to */
+    int strict;             /* the discovery's errors are raised (not swallowed) */
+    int flagged;            /* ONE: a fan-out command, prepared when it starts */
+    int prepared;           /* the op holds its commands */
+    int waiting;            /* fds / timer registered, fut yielded */
+    int woke;               /* a callback fired for the current wait */
+    rc_op op;
+    rc_topo topo;
+    int topo_live;          /* topo begun and not cleared: we hold the claim */
+    int topo_running;       /* topo.op is being driven */
+    PyObject *upper;        /* ONE: the command name (owned) */
+    PyObject *flag;         /* ONE, fan-out: the nodes_flags value (owned) */
+    PyObject *args;         /* ONE, fan-out: the arguments (tuple, owned) */
+    PyObject *kwnames;      /* ONE: the options' names (tuple) or NULL */
+    PyObject *kwvalues;     /* ONE: the options' values (tuple) or NULL */
+    PyObject *seq;          /* BATCH: the commands (tuple) */
+    int *targets;           /* fan-out nodes (malloc'ed) */
+    int nt;
+    PyObject *error;        /* raised at the first resume: preparing failed */
+    PyObject *loop;         /* the loop it waits on (owned) */
+    PyObject *fut;          /* the future of the current wait (owned) */
+    PyObject *timer;        /* the deadline's TimerHandle (owned) */
+    PyObject *ready;        /* our _ready bound to self (owned while waiting) */
+    int *reg;               /* registered fds: fd << 1 | is_writer */
+    int nreg, regcap;
+} AioOpObject;
+
+/* The op being driven now. */
+static rc_op *
+rc_aio_cur(AioOpObject *self)
+{
+    return self->state == RC_AIO_TOPO ? &self->topo.op : &self->op;
+}
+
+static PyObject *
+rc_aio_alloc(ClientObject *client, int kind)
+{
+    rc_state *st = client->st;
+    AioOpObject *self;
+
+    if (client->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    self = PyObject_GC_New(AioOpObject, st->AioOpType);
+    if (self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(client);
+    self->client = client;
+    self->kind = kind;
+    self->state = RC_AIO_NEW;
+    self->after = RC_AIO_OP;
+    self->strict = 0;
+    self->flagged = 0;
+    self->prepared = 0;
+    self->waiting = 0;
+    self->woke = 0;
+    rc_op_init(&self->op, &client->pool->cl, &client->lim);
+    self->topo_live = 0;
+    self->topo_running = 0;
+    self->upper = self->flag = self->args = self->kwnames = self->kwvalues = NULL;
+    self->seq = NULL;
+    self->targets = NULL;
+    self->nt = 0;
+    self->error = NULL;
+    self->loop = self->fut = self->timer = self->ready = NULL;
+    self->reg = NULL;
+    self->nreg = self->regcap = 0;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+/* Keep the current exception to raise when the op is awaited (errors of
+ * the arguments surface at `await`, as with a coroutine). */
+static void
+rc_aio_defer_error(AioOpObject *self)
+{
+    Py_XSETREF(self->error, rc_fetch_exception());
+}
+
+PyObject *
+rc_aio_command(ClientObject *client, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    AioOpObject *self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_ONE);
+    int r;
+
+    if (self == NULL) {
+        return NULL;
+    }
+    if (nkw > 0) {
+        self->kwvalues = PyTuple_New(nkw);
+        if (self->kwvalues == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < nkw; i++) {
+            Py_INCREF(args[nargs + i]);
+            PyTuple_SET_ITEM(self->kwvalues, i, args[nargs + i]);
+        }
+        Py_INCREF(kwnames);
+        self->kwnames = kwnames;
+    }
+    r = rc_client_prepare(client, args, nargs, &self->op, &self->upper, &self->flag);
+    if (r < 0) {
+        rc_aio_defer_error(self);
+    } else if (r == 1) {
+        /* A fan-out: its nodes are chosen when it starts (after a discovery). */
+        self->flagged = 1;
+        self->args = PyTuple_New(nargs);
+        if (self->args == NULL) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < nargs; i++) {
+            Py_INCREF(args[i]);
+            PyTuple_SET_ITEM(self->args, i, args[i]);
+        }
+    } else {
+        self->prepared = 1;
+    }
+    return (PyObject *)self;
+}
+
+PyObject *
+rc_aio_batch(ClientObject *client, PyObject *commands)
+{
+    AioOpObject *self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_BATCH);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->seq = rc_client_batch_prepare(client, commands, &self->op);
+    if (self->seq == NULL) {
+        rc_aio_defer_error(self);
+    } else {
+        self->prepared = 1;
+    }
+    return (PyObject *)self;
+}
+
+PyObject *
+rc_aio_transaction(ClientObject *client, PyObject *const *args, Py_ssize_t nargs)
+{
+    AioOpObject *self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_TXN);
+    if (self == NULL) {
+        return NULL;
+    }
+    if (rc_client_txn_prepare(client, args, nargs, &self->op) < 0) {
+        rc_aio_defer_error(self);
+    } else {
+        self->prepared = 1;
+    }
+    return (PyObject *)self;
+}
+
+PyObject *
+rc_aio_node_command(ClientObject *client, PyObject *const *args, Py_ssize_t nargs)
+{
+    AioOpObject *self;
+    rc_cluster *cl;
+    rc_route rt = {-1, -1, 1, 0};
+    const char *host;
+    Py_ssize_t hn;
+    long port;
+
+    if (nargs < 3) {
+        PyErr_SetString(PyExc_TypeError, "_aio_node_command(host, port, *args)");
+        return NULL;
+    }
+    self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_RAW);
+    if (self == NULL) {
+        return NULL;
+    }
+    cl = &client->pool->cl;
+    self->op.lim.ttl = 1; /* one node, one attempt: no redirects followed */
+    self->op.lim.clusterdown_tries = 0;
+    host = PyUnicode_AsUTF8AndSize(args[0], &hn);
+    port = host != NULL ? PyLong_AsLong(args[1]) : -1;
+    if (host == NULL || (port == -1 && PyErr_Occurred())) {
+        rc_aio_defer_error(self);
+        return (PyObject *)self;
+    }
+    if (port <= 0 || port > 65535) {
+        PyErr_Format(PyExc_ValueError, "invalid port: %ld", port);
+        rc_aio_defer_error(self);
+        return (PyObject *)self;
+    }
+    rt.node = rc_cluster_node(cl, host, (size_t)hn, (int)port, 1);
+    if (rt.node < 0 ||
+        rc_pack_command(client->st, &cl->cfg.codec, &self->op.buf, args + 2, nargs - 2, NULL) < 0 ||
+        rc_op_add(&self->op, 0, self->op.buf.len, &rt) < 0) {
+        rc_aio_defer_error(self);
+        return (PyObject *)self;
+    }
+    /* held by index from now: the topology may change before it is awaited */
+    rc_node_pin(cl, rt.node);
+    self->op.pinned = 1;
+    self->prepared = 1;
+    return (PyObject *)self;
+}
+
+PyObject *
+rc_aio_refresh(ClientObject *client, PyObject *unused)
+{
+    AioOpObject *self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_REFRESH);
+    (void)unused;
+    if (self != NULL) {
+        self->strict = 1;
+    }
+    return (PyObject *)self;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* Undo the current wait's registrations (a loop that refuses, being
+ * closed, has none left). 0, or -1 with a BaseException set. */
+static int
+rc_aio_unregister(AioOpObject *self)
+{
+    rc_state *st = self->client->st;
+    int ret = 0;
+
+    for (int i = 0; i < self->nreg; i++) {
+        PyObject *fd = PyLong_FromLong(self->reg[i] >> 1), *r = NULL;
+        if (fd != NULL) {
+            r = PyObject_CallMethodOneArg(
+                self->loop, st->aio_str[(self->reg[i] & 1) ? RC_AS_REMOVE_WRITER : RC_AS_REMOVE_READER],
+                fd);
+        }
+        if (r == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                ret = -1; /* KeyboardInterrupt...: kept set */
+                Py_XDECREF(fd);
+                break;
+            }
+            PyErr_Clear(); /* a closed loop: nothing is registered anymore */
+        }
+        Py_XDECREF(fd);
+        Py_XDECREF(r);
+    }
+    self->nreg = 0;
+    if (self->timer != NULL) {
+        PyObject *r = PyObject_CallMethodNoArgs(self->timer, st->aio_str[RC_AS_CANCEL]);
+        if (r == NULL) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(r);
+        Py_CLEAR(self->timer);
+    }
+    Py_CLEAR(self->fut);
+    self->waiting = 0;
+    return ret;
+}
+
+/* _ready(token): a registered fd is ready (token = index << 2 | 1 read,
+ * | 2 write) or the deadline passed (token -1): note it, wake the task. */
+static PyObject *
+AioOp_ready(AioOpObject *self, PyObject *arg)
+{
+    rc_state *st = self->client->st;
+    long tok = PyLong_AsLong(arg);
+    PyObject *done, *r;
+    int isdone;
+
+    if (tok == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!self->waiting || self->fut == NULL) {
+        Py_RETURN_NONE; /* a late callback: the wait is over */
+    }
+    if (tok >= 0) {
+        rc_wait *w = &rc_aio_cur(self)->wait;
+        long i = tok >> 2;
+        if (i < w->nfds) {
+            w->fds[i].revents |= (short)(((tok & 1) ? POLLIN : 0) | ((tok & 2) ? POLLOUT : 0));
+        }
+    }
+    if (self->woke) {
+        Py_RETURN_NONE;
+    }
+    self->woke = 1;
+    done = PyObject_CallMethodNoArgs(self->fut, st->aio_str[RC_AS_DONE]);
+    if (done == NULL) {
+        return NULL;
+    }
+    isdone = PyObject_IsTrue(done);
+    Py_DECREF(done);
+    if (isdone < 0) {
+        return NULL;
+    }
+    if (isdone) {
+        Py_RETURN_NONE; /* cancelled meanwhile: the task throws into us next */
+    }
+    r = PyObject_CallMethodOneArg(self->fut, st->aio_str[RC_AS_SET_RESULT], Py_None);
+    if (r == NULL) {
+        return NULL;
+    }
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+
+/* Register op->wait with the loop and return the future to yield (new
+ * reference), or NULL with an exception set. */
+static PyObject *
+rc_aio_register(AioOpObject *self, rc_op *op)
+{
+    rc_state *st = self->client->st;
+    rc_wait *w = &op->wait;
+    int wake_fd = op->cl->wake[0];
+    PyObject *fut = NULL, *ret = NULL;
+
+    if (self->loop == NULL) {
+        if (st->get_running_loop == NULL) {
+            PyObject *mod = PyImport_ImportModule("asyncio");
+            if (mod == NULL) {
+                goto done;
+            }
+            st->get_running_loop = PyObject_GetAttrString(mod, "get_running_loop");
+            Py_DECREF(mod);
+            if (st->get_running_loop == NULL) {
+                goto done;
+            }
+        }
+        self->loop = PyObject_CallNoArgs(st->get_running_loop);
+        if (self->loop == NULL) {
+            goto done;
+        }
+    }
+    if (self->ready == NULL) {
+        self->ready = PyObject_GetAttrString((PyObject *)self, "_ready");
+        if (self->ready == NULL) {
+            goto done;
+        }
+    }
+    if (self->regcap < 2 * w->nfds) {
+        int *p = realloc(self->reg, (size_t)(2 * w->nfds) * sizeof *p);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        self->reg = p;
+        self->regcap = 2 * w->nfds;
+    }
+    fut = PyObject_CallMethodNoArgs(self->loop, st->aio_str[RC_AS_CREATE_FUTURE]);
+    if (fut == NULL || PyObject_SetAttr(fut, st->aio_str[RC_AS_BLOCKING], Py_True) < 0) {
+        goto done;
+    }
+    self->fut = fut;
+    Py_INCREF(fut);
+    self->waiting = 1;
+    self->woke = 0;
+    for (int i = 0; i < w->nfds; i++) {
+        struct pollfd *pf = &w->fds[i];
+        pf->revents = 0;
+        /* The cluster's wake pipe is shared by every waiting op, and a loop
+         * keeps one reader per fd: a lane waiting for a connection polls
+         * instead (its 10 ms deadline). */
+        if (pf->fd < 0 || pf->fd == wake_fd) {
+            continue;
+        }
+        for (int wr = 0; wr < 2; wr++) {
+            PyObject *fd, *tok, *r;
+            if (!(pf->events & (wr ? POLLOUT : POLLIN))) {
+                continue;
+            }
+            fd = PyLong_FromLong(pf->fd);
+            tok = PyLong_FromLong((long)i << 2 | (wr ? 2 : 1));
+            r = fd && tok ? PyObject_CallMethodObjArgs(
+                                self->loop, st->aio_str[wr ? RC_AS_ADD_WRITER : RC_AS_ADD_READER],
+                                fd, self->ready, tok, NULL)
+                          : NULL;
+            Py_XDECREF(fd);
+            Py_XDECREF(tok);
+            if (r == NULL) {
+                goto done;
+            }
+            Py_DECREF(r);
+            self->reg[self->nreg++] = pf->fd << 1 | wr;
+        }
+    }
+    if (w->deadline > 0) {
+        double left = w->deadline - rc_net_now();
+        PyObject *delay = PyFloat_FromDouble(left > 0 ? left : 0), *tok = PyLong_FromLong(-1);
+        self->timer = delay && tok ? PyObject_CallMethodObjArgs(self->loop,
+                                                                st->aio_str[RC_AS_CALL_LATER],
+                                                                delay, self->ready, tok, NULL)
+                                   : NULL;
+        Py_XDECREF(delay);
+        Py_XDECREF(tok);
+        if (self->timer == NULL) {
+            goto done;
+        }
+    }
+    ret = fut;
+    fut = NULL;
+done:
+    Py_XDECREF(fut);
+    if (ret == NULL && self->waiting) {
+        PyObject *exc = rc_fetch_exception();
+        (void)rc_aio_unregister(self);
+        rc_restore_exception(exc);
+    }
+    return ret;
+}
+
+/* Before waiting: write at once what open connections can take (the
+ * socket is almost always writable), or read TLS bytes already buffered.
+ * Returns 1 if there was something to try (then step again). */
+static int
+rc_aio_try_now(rc_op *op)
+{
+    rc_wait *w = &op->wait;
+    int any = 0;
+
+    for (int i = 0; i < w->nfds; i++) {
+        w->fds[i].revents = 0;
+    }
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        if (l->pfd < 0 || l->state != RC_LANE_IO) {
+            continue;
+        }
+        if (w->ready_now) {
+            w->fds[l->pfd].revents = w->fds[l->pfd].events;
+            any = 1;
+        } else if (w->fds[l->pfd].events & POLLOUT) {
+            w->fds[l->pfd].revents = POLLOUT;
+            any = 1;
+        }
+    }
+    if (any) {
+        rc_op_io(op, 0);
+    }
+    return any;
+}
+
+/* End a discovery we ran: the machine cleared, the claim released. */
+static void
+rc_aio_end_topo(AioOpObject *self)
+{
+    if (self->topo_live) {
+        rc_topo_clear(&self->topo);
+        rc_cluster_refresh_release(&self->client->pool->cl);
+        self->topo_live = 0;
+        self->topo_running = 0;
+    }
+}
+
+/* Start a discovery (the claim taken by the caller); returns to `after`. */
+static int
+rc_aio_begin_topo(AioOpObject *self, int after, int strict)
+{
+    self->topo_live = 1;
+    self->topo_running = 0;
+    self->after = after;
+    self->strict = strict;
+    self->state = RC_AIO_TOPO;
+    if (rc_topo_begin(&self->topo, &self->client->pool->cl) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* A discovery failed (exception set): strict, raise it (-1); else swallow
+ * it as rc_cluster_refresh does -- the op's own retries report -- except
+ * refused credentials and BaseExceptions. */
+static int
+rc_aio_topo_failed(AioOpObject *self)
+{
+    rc_aio_end_topo(self);
+    if (self->strict || !PyErr_ExceptionMatches(PyExc_Exception) ||
+        PyErr_ExceptionMatches(self->client->st->AuthenticationError)) {
+        return -1;
+    }
+    PyErr_Clear();
+    self->state = self->after;
+    return 0;
+}
+
+/* The result of a finished op (new reference) or NULL with its error. */
+static PyObject *
+rc_aio_result(AioOpObject *self)
+{
+    rc_op *op = &self->op;
+    PyObject *const *kwv = self->kwvalues ? &PyTuple_GET_ITEM(self->kwvalues, 0) : NULL;
+
+    if (op->fatal != NULL) {
+        rc_restore_exception(op->fatal);
+        op->fatal = NULL;
+        return NULL;
+    }
+    switch (self->kind) {
+    case RC_AIO_ONE:
+        if (self->flagged) {
+            return rc_client_flagged_finish(self->client, self->upper, op, self->targets,
+                                            self->nt, kwv, self->kwnames);
+        }
+        return rc_client_finish(self->client, op, self->upper, kwv, self->kwnames);
+    case RC_AIO_BATCH:
+        return rc_client_batch_finish(self->client, self->seq, op);
+    case RC_AIO_TXN:
+        return rc_client_txn_finish(op);
+    case RC_AIO_RAW: {
+        PyObject *r = op->cmds[0].result;
+        if (PyExceptionInstance_Check(r)) {
+            PyErr_SetObject((PyObject *)Py_TYPE(r), r);
+            return NULL;
+        }
+        op->cmds[0].result = NULL;
+        return r;
+    }
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
+/* Everything the op held goes (connections closed if still held). */
+static void
+rc_aio_release(AioOpObject *self)
+{
+    rc_aio_end_topo(self);
+    rc_op_clear(&self->op);
+    free(self->targets);
+    self->targets = NULL;
+    Py_CLEAR(self->ready);
+    self->state = RC_AIO_DONE;
+}
+
+/* Advance as far as possible without waiting. Returns the future to yield
+ * (new reference), or NULL: done (StopIteration set with the result, or
+ * nothing set for None) or failed (the exception set). */
+static PyObject *
+rc_aio_advance(AioOpObject *self)
+{
+    rc_cluster *cl = &self->client->pool->cl;
+    PyObject *res;
+    int tried = 0;
+
+    if (self->waiting) {
+        if (rc_aio_unregister(self) < 0) {
+            goto fail;
+        }
+        rc_op_io(rc_aio_cur(self), 0);
+    }
+    for (;;) {
+        switch (self->state) {
+        case RC_AIO_NEW:
+            if (self->error != NULL) {
+                rc_restore_exception(self->error);
+                self->error = NULL;
+                goto fail;
+            }
+            if (self->kind == RC_AIO_REFRESH || cl->installs == 0) {
+                /* initialize(), or a first command: one discovery, its
+                 * errors raised; concurrent first commands wait for it. */
+                if (!rc_cluster_refresh_claim(cl, 1)) {
+                    self->state = RC_AIO_WAITDISC;
+                } else if (rc_aio_begin_topo(self,
+                                             self->kind == RC_AIO_REFRESH ? RC_AIO_DONE : RC_AIO_NEW,
+                                             1) < 0 &&
+                           rc_aio_topo_failed(self) < 0) {
+                    goto fail;
+                }
+                break;
+            }
+            if (self->flagged && !self->prepared) {
+                /* a fan-out picks its nodes after a pending refresh */
+                if (cl->refresh_pending && rc_cluster_refresh_claim(cl, 0)) {
+                    if (rc_aio_begin_topo(self, RC_AIO_NEW, 0) < 0 && rc_aio_topo_failed(self) < 0) {
+                        goto fail;
+                    }
+                    break;
+                }
+                self->prepared = 1;
+                if (rc_client_flagged_prepare(self->client, self->flag, self->upper,
+                                              &PyTuple_GET_ITEM(self->args, 0),
+                                              PyTuple_GET_SIZE(self->args), &self->op,
+                                              &self->targets, &self->nt) < 0) {
+                    goto fail;
+                }
+            }
+            self->state = RC_AIO_OP;
+            break;
+        case RC_AIO_WAITDISC:
+            if (cl->refreshing) {
+                self->op.wait.nfds = 0;
+                self->op.wait.deadline = rc_net_now() + 0.005;
+                return rc_aio_register(self, &self->op);
+            }
+            /* over: initialize() takes its result; a command goes on (or
+             * runs a discovery of its own if that one failed) */
+            self->state = self->kind == RC_AIO_REFRESH ? RC_AIO_DONE : RC_AIO_NEW;
+            break;
+        case RC_AIO_TOPO: {
+            int r;
+            if (self->topo_running) {
+                rc_op *op = &self->topo.op;
+                r = rc_op_step(op);
+                if (r == RC_OP_WAIT) {
+                    if (!tried && rc_aio_try_now(op)) {
+                        tried = 1;
+                        break;
+                    }
+                    return rc_aio_register(self, op);
+                }
+                if (r == RC_OP_DONE && op->fatal != NULL) {
+                    rc_restore_exception(op->fatal);
+                    op->fatal = NULL;
+                    if (rc_aio_topo_failed(self) < 0) {
+                        goto fail;
+                    }
+                    break;
+                }
+                /* (a discovery's queries never ask for a refresh) */
+                self->topo_running = 0;
+            }
+            r = rc_topo_step(&self->topo);
+            if (r == RC_TOPO_RUN) {
+                self->topo_running = 1;
+                tried = 0;
+            } else if (r == RC_TOPO_DONE) {
+                rc_aio_end_topo(self);
+                self->state = self->after;
+            } else if (rc_aio_topo_failed(self) < 0) {
+                goto fail;
+            }
+            break;
+        }
+        case RC_AIO_OP: {
+            int r = rc_op_step(&self->op);
+            if (r == RC_OP_DONE) {
+                res = rc_aio_result(self);
+                if (res == NULL) {
+                    goto fail;
+                }
+                goto finish;
+            }
+            if (r == RC_OP_REFRESH) {
+                cl->refresh_pending = 1;
+                if (rc_cluster_refresh_claim(cl, 0) && rc_aio_begin_topo(self, RC_AIO_OP, 0) < 0 &&
+                    rc_aio_topo_failed(self) < 0) {
+                    rc_op_abort(&self->op, NULL);
+                    goto fail;
+                }
+                break;
+            }
+            if (!tried && rc_aio_try_now(&self->op)) {
+                tried = 1;
+                break;
+            }
+            return rc_aio_register(self, &self->op);
+        }
+        default: /* RC_AIO_DONE */
+            if (self->kind == RC_AIO_REFRESH && self->prepared == 0) {
+                self->prepared = 1; /* (once) */
+                res = NULL;
+                goto finish;
+            }
+            PyErr_SetString(PyExc_RuntimeError, "cannot reuse an already awaited command");
+            return NULL;
+        }
+    }
+finish:
+    rc_aio_release(self);
+    if (res != NULL) {
+        if (res != Py_None) {
+            PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, res);
+            if (stop != NULL) {
+                PyErr_SetObject(PyExc_StopIteration, stop);
+                Py_DECREF(stop);
+            }
+        }
+        Py_DECREF(res);
+    }
+    return NULL;
+fail:
+    {
+        PyObject *exc = rc_fetch_exception();
+        if (self->waiting) {
+            (void)rc_aio_unregister(self);
+            PyErr_Clear();
+        }
+        rc_op_abort(&self->op, NULL);
+        rc_aio_release(self);
+        rc_restore_exception(exc);
+    }
+    return NULL;
+}
+
+/* Give up (cancelled, closed, dropped): unregister, abort what runs. */
+static void
+rc_aio_giveup(AioOpObject *self)
+{
+    PyObject *exc = rc_fetch_exception();
+    if (self->waiting) {
+        (void)rc_aio_unregister(self);
+        PyErr_Clear();
+    }
+    if (self->topo_live) {
+        rc_op_abort(&self->topo.op, NULL);
+    }
+    rc_op_abort(&self->op, NULL);
+    rc_aio_release(self);
+    rc_restore_exception(exc);
+}
+
+/* ------------------------------------------------------------ type glue */
+
+static PyObject *
+AioOp_await(AioOpObject *self)
+{
+    Py_INCREF(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+AioOp_iternext(AioOpObject *self)
+{
+    return rc_aio_advance(self);
+}
+
+static PyObject *
+AioOp_send(AioOpObject *self, PyObject *value)
+{
+    PyObject *r;
+    (void)value;
+    r = rc_aio_advance(self);
+    if (r == NULL && !PyErr_Occurred()) {
+        PyErr_SetNone(PyExc_StopIteration);
+    }
+    return r;
+}
+
+static PyObject *
+AioOp_throw(AioOpObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *typ, *val = NULL, *tb = NULL;
+
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw(typ[, val[, tb]])");
+        return NULL;
+    }
+    typ = args[0];
+    if (nargs > 1) {
+        val = args[1];
+    }
+    if (nargs > 2 && args[2] != Py_None) {
+        tb = args[2];
+    }
+    rc_aio_giveup(self);
+    if (PyExceptionInstance_Check(typ)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(typ), typ);
+    } else if (PyExceptionClass_Check(typ)) {
+        PyErr_SetObject(typ, val != NULL ? val : Py_None);
+    } else {
+        PyErr_SetString(PyExc_TypeError, "exceptions must derive from BaseException");
+        return NULL;
+    }
+    if (tb != NULL && PyTraceBack_Check(tb)) {
+        PyObject *exc = rc_fetch_exception();
+        if (exc != NULL && PyException_SetTraceback(exc, tb) < 0) {
+            PyErr_Clear();
+        }
+        rc_restore_exception(exc);
+    }
+    return NULL;
+}
+
+static PyObject *
+AioOp_close(AioOpObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->state != RC_AIO_DONE) {
+        rc_aio_giveup(self);
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+AioOp_traverse(AioOpObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->client);
+    Py_VISIT(self->upper);
+    Py_VISIT(self->flag);
+    Py_VISIT(self->args);
+    Py_VISIT(self->kwnames);
+    Py_VISIT(self->kwvalues);
+    Py_VISIT(self->seq);
+    Py_VISIT(self->error);
+    Py_VISIT(self->loop);
+    Py_VISIT(self->fut);
+    Py_VISIT(self->timer);
+    Py_VISIT(self->ready);
+    return 0;
+}
+
+static int
+AioOp_clear(AioOpObject *self)
+{
+    Py_CLEAR(self->ready);
+    Py_CLEAR(self->fut);
+    Py_CLEAR(self->timer);
+    Py_CLEAR(self->error);
+    return 0;
+}
+
+static void
+AioOp_dealloc(AioOpObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->state != RC_AIO_DONE || self->topo_live) {
+        rc_aio_giveup(self); /* dropped unfinished: its connections close */
+    }
+    rc_op_clear(&self->op);
+    free(self->targets);
+    free(self->reg);
+    AioOp_clear(self);
+    Py_CLEAR(self->upper);
+    Py_CLEAR(self->flag);
+    Py_CLEAR(self->args);
+    Py_CLEAR(self->kwnames);
+    Py_CLEAR(self->kwvalues);
+    Py_CLEAR(self->seq);
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->client);
+    PyObject_GC_Del(self);
+    Py_DECREF(tp);
+}
+
+static int
+AioOp_bool(AioOpObject *self)
+{
+    (void)self;
+    PyErr_SetString(PyExc_TypeError,
+                    "an asyncio command's result is not known before it is awaited");
+    return -1;
+}
+
+static PyMethodDef AioOp_methods[] = {
+    {"send", (PyCFunction)AioOp_send, METH_O, "Advance the command (the value is ignored)."},
+    {"throw", (PyCFunction)(void (*)(void))AioOp_throw, METH_FASTCALL,
+     "Abort the command (its connections are closed) and raise the exception."},
+    {"close", (PyCFunction)AioOp_close, METH_NOARGS,
+     "Abort the command if it has not finished."},
+    {"_ready", (PyCFunction)AioOp_ready, METH_O, "Loop callback: a socket is ready."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot AioOp_slots[] = {
+    {Py_tp_doc, "A command of the asyncio client: await it once for its result."},
+    {Py_am_await, AioOp_await},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, AioOp_iternext},
+    {Py_nb_bool, AioOp_bool},
+    {Py_tp_dealloc, AioOp_dealloc},
+    {Py_tp_traverse, AioOp_traverse},
+    {Py_tp_clear, AioOp_clear},
+    {Py_tp_methods, AioOp_methods},
+    {0, NULL},
+};
+
+PyType_Spec AioOp_spec = {
+    .name = "rediscluster._core.AioOp",
+    .basicsize = sizeof(AioOpObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = AioOp_slots,
+};
