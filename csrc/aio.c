@@ -484,7 +484,9 @@ done:
     if (ret == NULL && self->waiting) {
         PyObject *exc = rc_fetch_exception();
         (void)rc_aio_unregister(self);
-        rc_restore_exception(exc);
+        if (exc != NULL) {
+            rc_restore_exception(exc);
+        }
     }
     return ret;
 }
@@ -768,7 +770,9 @@ fail:
         }
         rc_op_abort(&self->op, NULL);
         rc_aio_release(self);
-        rc_restore_exception(exc);
+        if (exc != NULL) {
+            rc_restore_exception(exc);
+        }
     }
     return NULL;
 }
@@ -787,7 +791,9 @@ rc_aio_giveup(AioOpObject *self)
     }
     rc_op_abort(&self->op, NULL);
     rc_aio_release(self);
-    rc_restore_exception(exc);
+    if (exc != NULL) {
+        rc_restore_exception(exc);
+    }
 }
 
 /* ------------------------------------------------------------ type glue */

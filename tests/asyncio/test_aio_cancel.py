@@ -1,0 +1,174 @@
+"""Cancellation and timeouts: a cancelled command closes the connections its
+op held, so no later command ever reads its reply; the loop keeps running
+while a command (BLPOP) waits; asyncio.timeout / wait_for behave."""
+
+import asyncio
+import random
+
+import pytest
+
+from rcit import key_for_slot
+
+pytestmark = pytest.mark.usefixtures("flush")
+
+
+def _registered(loop):
+    """fds the loop's selector watches (the loop's own self-pipe excluded)."""
+    own = {loop._ssock.fileno()} if getattr(loop, "_ssock", None) else set()
+    return {k.fd for k in loop._selector.get_map().values()} - own
+
+
+def test_random_cancellations_never_mix_replies(arun, aclient):
+    keys = [key_for_slot((i * 97) % 16384, "c%d" % i) for i in range(300)]
+    counters = [key_for_slot((i * 89) % 16384, "n%d" % i) for i in range(16)]
+    rng = random.Random(13)
+
+    async def body():
+        rc = aclient()
+        await rc.mset({k: "value-of-" + k for k in keys})
+        stats = {"ok": 0, "cancelled": 0, "wrong": 0}
+
+        async def worker(seed):
+            r = random.Random(seed)
+            for _ in range(250):
+                kind = r.random()
+                delay = r.choice([0, 0.00002, 0.0001, 0.0005, 0.002, 1])
+                try:
+                    if kind < 0.6:
+                        k = r.choice(keys)
+                        v = await asyncio.wait_for(rc.get(k), delay)
+                        stats["wrong"] += v != ("value-of-" + k).encode()
+                    elif kind < 0.8:
+                        sample = r.sample(keys, 5)
+                        vs = await asyncio.wait_for(rc.mget(sample), delay)
+                        stats["wrong"] += vs != [("value-of-" + k).encode() for k in sample]
+                    else:
+                        async with asyncio.timeout(delay):
+                            p = rc.pipeline()
+                            k = r.choice(keys)
+                            p.get(k).strlen(k).exists(k)
+                            res = await p.execute()
+                        stats["wrong"] += res != [("value-of-" + k).encode(),
+                                                  len("value-of-" + k), 1]
+                    stats["ok"] += 1
+                except asyncio.TimeoutError:
+                    stats["cancelled"] += 1
+
+        await asyncio.gather(*[worker(rng.random()) for _ in range(24)])
+        # afterwards: every reply belongs to its command, nothing left registered
+        for k in keys:
+            assert await rc.get(k) == ("value-of-" + k).encode()
+        assert await asyncio.gather(*[rc.incr(c) for c in counters]) == [1] * 16
+        assert _registered(asyncio.get_running_loop()) == set()
+        await rc.aclose()
+        return stats
+
+    stats = arun(body)
+    assert stats["wrong"] == 0, stats
+    assert stats["cancelled"] > 500 and stats["ok"] > 500, stats
+
+
+def test_cancelled_command_closes_its_connection(arun, aclient):
+    k = key_for_slot(3, "blk")
+
+    async def body():
+        rc = aclient()
+        await rc.initialize()
+        task = asyncio.create_task(rc.blpop([k], timeout=0))
+        await asyncio.sleep(0.1)
+        during = rc.connection_pool._stats()["connections"]
+        assert during >= 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert rc.connection_pool._stats()["connections"] == during - 1
+        # the list gets a value: nobody reads it as the reply of another command
+        await rc.rpush(k, "late")
+        assert await rc.lrange(k, 0, -1) == [b"late"]
+        assert await rc.blpop([k], timeout=1) == (k.encode(), b"late")
+        await rc.aclose()
+
+    arun(body)
+
+
+def test_loop_ticks_during_blpop_and_timeouts(arun, aclient):
+    k = key_for_slot(4, "tick")
+
+    async def body():
+        rc = aclient()
+        await rc.ping()
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        assert await rc.blpop([k], timeout=1) is None
+        assert 0.9 < loop.time() - t0 < 2
+        assert ticks >= 50
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(rc.blpop([k], timeout=0), 0.2)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await rc.brpop([k], timeout=0)
+        # a value pushed while another task waits is delivered to it
+        waiter = asyncio.create_task(rc.blpop([k], timeout=5))
+        await asyncio.sleep(0.05)
+        await rc.rpush(k, "v")
+        assert await waiter == (k.encode(), b"v")
+        t.cancel()
+        await rc.aclose()
+
+    arun(body)
+
+
+def test_dropped_awaitable_does_nothing(arun, aclient):
+    k = key_for_slot(6, "drop")
+
+    async def body():
+        rc = aclient()
+        op = rc.set(k, "never")
+        del op  # never awaited: no request is sent
+        await asyncio.sleep(0.01)
+        assert await rc.get(k) is None
+        await rc.aclose()
+
+    arun(body)
+
+
+def test_uvloop_cancellations(aclient):
+    uvloop = pytest.importorskip("uvloop")
+    keys = [key_for_slot(i * 331 % 16384, "uvc") for i in range(50)]
+
+    async def body():
+        rc = aclient()
+        await rc.mset({k: k for k in keys})
+        wrong = 0
+        for i in range(400):
+            k = keys[i % 50]
+            try:
+                v = await asyncio.wait_for(rc.get(k), (0, 0.0001, 0.001, 1)[i % 4])
+                wrong += v != k.encode()
+            except asyncio.TimeoutError:
+                pass
+        assert wrong == 0
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        assert await rc.blpop([keys[0] + "l"], timeout=1) is None
+        assert ticks >= 50
+        t.cancel()
+        await rc.aclose()
+
+    uvloop.run(body())
