@@ -931,12 +931,15 @@ AioOp_bool(AioOpObject *self)
 }
 
 static PyMethodDef AioOp_methods[] = {
-    {"send", (PyCFunction)AioOp_send, METH_O, "Advance the command (the value is ignored)."},
+    {"send", (PyCFunction)AioOp_send, METH_O,
+     "send($self, value, /)\n--\n\nAdvance the command (the value is ignored)."},
     {"throw", (PyCFunction)(void (*)(void))AioOp_throw, METH_FASTCALL,
+     "throw($self, typ, val=..., tb=..., /)\n--\n\n"
      "Abort the command (its connections are closed) and raise the exception."},
     {"close", (PyCFunction)AioOp_close, METH_NOARGS,
-     "Abort the command if it has not finished."},
-    {"_ready", (PyCFunction)AioOp_ready, METH_O, "Loop callback: a socket is ready."},
+     "close($self, /)\n--\n\nAbort the command if it has not finished."},
+    {"_ready", (PyCFunction)AioOp_ready, METH_O,
+     "_ready($self, token, /)\n--\n\nLoop callback: a socket is ready."},
     {NULL, NULL, 0, NULL},
 };
 

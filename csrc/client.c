@@ -1325,7 +1325,7 @@ static PyMethodDef Client_methods[] = {
      "_aio_execute_transaction($self, slot, commands, /)\n--\n\n"
      "_execute_transaction for the asyncio client: an awaitable of the raw replies."},
     {"_aio_node_command", (PyCFunction)(void (*)(void))Client_aio_node_command, METH_FASTCALL,
-     "_aio_node_command($self, host, port, *args)\n--\n\n"
+     "_aio_node_command($self, host, port, /, *args)\n--\n\n"
      "One command to one address (no redirects): an awaitable of the raw reply."},
     {"_aio_initialize", (PyCFunction)Client_aio_refresh, METH_NOARGS,
      "_aio_initialize($self, /)\n--\n\n"
