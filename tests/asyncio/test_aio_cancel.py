@@ -8,6 +8,7 @@ import random
 import pytest
 
 from rcit import key_for_slot
+from rediscluster.asyncio import RedisCluster
 
 pytestmark = pytest.mark.usefixtures("flush")
 
@@ -172,3 +173,64 @@ def test_uvloop_cancellations(aclient):
         await rc.aclose()
 
     uvloop.run(body())
+
+
+def test_topology_refreshes_run_on_the_loop(arun, aclient):
+    # topology_check_interval: every command after the interval asks for a
+    # refresh, which the loop runs through the discovery's step machine
+    keys = [key_for_slot(i * 401 % 16384, "rf") for i in range(40)]
+
+    async def body():
+        rc = aclient(topology_check_interval=0.05)
+        await rc.mset({k: k for k in keys})
+        hooked = []
+        rc.connection_pool._refresh_hook = lambda: hooked.append(1)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        loop = asyncio.get_running_loop()
+        stop = loop.time() + 0.6
+        wrong = 0
+        while loop.time() < stop:
+            got = await asyncio.gather(*[rc.get(k) for k in keys])
+            wrong += got != [k.encode() for k in keys]
+        t.cancel()
+        assert wrong == 0
+        assert len(hooked) >= 2  # (rate limited by the engine)
+        assert ticks >= 40
+        await rc.aclose()
+
+    arun(body)
+
+
+def test_connection_limit_shared_by_many_tasks(arun, aclient, cluster_addr):
+    from rediscluster import exceptions
+    from rediscluster.connection import ClusterBlockingConnectionPool
+
+    keys = [key_for_slot(i * 211 % 16384, "lim") for i in range(60)]
+
+    async def body():
+        # the plain pool refuses past its limit, as the sync client does
+        rc = aclient(max_connections=3)
+        await rc.initialize()
+        with pytest.raises(exceptions.RedisClusterException, match="Too many connections"):
+            await asyncio.gather(*[rc.get(k) for k in keys])
+        await rc.aclose()
+        # the blocking pool's callers wait for a connection (without blocking the loop)
+        pool = ClusterBlockingConnectionPool(
+            startup_nodes=[{"host": cluster_addr[0], "port": cluster_addr[1]}],
+            init_slot_cache=False, max_connections=3, timeout=5)
+        rc = RedisCluster(connection_pool=pool)
+        await rc.mset({k: k for k in keys})
+        for _ in range(3):
+            assert await asyncio.gather(*[rc.get(k) for k in keys]) == [k.encode() for k in keys]
+        assert rc.connection_pool._stats()["connections"] <= 3
+        await rc.aclose()
+
+    arun(body)
