@@ -39,13 +39,17 @@ enum {
     RC_AS_DONE,
     RC_AS_CALL_LATER,
     RC_AS_CANCEL,
+    RC_AS_CALL_SOON,
+    RC_AS_SET_EXCEPTION,
+    RC_AS_RESULT,
     RC_AS_N
 };
 
 static const char *const rc_as_names[RC_AS_N] = {
     "add_reader",  "add_writer",    "remove_reader", "remove_writer",
     "create_future", "_asyncio_future_blocking", "set_result", "done",
-    "call_later",  "cancel",
+    "call_later",  "cancel",        "call_soon",     "set_exception",
+    "result",
 };
 
 int
@@ -66,6 +70,7 @@ enum {
     RC_AIO_BATCH,    /* _execute_batch */
     RC_AIO_TXN,      /* _execute_transaction */
     RC_AIO_RAW,      /* _aio_node_command: the raw reply of one node */
+    RC_AIO_SHARED,   /* the commands awaited in one loop iteration, as one op */
     RC_AIO_REFRESH   /* initialize(): a discovery, its errors raised */
 };
 
@@ -108,7 +113,17 @@ typedef struct AioOpObject {
     PyObject *ready;        /* our _ready bound to self (owned while waiting) */
     int *reg;               /* registered fds: fd << 1 | is_writer */
     int nreg, regcap;
+    int batchable;          /* ONE: one command that cannot block: may join a batch */
+    int member;             /* joined a batch: its result comes through fut */
+    PyObject *batch;        /* member: the batch (owned) */
+    Py_ssize_t index;       /* member: its command in the batch's op */
+    int driven;             /* SHARED: run by loop callbacks, not awaited */
+    int started;            /* SHARED: running (no more members) */
+    PyObject *members;      /* SHARED: list of the member AioOps (owned) */
 } AioOpObject;
+
+/* Commands per batch at most (then the next joins a new one). */
+#define RC_AIO_BATCH_MAX 4096
 
 /* The op being driven now. */
 static rc_op *
@@ -152,6 +167,9 @@ rc_aio_alloc(ClientObject *client, int kind)
     self->loop = self->fut = self->timer = self->ready = NULL;
     self->reg = NULL;
     self->nreg = self->regcap = 0;
+    self->batchable = self->member = self->driven = self->started = 0;
+    self->batch = self->members = NULL;
+    self->index = 0;
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -169,7 +187,7 @@ rc_aio_command(ClientObject *client, PyObject *const *args, size_t nargsf, PyObj
 {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     AioOpObject *self = (AioOpObject *)rc_aio_alloc(client, RC_AIO_ONE);
-    int r;
+    int r, blocking = 1;
 
     if (self == NULL) {
         return NULL;
@@ -187,7 +205,7 @@ rc_aio_command(ClientObject *client, PyObject *const *args, size_t nargsf, PyObj
         Py_INCREF(kwnames);
         self->kwnames = kwnames;
     }
-    r = rc_client_prepare(client, args, nargs, &self->op, &self->upper, &self->flag);
+    r = rc_client_prepare(client, args, nargs, &self->op, &self->upper, &self->flag, &blocking);
     if (r < 0) {
         rc_aio_defer_error(self);
     } else if (r == 1) {
@@ -204,6 +222,7 @@ rc_aio_command(ClientObject *client, PyObject *const *args, size_t nargsf, PyObj
         }
     } else {
         self->prepared = 1;
+        self->batchable = !blocking;
     }
     return (PyObject *)self;
 }
@@ -298,6 +317,28 @@ rc_aio_refresh(ClientObject *client, PyObject *unused)
 
 /* ------------------------------------------------------------ the loop */
 
+static void rc_aio_drive(AioOpObject *b);
+static int rc_aio_join(AioOpObject *self);
+static PyObject *rc_aio_member_next(AioOpObject *self);
+
+/* The running loop (new reference), or NULL with RuntimeError set. */
+static PyObject *
+rc_aio_running_loop(rc_state *st)
+{
+    if (st->get_running_loop == NULL) {
+        PyObject *mod = PyImport_ImportModule("asyncio");
+        if (mod == NULL) {
+            return NULL;
+        }
+        st->get_running_loop = PyObject_GetAttrString(mod, "get_running_loop");
+        Py_DECREF(mod);
+        if (st->get_running_loop == NULL) {
+            return NULL;
+        }
+    }
+    return PyObject_CallNoArgs(st->get_running_loop);
+}
+
 /* Undo the current wait's registrations (a loop that refuses, being
  * closed, has none left). 0, or -1 with a BaseException set. */
 static int
@@ -351,7 +392,11 @@ AioOp_ready(AioOpObject *self, PyObject *arg)
     if (tok == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    if (!self->waiting || self->fut == NULL) {
+    if (tok == -2) {
+        rc_aio_drive(self); /* a batch's turn */
+        Py_RETURN_NONE;
+    }
+    if (!self->waiting || (self->fut == NULL && !self->driven)) {
         Py_RETURN_NONE; /* a late callback: the wait is over */
     }
     if (tok >= 0) {
@@ -365,6 +410,20 @@ AioOp_ready(AioOpObject *self, PyObject *arg)
         Py_RETURN_NONE;
     }
     self->woke = 1;
+    if (self->driven) {
+        /* step once after every callback of this loop iteration ran: the
+         * other ready sockets' revents are noted by then */
+        PyObject *tok2 = PyLong_FromLong(-2);
+        r = tok2 ? PyObject_CallMethodObjArgs(self->loop, st->aio_str[RC_AS_CALL_SOON], self->ready,
+                                              tok2, NULL)
+                 : NULL;
+        Py_XDECREF(tok2);
+        if (r == NULL) {
+            return NULL;
+        }
+        Py_DECREF(r);
+        Py_RETURN_NONE;
+    }
     done = PyObject_CallMethodNoArgs(self->fut, st->aio_str[RC_AS_DONE]);
     if (done == NULL) {
         return NULL;
@@ -396,18 +455,7 @@ rc_aio_register(AioOpObject *self, rc_op *op)
     PyObject *fut = NULL, *ret = NULL;
 
     if (self->loop == NULL) {
-        if (st->get_running_loop == NULL) {
-            PyObject *mod = PyImport_ImportModule("asyncio");
-            if (mod == NULL) {
-                goto done;
-            }
-            st->get_running_loop = PyObject_GetAttrString(mod, "get_running_loop");
-            Py_DECREF(mod);
-            if (st->get_running_loop == NULL) {
-                goto done;
-            }
-        }
-        self->loop = PyObject_CallNoArgs(st->get_running_loop);
+        self->loop = rc_aio_running_loop(st);
         if (self->loop == NULL) {
             goto done;
         }
@@ -427,12 +475,18 @@ rc_aio_register(AioOpObject *self, rc_op *op)
         self->reg = p;
         self->regcap = 2 * w->nfds;
     }
-    fut = PyObject_CallMethodNoArgs(self->loop, st->aio_str[RC_AS_CREATE_FUTURE]);
-    if (fut == NULL || PyObject_SetAttr(fut, st->aio_str[RC_AS_BLOCKING], Py_True) < 0) {
-        goto done;
+    if (self->driven) {
+        /* a batch: the loop's callbacks drive it, nobody awaits it */
+        Py_INCREF(Py_None);
+        fut = Py_None;
+    } else {
+        fut = PyObject_CallMethodNoArgs(self->loop, st->aio_str[RC_AS_CREATE_FUTURE]);
+        if (fut == NULL || PyObject_SetAttr(fut, st->aio_str[RC_AS_BLOCKING], Py_True) < 0) {
+            goto done;
+        }
+        self->fut = fut;
+        Py_INCREF(fut);
     }
-    self->fut = fut;
-    Py_INCREF(fut);
     self->waiting = 1;
     self->woke = 0;
     for (int i = 0; i < w->nfds; i++) {
@@ -565,6 +619,98 @@ rc_aio_topo_failed(AioOpObject *self)
     return 0;
 }
 
+/* Call fut.<method>(arg): 0, or -1 (an exception set). */
+static int
+rc_aio_fut_call(rc_state *st, PyObject *fut, int method, PyObject *arg)
+{
+    PyObject *r = arg ? PyObject_CallMethodOneArg(fut, st->aio_str[method], arg)
+                      : PyObject_CallMethodNoArgs(fut, st->aio_str[method]);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Whether fut is done: 1, 0, or -1 (an exception set). */
+static int
+rc_aio_fut_done(rc_state *st, PyObject *fut)
+{
+    PyObject *r = PyObject_CallMethodNoArgs(fut, st->aio_str[RC_AS_DONE]);
+    int d;
+    if (r == NULL) {
+        return -1;
+    }
+    d = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return d;
+}
+
+/* A batch is over: each member's future gets its parsed result or its
+ * error (members cancelled meanwhile are skipped: their replies were read
+ * and are dropped). exc: the error of the whole batch, or NULL. Errors of
+ * the futures themselves are cleared (this runs in a loop callback). */
+static void
+rc_aio_settle_members(AioOpObject *b, PyObject *exc)
+{
+    rc_state *st = b->client->st;
+    PyObject *members = b->members;
+
+    b->members = NULL;
+    for (Py_ssize_t i = 0; members != NULL && i < PyList_GET_SIZE(members); i++) {
+        AioOpObject *m = (AioOpObject *)PyList_GET_ITEM(members, i);
+        PyObject *r, *v;
+        int d = rc_aio_fut_done(st, m->fut);
+        if (d != 0) {
+            PyErr_Clear();
+            continue;
+        }
+        r = exc;
+        if (r == NULL) {
+            r = m->index < b->op.n ? b->op.cmds[m->index].result : NULL;
+        }
+        if (r == NULL) { /* cannot happen: every command settles */
+            PyErr_SetString(PyExc_RuntimeError, "a batched command was left unsettled");
+            r = rc_fetch_exception();
+            if (r != NULL && rc_aio_fut_call(st, m->fut, RC_AS_SET_EXCEPTION, r) < 0) {
+                PyErr_Clear();
+            }
+            Py_XDECREF(r);
+            continue;
+        }
+        if (PyExceptionInstance_Check(r)) {
+            if (rc_aio_fut_call(st, m->fut, RC_AS_SET_EXCEPTION, r) < 0) {
+                PyErr_Clear();
+            }
+            continue;
+        }
+        v = rc_client_parse(b->client, r, m->upper,
+                            m->kwvalues ? &PyTuple_GET_ITEM(m->kwvalues, 0) : NULL, m->kwnames);
+        if (v == NULL) {
+            /* the response callback failed on this reply: its error */
+            PyObject *e = rc_fetch_exception();
+            if (e != NULL && rc_aio_fut_call(st, m->fut, RC_AS_SET_EXCEPTION, e) < 0) {
+                PyErr_Clear();
+            }
+            Py_XDECREF(e);
+            continue;
+        }
+        if (rc_aio_fut_call(st, m->fut, RC_AS_SET_RESULT, v) < 0) {
+            PyErr_Clear();
+        }
+        Py_DECREF(v);
+    }
+    Py_XDECREF(members);
+}
+
+/* SHARED: the op is done; deliver. Returns None. */
+static PyObject *
+rc_aio_deliver(AioOpObject *b)
+{
+    rc_aio_settle_members(b, NULL);
+    Py_RETURN_NONE;
+}
+
 /* The result of a finished op (new reference) or NULL with its error. */
 static PyObject *
 rc_aio_result(AioOpObject *self)
@@ -588,6 +734,8 @@ rc_aio_result(AioOpObject *self)
         return rc_client_batch_finish(self->client, self->seq, op);
     case RC_AIO_TXN:
         return rc_client_txn_finish(op);
+    case RC_AIO_SHARED:
+        return rc_aio_deliver(self);
     case RC_AIO_RAW: {
         PyObject *r = op->cmds[0].result;
         if (PyExceptionInstance_Check(r)) {
@@ -624,6 +772,15 @@ rc_aio_advance(AioOpObject *self)
     PyObject *res;
     int tried = 0;
 
+    if (self->batchable && !self->member && self->state == RC_AIO_NEW && self->error == NULL) {
+        int j = rc_aio_join(self);
+        if (j < 0) {
+            goto fail;
+        }
+    }
+    if (self->member) {
+        return rc_aio_member_next(self);
+    }
     if (self->waiting) {
         if (rc_aio_unregister(self) < 0) {
             goto fail;
@@ -777,11 +934,166 @@ fail:
     return NULL;
 }
 
+/* Run a batch as far as it goes (a loop callback: never raises). */
+static void
+rc_aio_drive(AioOpObject *b)
+{
+    ClientObject *c = b->client;
+    PyObject *r;
+
+    if (b->state == RC_AIO_DONE) {
+        return;
+    }
+    Py_INCREF(b);
+    b->started = 1;
+    if (c->aio_batch == (PyObject *)b) {
+        Py_CLEAR(c->aio_batch); /* later commands start the next batch */
+    }
+    r = rc_aio_advance(b);
+    if (r != NULL) {
+        Py_DECREF(r); /* waiting: the callbacks come back */
+    } else if (PyErr_Occurred()) {
+        PyObject *exc = rc_fetch_exception();
+        if (exc != NULL && PyErr_GivenExceptionMatches(exc, PyExc_StopIteration)) {
+            Py_CLEAR(exc);
+        }
+        rc_aio_settle_members(b, exc);
+        Py_XDECREF(exc);
+    }
+    Py_DECREF(b);
+}
+
+/* Join the batch of this loop iteration (made if there is none): the
+ * command is copied into the batch's op, and its result will come through
+ * a future of the loop. 1 joined, 0 not (no running loop: it runs alone),
+ * -1 with an exception set. */
+static int
+rc_aio_join(AioOpObject *self)
+{
+    ClientObject *c = self->client;
+    rc_state *st = c->st;
+    rc_bcmd *cmd = &self->op.cmds[0];
+    AioOpObject *b = (AioOpObject *)c->aio_batch;
+    PyObject *loop, *fut = NULL, *r;
+    size_t off;
+    int ret = -1;
+
+    loop = rc_aio_running_loop(st);
+    if (loop == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (b == NULL || b->started || b->loop != loop || b->op.n >= RC_AIO_BATCH_MAX) {
+        PyObject *tok;
+        b = (AioOpObject *)rc_aio_alloc(c, RC_AIO_SHARED);
+        if (b == NULL) {
+            goto done;
+        }
+        Py_XSETREF(c->aio_batch, (PyObject *)b);
+        b->driven = 1;
+        b->prepared = 1;
+        Py_INCREF(loop);
+        b->loop = loop;
+        b->members = PyList_New(0);
+        b->ready = PyObject_GetAttrString((PyObject *)b, "_ready");
+        if (b->members == NULL || b->ready == NULL) {
+            goto done;
+        }
+        /* socket_timeout bounds the batch as it bounds one command */
+        rc_op_set_deadline(&b->op, c->pool->cl.cfg.sock.timeout);
+        tok = PyLong_FromLong(-2);
+        r = tok ? PyObject_CallMethodObjArgs(loop, st->aio_str[RC_AS_CALL_SOON], b->ready, tok, NULL)
+                : NULL;
+        Py_XDECREF(tok);
+        if (r == NULL) {
+            goto done;
+        }
+        Py_DECREF(r);
+    }
+    fut = PyObject_CallMethodNoArgs(loop, st->aio_str[RC_AS_CREATE_FUTURE]);
+    if (fut == NULL) {
+        goto done;
+    }
+    off = b->op.buf.len;
+    if (rc_buf_append(&b->op.buf, self->op.buf.data + cmd->off, cmd->len) != RC_OK) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (rc_op_add(&b->op, off, cmd->len, &cmd->rt) < 0 ||
+        PyList_Append(b->members, (PyObject *)self) < 0) {
+        goto done;
+    }
+    self->index = b->op.n - 1;
+    Py_INCREF(b);
+    self->batch = (PyObject *)b;
+    self->fut = fut;
+    fut = NULL;
+    self->member = 1;
+    rc_op_clear(&self->op);
+    ret = 1;
+done:
+    Py_XDECREF(fut);
+    Py_DECREF(loop);
+    return ret;
+}
+
+/* A member's turn: its result once the batch gave it, else its future to
+ * wait on. */
+static PyObject *
+rc_aio_member_next(AioOpObject *self)
+{
+    rc_state *st = self->client->st;
+    PyObject *res;
+    int d;
+
+    if (self->state == RC_AIO_DONE) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse an already awaited command");
+        return NULL;
+    }
+    d = rc_aio_fut_done(st, self->fut);
+    if (d < 0) {
+        return NULL;
+    }
+    if (!d) {
+        if (PyObject_SetAttr(self->fut, st->aio_str[RC_AS_BLOCKING], Py_True) < 0) {
+            return NULL;
+        }
+        Py_INCREF(self->fut);
+        return self->fut;
+    }
+    self->state = RC_AIO_DONE;
+    res = PyObject_CallMethodNoArgs(self->fut, st->aio_str[RC_AS_RESULT]);
+    if (res == NULL) {
+        return NULL;
+    }
+    if (res != Py_None) {
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, res);
+        if (stop != NULL) {
+            PyErr_SetObject(PyExc_StopIteration, stop);
+            Py_DECREF(stop);
+        }
+    }
+    Py_DECREF(res);
+    return NULL;
+}
+
 /* Give up (cancelled, closed, dropped): unregister, abort what runs. */
 static void
 rc_aio_giveup(AioOpObject *self)
 {
     PyObject *exc = rc_fetch_exception();
+    if (self->member) {
+        /* the batch reads its reply and drops it */
+        if (self->fut != NULL &&
+            rc_aio_fut_call(self->client->st, self->fut, RC_AS_CANCEL, NULL) < 0) {
+            PyErr_Clear();
+        }
+        self->state = RC_AIO_DONE;
+        if (exc != NULL) {
+            rc_restore_exception(exc);
+        }
+        return;
+    }
     if (self->waiting) {
         (void)rc_aio_unregister(self);
         PyErr_Clear();
@@ -884,6 +1196,8 @@ AioOp_traverse(AioOpObject *self, visitproc visit, void *arg)
     Py_VISIT(self->fut);
     Py_VISIT(self->timer);
     Py_VISIT(self->ready);
+    Py_VISIT(self->batch);
+    Py_VISIT(self->members);
     return 0;
 }
 
@@ -894,6 +1208,8 @@ AioOp_clear(AioOpObject *self)
     Py_CLEAR(self->fut);
     Py_CLEAR(self->timer);
     Py_CLEAR(self->error);
+    Py_CLEAR(self->batch);
+    Py_CLEAR(self->members);
     return 0;
 }
 

@@ -506,7 +506,7 @@ done:
 
 int
 rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op,
-                  PyObject **upper, PyObject **flag)
+                  PyObject **upper, PyObject **flag, int *blocking)
 {
     Py_ssize_t ntok;
     rc_state *st = self->st;
@@ -561,6 +561,10 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
             goto done;
         }
     }
+    if (blocking != NULL) {
+        /* (a command the table does not know may block too) */
+        *blocking = ci == NULL || (ci->flags & RC_CMD_BLOCKING) != 0;
+    }
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
     rt.replica_ok = rc_replica_ok(self, ci);
@@ -597,24 +601,32 @@ done:
 }
 
 PyObject *
+rc_client_parse(ClientObject *self, PyObject *reply, PyObject *upper, PyObject *const *kwvalues,
+                PyObject *kwnames)
+{
+    PyObject *cb = rc_lookup(self->response_callbacks, upper);
+    if (cb != NULL) {
+        return rc_apply_callback(cb, reply, kwvalues, kwnames);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_INCREF(reply);
+    return reply;
+}
+
+PyObject *
 rc_client_finish(ClientObject *self, rc_op *op, PyObject *upper, PyObject *const *kwvalues,
                  PyObject *kwnames)
 {
-    PyObject *reply = op->cmds[0].result, *cb, *result = NULL;
+    PyObject *reply = op->cmds[0].result, *result = NULL;
 
     op->cmds[0].result = NULL;
     if (PyExceptionInstance_Check(reply)) {
         PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
-        goto done;
+    } else {
+        result = rc_client_parse(self, reply, upper, kwvalues, kwnames);
     }
-    cb = rc_lookup(self->response_callbacks, upper);
-    if (cb != NULL) {
-        result = rc_apply_callback(cb, reply, kwvalues, kwnames);
-    } else if (!PyErr_Occurred()) {
-        result = reply;
-        reply = NULL;
-    }
-done:
     Py_XDECREF(reply);
     return result;
 }
@@ -635,7 +647,7 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
     }
     rc_op_init(&op, &self->pool->cl, &self->lim);
     rc_buf_init_inline(&op.buf, inline_buf, sizeof inline_buf);
-    r = rc_client_prepare(self, args, nargs, &op, &upper, &flag);
+    r = rc_client_prepare(self, args, nargs, &op, &upper, &flag, NULL);
     if (r < 0) {
         goto done;
     }
@@ -1255,6 +1267,7 @@ Client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(self->nodes_flags);
     Py_VISIT(self->result_callbacks);
     Py_VISIT(self->queue);
+    Py_VISIT(self->aio_batch);
     return 0;
 }
 
@@ -1266,6 +1279,7 @@ Client_clear(ClientObject *self)
     Py_CLEAR(self->nodes_flags);
     Py_CLEAR(self->result_callbacks);
     Py_CLEAR(self->queue);
+    Py_CLEAR(self->aio_batch);
     return 0;
 }
 

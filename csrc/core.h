@@ -27,6 +27,8 @@ typedef struct ClientObject {
     rc_limits lim;                 /* TTL and CLUSTERDOWN retries */
     int read_from_replicas;
     PyObject *queue;               /* pipelines: list of (args, options) */
+    PyObject *aio_batch;           /* asyncio: the batch commands join in this loop
+                                      iteration (an AioOp not started yet), or NULL */
     PyObject *weakrefs;
 } ClientObject;
 
@@ -105,9 +107,14 @@ uint64_t rc_pool_random(PoolObject *pool);
 /* execute_command's routing: 0 with op holding the one command, 1 for a
  * command routed by nodes_flags (*flag set, op untouched), -1 with an
  * exception set. *upper (the upper-case name) and *flag are new references
- * on 0 and 1. */
+ * on 0 and 1. *blocking (if given) tells whether the command may block the
+ * connection (BLPOP, XREAD BLOCK, a command the table does not know). */
 int rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op,
-                      PyObject **upper, PyObject **flag);
+                      PyObject **upper, PyObject **flag, int *blocking);
+/* A reply through the command's response callback (new reference), or
+ * NULL with the callback's error set. */
+PyObject *rc_client_parse(ClientObject *self, PyObject *reply, PyObject *upper,
+                          PyObject *const *kwvalues, PyObject *kwnames);
 /* The parsed reply of op's one command (response callback applied), or NULL
  * with its error set. */
 PyObject *rc_client_finish(ClientObject *self, rc_op *op, PyObject *upper,

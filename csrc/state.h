@@ -47,7 +47,7 @@ typedef struct rc_state {
     /* the asyncio driver (aio.c) */
     PyTypeObject *AioOpType;   /* rediscluster._core.AioOp */
     PyObject *get_running_loop; /* asyncio.get_running_loop, imported on first use */
-    PyObject *aio_str[12];     /* interned method names (aio.c: RC_AS_*) */
+    PyObject *aio_str[16];     /* interned method names (aio.c: RC_AS_*) */
 } rc_state;
 
 #endif

@@ -22,11 +22,14 @@ def _registered(loop):
 def test_random_cancellations_never_mix_replies(arun, aclient):
     keys = [key_for_slot((i * 97) % 16384, "c%d" % i) for i in range(300)]
     counters = [key_for_slot((i * 89) % 16384, "n%d" % i) for i in range(16)]
+    streams = [key_for_slot((i * 83) % 16384, "s%d" % i) for i in range(8)]
     rng = random.Random(13)
 
     async def body():
         rc = aclient()
         await rc.mset({k: "value-of-" + k for k in keys})
+        for st in streams:
+            await rc.xadd(st, {"f": st})
         stats = {"ok": 0, "cancelled": 0, "wrong": 0}
 
         async def worker(seed):
@@ -39,6 +42,12 @@ def test_random_cancellations_never_mix_replies(arun, aclient):
                         k = r.choice(keys)
                         v = await asyncio.wait_for(rc.get(k), delay)
                         stats["wrong"] += v != ("value-of-" + k).encode()
+                    elif kind < 0.7:
+                        # a blocking command: an op of its own, closed when cancelled
+                        s = r.choice(streams)
+                        got = await asyncio.wait_for(
+                            rc.xread({s: 0}, count=1, block=5), delay)
+                        stats["wrong"] += got[0][1][0][1] != {b"f": s.encode()}
                     elif kind < 0.8:
                         sample = r.sample(keys, 5)
                         vs = await asyncio.wait_for(rc.mget(sample), delay)
@@ -214,23 +223,65 @@ def test_connection_limit_shared_by_many_tasks(arun, aclient, cluster_addr):
     from rediscluster.connection import ClusterBlockingConnectionPool
 
     keys = [key_for_slot(i * 211 % 16384, "lim") for i in range(60)]
+    lists = [key_for_slot(500, "lim%d" % i) for i in range(6)]
 
     async def body():
-        # the plain pool refuses past its limit, as the sync client does
+        # blocking commands run on connections of their own: the plain pool
+        # refuses past its limit, as the sync client does
         rc = aclient(max_connections=3)
         await rc.initialize()
         with pytest.raises(exceptions.RedisClusterException, match="Too many connections"):
-            await asyncio.gather(*[rc.get(k) for k in keys])
+            await asyncio.gather(*[rc.blpop([k], timeout=1) for k in lists])
         await rc.aclose()
-        # the blocking pool's callers wait for a connection (without blocking the loop)
+        # the blocking pool's callers wait for a connection (the loop runs on)
         pool = ClusterBlockingConnectionPool(
             startup_nodes=[{"host": cluster_addr[0], "port": cluster_addr[1]}],
             init_slot_cache=False, max_connections=3, timeout=5)
         rc = RedisCluster(connection_pool=pool)
         await rc.mset({k: k for k in keys})
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        assert await asyncio.gather(*[rc.blpop([k], timeout=0.2) for k in lists]) == [None] * 6
+        assert loop.time() - t0 >= 0.35  # two turns of three
         for _ in range(3):
             assert await asyncio.gather(*[rc.get(k) for k in keys]) == [k.encode() for k in keys]
         assert rc.connection_pool._stats()["connections"] <= 3
+        await rc.aclose()
+
+    arun(body)
+
+
+def test_concurrent_commands_share_one_round_trip(arun, aclient):
+    # commands awaited in one loop iteration go out as one op: one write per
+    # node, replies matched in order; a member cancelled meanwhile has its
+    # reply read and dropped, the others are not disturbed
+    keys = [key_for_slot(i * 163 % 16384, "b%d" % i) for i in range(90)]
+
+    async def body():
+        rc = aclient()
+        await rc.mset({k: k for k in keys})
+        await rc.ping()  # every master connected
+        before = rc.connection_pool._stats()["connections"]
+        tasks = [asyncio.create_task(rc.get(k)) for k in keys]
+        await asyncio.sleep(0)  # all joined the batch, which has not run yet
+        for t in tasks[::3]:
+            t.cancel()
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        for i, (k, r) in enumerate(zip(keys, done)):
+            if i % 3 == 0:
+                assert isinstance(r, asyncio.CancelledError)
+            else:
+                assert r == k.encode()
+        # no connection was closed or added for it
+        assert rc.connection_pool._stats()["connections"] == before
+        # mixed commands and options in one batch, errors in place
+        await rc.rpush(keys[1] + "l", "x")
+        res = await asyncio.gather(rc.incr(keys[0] + "n"), rc.get(keys[1] + "l"),
+                                   rc.zadd(keys[2] + "z", {"m": 2}),
+                                   rc.zrange(keys[2] + "z", 0, -1, withscores=True),
+                                   return_exceptions=True)
+        assert res[0] == 1 and "WRONGTYPE" in str(res[1])
+        assert res[2] == 1 and res[3] == [(b"m", 2.0)]
         await rc.aclose()
 
     arun(body)
