@@ -15,11 +15,21 @@
  * send on an open connection tries the (non-blocking) write at once, so a
  * command costs one loop wait (for its reply), not two.
  *
+ * Batches: a single command that cannot block its connection, when first
+ * awaited, joins the client's batch of this loop iteration (a SHARED AioOp
+ * made by the first one, started by loop.call_soon): its bytes are copied
+ * into the batch's op and it waits on a loop future. The batch runs from
+ * loop callbacks (nobody awaits it): one lane per node, so one write and
+ * one read per node for all its commands, each command settled by the
+ * policy on its own; when it is done each member's future gets its reply
+ * through the command's response callback, or its error.
+ *
  * Cancellation: the task throws CancelledError (or a timeout's) into the
  * iterator; the op is aborted (rc_op_abort: every connection it holds is
  * closed, so no later command can read its reply), the fds unregistered, a
  * refresh it ran released; the exception propagates. An AioOp dropped
- * unfinished is aborted the same way.
+ * unfinished is aborted the same way. A batch member that is cancelled
+ * only cancels its future: the batch reads its reply and drops it.
  *
  * An AioOp belongs to the loop running when it first waits, and is awaited
  * once. GIL everywhere. */
