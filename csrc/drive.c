@@ -158,6 +158,11 @@ rc_op_run(rc_op *op)
             continue;
         }
         if (cb != NULL) {
+            /* A wait on the hub costs a switch or two: write first, then
+             * wait for the replies only. */
+            if (rc_op_send_now(op)) {
+                continue;
+            }
             if (rc_callback_wait(op, cb) < 0) {
                 rc_op_abort(op, NULL);
                 continue;

@@ -1550,6 +1550,30 @@ rc_op_fast_start(rc_op *op)
 }
 
 int
+rc_op_send_now(rc_op *op)
+{
+    int wrote = 0;
+    double now = 0;
+
+    for (int k = 0; k < op->nlanes; k++) {
+        rc_lane *l = &op->lanes[k];
+        if (l->pfd < 0 || l->state != RC_LANE_IO || !rc_lane_writing(l)) {
+            continue;
+        }
+        if (rc_lane_send(l, 0) > 0) {
+            wrote = 1;
+            if (op->cl->cfg.sock.timeout > 0) {
+                if (now == 0) {
+                    now = rc_net_now();
+                }
+                l->deadline = now + op->cl->cfg.sock.timeout;
+            }
+        }
+    }
+    return wrote;
+}
+
+int
 rc_op_step(rc_op *op)
 {
     rc_cluster *cl = op->cl;

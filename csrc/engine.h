@@ -226,6 +226,14 @@ void rc_op_io(rc_op *op, int block);
  * a refresh, TLS). 0, or -1 when the op ended (op->fatal set). GIL. */
 int rc_op_fast_start(rc_op *op);
 
+/* After RC_OP_WAIT: write what the op's open connections still have to
+ * send, without blocking and without waiting for POLLOUT first (a socket
+ * with room in its buffer takes it at once). Returns 1 if bytes were
+ * written -- step again: the op may now wait for replies only -- else 0.
+ * For drivers whose waits cost more than a syscall (gevent, a wait callback,
+ * the asyncio loop). No GIL needed. */
+int rc_op_send_now(rc_op *op);
+
 /* The driver gives up on the op (its wait was interrupted: a signal handler
  * raised, or the asyncio task was cancelled): every connection the op holds
  * is closed (its replies would be read by no one) and the exception (stolen;

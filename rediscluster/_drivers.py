@@ -56,17 +56,37 @@ def gevent_patched():
         return False
 
 
+class _TimedOut(Exception):
+    """The single-socket gevent wait's timeout (never leaves this module)."""
+
+
 def _gevent_wait_function():
-    from gevent import sleep  # type: ignore[import-untyped]
+    from gevent import get_hub, sleep  # type: ignore[import-untyped]
     from gevent.select import poll as gpoll  # type: ignore[import-untyped]
+    from gevent.socket import wait as gwait  # type: ignore[import-untyped]
 
     POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
+    READ, WRITE = 1, 2  # the hub loop's io watcher events (libev and libuv)
 
     def gevent_wait(fds, timeout):
         """Wait on the gevent hub (other greenlets run meanwhile)."""
         if not fds:
             sleep(timeout if timeout else 0)
             return ()
+        if len(fds) == 1:
+            # The usual case (one command, one socket): one io watcher on
+            # the hub, no poll object. Ready means "some of what was asked";
+            # the engine's calls never block on the rest.
+            fd, events = fds[0]
+            watcher = get_hub().loop.io(fd, (READ if events & POLLIN else 0) |
+                                        (WRITE if events & POLLOUT else 0))
+            try:
+                gwait(watcher, timeout, _TimedOut)
+            except _TimedOut:
+                return ()
+            finally:
+                watcher.close()
+            return fds
         p = gpoll()
         for fd, events in fds:
             p.register(fd, events & (POLLIN | POLLOUT))
