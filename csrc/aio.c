@@ -556,34 +556,29 @@ done:
 }
 
 /* Before waiting: write at once what open connections can take (the
- * socket is almost always writable), or read TLS bytes already buffered.
- * Returns 1 if there was something to try (then step again). */
+ * socket is almost always writable: rc_op_send_now), or read TLS bytes
+ * already buffered. Returns 1 if there was something done (step again). */
 static int
 rc_aio_try_now(rc_op *op)
 {
     rc_wait *w = &op->wait;
-    int any = 0;
 
-    for (int i = 0; i < w->nfds; i++) {
-        w->fds[i].revents = 0;
-    }
-    for (int k = 0; k < op->nlanes; k++) {
-        rc_lane *l = &op->lanes[k];
-        if (l->pfd < 0 || l->state != RC_LANE_IO) {
-            continue;
+    if (w->ready_now) {
+        /* only the lanes doing I/O: an opening connection waits for the
+         * loop's word (its connect may not be done) */
+        for (int i = 0; i < w->nfds; i++) {
+            w->fds[i].revents = 0;
         }
-        if (w->ready_now) {
-            w->fds[l->pfd].revents = w->fds[l->pfd].events;
-            any = 1;
-        } else if (w->fds[l->pfd].events & POLLOUT) {
-            w->fds[l->pfd].revents = POLLOUT;
-            any = 1;
+        for (int k = 0; k < op->nlanes; k++) {
+            rc_lane *l = &op->lanes[k];
+            if (l->pfd >= 0 && l->state == RC_LANE_IO) {
+                w->fds[l->pfd].revents = w->fds[l->pfd].events;
+            }
         }
-    }
-    if (any) {
         rc_op_io(op, 0);
+        return 1;
     }
-    return any;
+    return rc_op_send_now(op);
 }
 
 /* End a discovery we ran: the machine cleared, the claim released. */
