@@ -87,12 +87,17 @@ async def main(args):
     cases = [("GET, 64 concurrent tasks", "ops/s", bench_get),
              ("pipeline of 1000 GETs", "ops/s", bench_pipeline),
              ("MGET 100 keys over 100 slots", "calls/s", bench_mget)]
-    for name, unit, fn in cases:
-        best = 0
-        for _ in range(args.runs):
-            best = max(best, await fn(rc, args.seconds))
-        print("%-32s %10.0f %s" % (name, best, unit))
-    await rc.aclose()
+    try:
+        for name, unit, fn in cases:
+            best = 0
+            for _ in range(args.runs):
+                best = max(best, await fn(rc, args.seconds))
+            print("%-32s %10.0f %s" % (name, best, unit))
+    finally:
+        # leave the cluster as it was (the test suites check empty slots)
+        await rc.delete("bench:get", *["bench:p:%d" % i for i in range(1000)],
+                        *_keys_over_slots(rc, 100))
+        await rc.aclose()
 
 
 if __name__ == "__main__":

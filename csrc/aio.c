@@ -624,6 +624,21 @@ rc_aio_topo_failed(AioOpObject *self)
     return 0;
 }
 
+/* The end of an awaitable: StopIteration(res) set (nothing for None, which
+ * a NULL return means already); res is stolen. */
+static void
+rc_aio_stop(PyObject *res)
+{
+    if (res != Py_None) {
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, res);
+        if (stop != NULL) {
+            PyErr_SetObject(PyExc_StopIteration, stop);
+            Py_DECREF(stop);
+        }
+    }
+    Py_DECREF(res);
+}
+
 /* Call fut.<method>(arg): 0, or -1 (an exception set). */
 static int
 rc_aio_fut_call(rc_state *st, PyObject *fut, int method, PyObject *arg)
@@ -913,14 +928,7 @@ rc_aio_advance(AioOpObject *self)
 finish:
     rc_aio_release(self);
     if (res != NULL) {
-        if (res != Py_None) {
-            PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, res);
-            if (stop != NULL) {
-                PyErr_SetObject(PyExc_StopIteration, stop);
-                Py_DECREF(stop);
-            }
-        }
-        Py_DECREF(res);
+        rc_aio_stop(res);
     }
     return NULL;
 fail:
@@ -1068,17 +1076,9 @@ rc_aio_member_next(AioOpObject *self)
     }
     self->state = RC_AIO_DONE;
     res = PyObject_CallMethodNoArgs(self->fut, st->aio_str[RC_AS_RESULT]);
-    if (res == NULL) {
-        return NULL;
+    if (res != NULL) {
+        rc_aio_stop(res);
     }
-    if (res != Py_None) {
-        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, res);
-        if (stop != NULL) {
-            PyErr_SetObject(PyExc_StopIteration, stop);
-            Py_DECREF(stop);
-        }
-    }
-    Py_DECREF(res);
     return NULL;
 }
 

@@ -205,22 +205,12 @@ class RedisCluster(_SyncRedisCluster):
 
     # ------------------------------------------------------------ helpers
 
-    def pipeline(self, transaction=None, shard_hint=None, read_from_replicas=False,
-                 use_threads=None):
-        """An asyncio ``ClusterPipeline``: queue commands (they return the
-        pipeline), then ``await pipe.execute()``. ``transaction=True``: MULTI/EXEC
-        on one slot."""
-        if shard_hint:
-            raise RedisClusterException("shard_hint is deprecated in cluster mode")
-        return ClusterPipeline(
-            connection_pool=self.connection_pool,
-            startup_nodes=self.connection_pool.nodes.startup_nodes,
-            result_callbacks=self.result_callbacks,
-            response_callbacks=self.response_callbacks,
-            cluster_down_retry_attempts=self.cluster_down_retry_attempts,
-            read_from_replicas=read_from_replicas,
-            transaction=bool(transaction),
-        )
+    @staticmethod
+    def _pipeline_class():
+        """``pipeline()`` (the sync client's method) makes an asyncio
+        ``ClusterPipeline``: queue commands (they return the pipeline), then
+        ``await pipe.execute()``."""
+        return ClusterPipeline
 
     async def transaction(self, func, *watches, **kwargs):
         """Not supported yet by the asyncio client (WATCH needs a held
@@ -365,10 +355,7 @@ class ClusterPipeline(_SyncClusterPipeline):
         finally:
             self.reset()
         if raise_on_error:
-            first = self._abort_index
-            if first is not None:
-                self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
-            self._raise_first_error(stack, results)
+            self._raise_execute_error(stack, results)
         return results
 
     def watch(self, *names):

@@ -196,11 +196,16 @@ class ClusterPipeline(RedisCluster):
         finally:
             self.reset()
         if raise_on_error:
-            first = self._abort_index
-            if first is not None:
-                self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
-            self._raise_first_error(stack, results)
+            self._raise_execute_error(stack, results)
         return results
+
+    def _raise_execute_error(self, stack, results):
+        """raise_on_error: the first refused command of an aborted
+        transaction, else the first error among the results."""
+        first = self._abort_index
+        if first is not None:
+            self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
+        self._raise_first_error(stack, results)
 
     def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
         """2.1.3's entry point: run a list of ``PipelineCommand`` (or

@@ -26,6 +26,28 @@ from rcit import cluster, flush, migration, new_client, raw  # noqa: E402,F401  
 
 from rediscluster.asyncio import RedisCluster  # noqa: E402
 
+# The test modules import the helpers below as ``rcaio`` (as ``rcit``).
+sys.modules.setdefault("rcaio", sys.modules[__name__])
+
+
+class Ticker:
+    """A task that counts sleeps of ``interval`` seconds: how much the loop
+    ran while the test awaited something else. Made inside a running loop;
+    ``cancel()`` stops it."""
+
+    def __init__(self, interval):
+        self.ticks = 0
+        self.interval = interval
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self):
+        while True:
+            await asyncio.sleep(self.interval)
+            self.ticks += 1
+
+    def cancel(self):
+        self.task.cancel()
+
 
 @pytest.fixture
 def arun():

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from rcit import key_for_slot
+from rcaio import Ticker
 from rediscluster.asyncio import RedisCluster
 
 pytestmark = pytest.mark.usefixtures("flush")
@@ -107,20 +108,12 @@ def test_loop_ticks_during_blpop_and_timeouts(arun, aclient):
     async def body():
         rc = aclient()
         await rc.ping()
-        ticks = 0
-
-        async def ticker():
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        t = asyncio.create_task(ticker())
+        t = Ticker(0.01)
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         assert await rc.blpop([k], timeout=1) is None
         assert 0.9 < loop.time() - t0 < 2
-        assert ticks >= 50
+        assert t.ticks >= 50
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(rc.blpop([k], timeout=0), 0.2)
         with pytest.raises(TimeoutError):
@@ -167,17 +160,9 @@ def test_uvloop_cancellations(aclient):
             except asyncio.TimeoutError:
                 pass
         assert wrong == 0
-        ticks = 0
-
-        async def ticker():
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        t = asyncio.create_task(ticker())
+        t = Ticker(0.01)
         assert await rc.blpop([keys[0] + "l"], timeout=1) is None
-        assert ticks >= 50
+        assert t.ticks >= 50
         t.cancel()
         await rc.aclose()
 
@@ -194,15 +179,7 @@ def test_topology_refreshes_run_on_the_loop(arun, aclient):
         await rc.mset({k: k for k in keys})
         hooked = []
         rc.connection_pool._refresh_hook = lambda: hooked.append(1)
-        ticks = 0
-
-        async def ticker():
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.005)
-                ticks += 1
-
-        t = asyncio.create_task(ticker())
+        t = Ticker(0.005)
         loop = asyncio.get_running_loop()
         stop = loop.time() + 0.6
         wrong = 0
@@ -212,7 +189,7 @@ def test_topology_refreshes_run_on_the_loop(arun, aclient):
         t.cancel()
         assert wrong == 0
         assert len(hooked) >= 2  # (rate limited by the engine)
-        assert ticks >= 40
+        assert t.ticks >= 40
         await rc.aclose()
 
     arun(body)
