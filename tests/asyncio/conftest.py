@@ -22,7 +22,7 @@ if "rcit" not in sys.modules:
     sys.modules["rcit"] = _mod
     _spec.loader.exec_module(_mod)
 
-from rcit import cluster, flush, migration, new_client, raw  # noqa: E402,F401  (fixtures)
+from rcit import cluster, flush, healthy_after, migration, new_client, raw  # noqa: E402,F401  (fixtures)
 
 from rediscluster.asyncio import RedisCluster  # noqa: E402
 
