@@ -390,7 +390,8 @@ rc_aio_unregister(AioOpObject *self)
 }
 
 /* _ready(token): a registered fd is ready (token = index << 2 | 1 read,
- * | 2 write) or the deadline passed (token -1): note it, wake the task. */
+ * | 2 write) or the deadline passed (token -1): note it, wake the task (a
+ * batch: schedule its step, token -2). */
 static PyObject *
 AioOp_ready(AioOpObject *self, PyObject *arg)
 {
@@ -403,7 +404,9 @@ AioOp_ready(AioOpObject *self, PyObject *arg)
         return NULL;
     }
     if (tok == -2) {
-        rc_aio_drive(self); /* a batch's turn */
+        if (self->driven) {
+            rc_aio_drive(self); /* a batch's turn */
+        }
         Py_RETURN_NONE;
     }
     if (!self->waiting || (self->fut == NULL && !self->driven)) {
@@ -904,8 +907,7 @@ rc_aio_advance(AioOpObject *self)
                 cl->refresh_pending = 1;
                 if (rc_cluster_refresh_claim(cl, 0) && rc_aio_begin_topo(self, RC_AIO_OP, 0) < 0 &&
                     rc_aio_topo_failed(self) < 0) {
-                    rc_op_abort(&self->op, NULL);
-                    goto fail;
+                    goto fail; /* (which aborts the op) */
                 }
                 break;
             }

@@ -262,3 +262,32 @@ def test_concurrent_commands_share_one_round_trip(arun, aclient):
         await rc.aclose()
 
     arun(body)
+
+
+def test_failing_discovery(arun, aclient):
+    # initialize() raises the discovery's error; a refresh an op asked for
+    # that fails is swallowed (the op's own retries report), as in the sync client
+    k = key_for_slot(8, "disc")
+
+    def boom():
+        raise ValueError("discovery refused by the test hook")
+
+    async def body():
+        rc = aclient()
+        rc.connection_pool._refresh_hook = boom
+        with pytest.raises(ValueError, match="refused by the test hook"):
+            await rc.initialize()
+        with pytest.raises(ValueError, match="refused by the test hook"):
+            await rc.get(k)  # the first command's discovery: raised as well
+        rc.connection_pool._refresh_hook = None
+        assert await rc.set(k, "v") is True
+        rc2 = aclient(topology_check_interval=0.01)
+        await rc2.initialize()
+        rc2.connection_pool._refresh_hook = boom
+        for _ in range(20):
+            assert await rc2.get(k) == b"v"
+            await asyncio.sleep(0.02)
+        await rc.aclose()
+        await rc2.aclose()
+
+    arun(body)
