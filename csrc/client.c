@@ -82,6 +82,37 @@ rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
     return 0;
 }
 
+/* rc_packed_info for a command whose name argument is `name`, memoised on
+ * the client: a name object that is an exact str spelling a static table
+ * entry in upper case (the literals of the command methods) is kept (owned,
+ * so its address cannot be reused) with its entry, and the next command
+ * with the same object skips the upper-casing and the lookup. Only entries
+ * of the static table (never freed) whose arity decides alone: no
+ * containers, no learned commands. 0, or -1 with an exception set. */
+static int
+rc_memo_info(ClientObject *self, PyObject *name, const rc_argv *a, const rc_cmdinfo **out)
+{
+    const rc_cmdinfo *ci;
+
+    if (name == self->hot_name && rc_arity_fits(self->hot_ci, a->n)) {
+        *out = self->hot_ci;
+        return 0;
+    }
+    if (rc_packed_info(self, a, out) < 0) {
+        return -1;
+    }
+    ci = *out;
+    if (ci != NULL && PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) &&
+        !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED)) && rc_arity_fits(ci, a->n) &&
+        (size_t)PyUnicode_GET_LENGTH(name) == (size_t)ci->name_len &&
+        memcmp(PyUnicode_DATA(name), ci->name, (size_t)ci->name_len) == 0) {
+        Py_INCREF(name);
+        Py_XSETREF(self->hot_name, name);
+        self->hot_ci = ci;
+    }
+    return 0;
+}
+
 /* Where a packed command goes: a slot (>= 0), RC_RT_KEYLESS ("Missing key")
  * or RC_RT_RANDOM_MASTER (keyless by design, e.g. EVAL with 0 keys, or
  * malformed arguments the server should judge). */
@@ -523,9 +554,14 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
         rc_raise_cluster(st, "Unable to determine command to use");
         goto done;
     }
-    *upper = rc_upper_name(st, args[0]);
-    if (*upper == NULL) {
-        goto done;
+    if (args[0] == self->hot_name) {
+        *upper = args[0]; /* the memoised name: known upper-case */
+        Py_INCREF(*upper);
+    } else {
+        *upper = rc_upper_name(st, args[0]);
+        if (*upper == NULL) {
+            goto done;
+        }
     }
     *flag = rc_lookup(self->nodes_flags, *upper);
     if (*flag != NULL) {
@@ -551,7 +587,7 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
     av.data = op->buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    if (rc_packed_info(self, &av, &ci) < 0) {
+    if (rc_memo_info(self, args[0], &av, &ci) < 0) {
         goto done;
     }
     if (ci != NULL) {
@@ -908,7 +944,7 @@ rc_client_batch_prepare(ClientObject *self, PyObject *commands, rc_op *op)
         av.data = op->buf.data;
         av.pos = pos;
         av.n = (int)ntok;
-        if (rc_packed_info(self, &av, &ci) < 0) {
+        if (rc_memo_info(self, PyTuple_GET_ITEM(cargs, 0), &av, &ci) < 0) {
             goto done;
         }
         where = rc_route_packed(&av, ci);
@@ -971,10 +1007,15 @@ rc_client_batch_finish(ClientObject *self, PyObject *seq, rc_op *op)
             v = r;
             goto place;
         }
-        upper = rc_upper_name(st, PyTuple_GET_ITEM(cargs, 0));
-        if (upper == NULL) {
-            Py_CLEAR(out);
-            goto done;
+        upper = PyTuple_GET_ITEM(cargs, 0);
+        if (upper == self->hot_name) {
+            Py_INCREF(upper); /* the memoised name: known upper-case */
+        } else {
+            upper = rc_upper_name(st, upper);
+            if (upper == NULL) {
+                Py_CLEAR(out);
+                goto done;
+            }
         }
         cb = rc_lookup(self->response_callbacks, upper);
         Py_DECREF(upper);
@@ -1280,6 +1321,7 @@ Client_clear(ClientObject *self)
     Py_CLEAR(self->result_callbacks);
     Py_CLEAR(self->queue);
     Py_CLEAR(self->aio_batch);
+    Py_CLEAR(self->hot_name);
     return 0;
 }
 

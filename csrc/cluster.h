@@ -301,10 +301,13 @@ rc_cluster_check_fork(rc_cluster *cl)
  * started (RC_CHECKOUT_OPENING: it still connects), or none at the
  * connection limit with a wait_timeout (RC_CHECKOUT_FULL: try again after
  * rc_cluster_wake); at the limit without one, RedisClusterException
- * (RC_ST_PY). RC_ST_NET / RC_ST_PY as rc_conn_start. GIL. */
+ * (RC_ST_PY). RC_ST_NET / RC_ST_PY as rc_conn_start. An idle connection is
+ * first checked for unread bytes (rc_net_idle_ok); idle_check=0 leaves that
+ * to the caller, who must do it before writing (the native driver's fast
+ * start does it with the GIL released). GIL. */
 enum { RC_CHECKOUT_IDLE = 1, RC_CHECKOUT_OPENING = 2, RC_CHECKOUT_FULL = 3 };
 int rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err,
-                        double now, rc_waiter *w);
+                        double now, rc_waiter *w, int idle_check);
 
 /* The waiters' FIFO: rc_waiter_enqueue after RC_CHECKOUT_FULL (once),
  * rc_waiter_remove when the wait ends (a connection, a timeout, an abort);

@@ -504,9 +504,21 @@ int
 rc_cmd_first_key(const rc_cmdinfo *ci, int argc, rc_arg_fn get, void *ctx)
 {
     rc_krange r[RC_CMD_RANGES_MAX];
-    int nr = rc_cmd_ranges(ci, argc, get, ctx, r);
-    int first;
+    int nr, first;
 
+    if (ci != NULL && ci->nspecs == 1 && ci->quirk == RC_Q_NONE &&
+        !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED)) &&
+        (ci->arity > 0 ? argc == ci->arity : argc >= -ci->arity)) {
+        /* The common shape (GET, SET, HSET, ...): one range of keys at a
+         * fixed place; what rc_ranges finds first, without the general
+         * walk. */
+        const rc_keyspec *s = &rc_keyspecs[ci->specs];
+        if (s->kind == RC_KS_RANGE && s->fk.range.lastkey >= 0 &&
+            s->bs + s->fk.range.lastkey < argc) {
+            return s->bs;
+        }
+    }
+    nr = rc_cmd_ranges(ci, argc, get, ctx, r);
     if (nr <= 0) {
         return nr;
     }

@@ -582,7 +582,7 @@ rc_checkout_open(rc_cluster *cl, rc_node *node, rc_conn **out)
 
     for (;;) {
         rc_err_clear(&err);
-        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now(), w.queued ? &w : NULL);
+        r = rc_pool_checkout_nb(cl, node, out, &err, rc_net_now(), w.queued ? &w : NULL, 1);
         if (r != RC_CHECKOUT_FULL) {
             break;
         }

@@ -30,6 +30,11 @@ typedef struct ClientObject {
     PyObject *aio_batch;           /* asyncio: the batch commands join in this loop
                                       iteration (an AioOp not started yet), or NULL */
     PyObject *weakrefs;
+    /* execute_command's memo of the last command name: the exact,
+     * upper-case str object passed (owned, so its address cannot be
+     * reused) and its entry of the static command table. */
+    PyObject *hot_name;
+    const struct rc_cmdinfo *hot_ci;
 } ClientObject;
 
 /* The module state reached from an instance of one of our types or of a

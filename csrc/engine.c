@@ -583,7 +583,7 @@ rc_lane_io_deadline(const rc_op *op, double now)
  * memory, Ctrl-C) becomes the lane's commands' result, or the op's fatal
  * error for a BaseException. Returns -1 only for the latter. */
 static int
-rc_lane_checkout(rc_op *op, rc_lane *l, double now)
+rc_lane_checkout(rc_op *op, rc_lane *l, double now, int idle_check)
 {
     rc_cluster *cl = op->cl;
     rc_node *node = cl->nodes[l->node];
@@ -591,7 +591,7 @@ rc_lane_checkout(rc_op *op, rc_lane *l, double now)
 
     rc_err_clear(&l->err);
     r = rc_pool_checkout_nb(cl, node, &l->conn, &l->err, now,
-                            l->waiter.queued ? &l->waiter : NULL);
+                            l->waiter.queued ? &l->waiter : NULL, idle_check);
     if (r != RC_CHECKOUT_FULL) {
         rc_waiter_remove(cl, &l->waiter);
     }
@@ -773,7 +773,7 @@ rc_op_route(rc_op *op)
         rc_lane_push(l, i, 0, op->buf.data + c->off, c->len);
     }
     for (int k = 0; k < op->nlanes; k++) {
-        if (rc_lane_checkout(op, &op->lanes[k], now) < 0) {
+        if (rc_lane_checkout(op, &op->lanes[k], now, 1) < 0) {
             goto done;
         }
     }
@@ -1180,7 +1180,7 @@ rc_lane_check(rc_op *op, rc_lane *l, double now)
 {
     {
         if (l->state == RC_LANE_WAITCONN) {
-            if (rc_lane_checkout(op, l, now) < 0) {
+            if (rc_lane_checkout(op, l, now, 1) < 0) {
                 return -1;
             }
             if (l->state == RC_LANE_WAITCONN && l->deadline > 0 && now >= l->deadline) {
@@ -1499,7 +1499,7 @@ rc_op_fast_start(rc_op *op)
     rc_bcmd *c = &op->cmds[0];
     rc_lane *l;
     rc_node *node;
-    int ni;
+    int ni, stale = 0;
 
     if (op->phase != RC_PH_START || op->n != 1 || op->held_mode || c->ask_node >= 0) {
         return 0;
@@ -1528,21 +1528,48 @@ rc_op_fast_start(rc_op *op)
     rc_lane_alloc(l, 1);
     rc_lane_push(l, 0, 0, op->buf.data + c->off, c->len);
     op->phase = RC_PH_IO;
-    if (rc_lane_checkout(op, l, op->now) < 0) {
+    if (rc_lane_checkout(op, l, op->now, 0) < 0) {
         rc_op_abort(op, NULL);
         return -1;
     }
-    if (l->state != RC_LANE_IO || l->conn->ssl != NULL) {
-        return 0; /* a connection to open (or wait for), TLS: the general way */
+    if (l->state == RC_LANE_IO && l->conn->ssl != NULL) {
+        /* TLS: the general way, after the idle check skipped above */
+        if (!rc_net_idle_ok(l->conn->fd)) {
+            stale = 1;
+        }
+    } else if (l->state == RC_LANE_IO) {
+        /* The I/O, blocking (bounded by the socket's tick), the GIL
+         * released once: check that the idle connection has nothing
+         * unread, write the command, read what comes. The next step parses
+         * it. */
+        Py_BEGIN_ALLOW_THREADS
+        if (!rc_net_idle_ok(l->conn->fd)) {
+            stale = 1;
+        } else {
+            (void)rc_lane_send(l, 1); /* one call: a big write goes on in the driver's loop */
+            if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
+                (void)rc_conn_recv_rx(l->conn, 1);
+            }
+        }
+        Py_END_ALLOW_THREADS
+    } else {
+        return 0; /* a connection to open (or wait for): the general way */
     }
-    /* The I/O, blocking (bounded by the socket's tick), the GIL released
-     * once: write the command, read what comes. The next step parses it. */
-    Py_BEGIN_ALLOW_THREADS
-    (void)rc_lane_send(l, 1); /* one call: a big write goes on in the driver's loop */
-    if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
-        (void)rc_conn_recv_rx(l->conn, 1);
+    if (stale) {
+        /* Bytes nobody asked for (or the server's close) on the idle
+         * connection: dropped unwritten, and the checkout done again with
+         * the check. */
+        rc_pool_discard(cl, l->conn);
+        l->conn = NULL;
+        if (rc_lane_checkout(op, l, op->now, 1) < 0) {
+            rc_op_abort(op, NULL);
+            return -1;
+        }
+        return 0;
     }
-    Py_END_ALLOW_THREADS
+    if (l->conn->ssl != NULL) {
+        return 0;
+    }
     if (op->cl->cfg.sock.timeout > 0) {
         l->deadline = rc_net_now() + op->cl->cfg.sock.timeout;
     }

@@ -488,7 +488,7 @@ rc_waiter_remove(rc_cluster *cl, rc_waiter *w)
 
 int
 rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, double now,
-                    rc_waiter *w)
+                    rc_waiter *w, int idle_check)
 {
     rc_conn *c;
     int status, readonly;
@@ -512,7 +512,8 @@ rc_pool_checkout_nb(rc_cluster *cl, rc_node *node, rc_conn **out, rc_err *err, d
          * can_read() on checkout. A node now read as a replica needs
          * READONLY on the connection: one opened before (discovery, or
          * while it was a master) is replaced. */
-        if (RC_UNLIKELY(!rc_net_idle_ok(c->fd)) || RC_UNLIKELY(readonly && !c->readonly)) {
+        if (RC_UNLIKELY(idle_check && !rc_net_idle_ok(c->fd)) ||
+            RC_UNLIKELY(readonly && !c->readonly)) {
             rc_pool_discard(cl, c);
             continue;
         }

@@ -13,6 +13,7 @@ use one per thread.
 
 import warnings
 import weakref
+from itertools import repeat
 
 from . import _core
 from .client import RedisCluster
@@ -235,6 +236,8 @@ class ClusterPipeline(RedisCluster):
 
     @classmethod
     def _raise_first_error(cls, stack, results, offset=0):
+        if not any(map(isinstance, results, repeat(Exception))):
+            return  # the usual case, checked in C
         for i, r in enumerate(results):
             if isinstance(r, Exception):
                 cls.annotate_exception(r, i + 1 + offset, _command_args(stack[i]))

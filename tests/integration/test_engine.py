@@ -179,3 +179,29 @@ def test_server_error_leaves_client_usable(rc, flush):
         rc.get(k)
     assert rc.execute_command("LRANGE", k, 0, -1) == [b"a"]
     assert rc.set(key_for_slot(300, "ok"), "1") is True
+
+
+def test_command_name_memo_keeps_every_check(rc, flush):
+    """execute_command remembers the last command name object (an upper-case
+    str) and its table entry; the same name object with the wrong number of
+    arguments, a lower-case name, a name of another command and keys at other
+    places still go the general way."""
+    name = "".join(["G", "ET"])  # a str object of our own, not an interned literal
+    k1, k2 = key_for_slot(100, "memo"), key_for_slot(9000, "memo")
+    rc.set(k1, "one")
+    rc.set(k2, "two")
+    assert rc.execute_command(name, k1) == b"one"
+    assert rc.execute_command(name, k2) == b"two"  # memo hit, other slot
+    with pytest.raises(ResponseError, match="wrong number of arguments"):
+        rc.execute_command(name, k1, "extra")
+    assert rc.execute_command(name, k1) == b"one"
+    assert rc.execute_command("get", k2) == b"two"
+    with pytest.raises(RedisClusterException, match="Missing key"):
+        rc.execute_command(name)
+    # keys at another place under another memoised name
+    hset = "".join(["HS", "ET"])
+    assert rc.execute_command(hset, k1 + "h", "f", "v") == 1
+    assert rc.execute_command("HGET", k1 + "h", "f") == b"v"
+    # a memoised name object dropped by its owner stays valid for the client
+    del name
+    assert rc.get(k1) == b"one"
