@@ -27,10 +27,11 @@ from . import _core
 from .client import RedisCluster as _SyncRedisCluster
 from .commands import ClusterCommands
 from .commands._util import scan_args
-from .exceptions import NoScriptError, RedisClusterException
+from .exceptions import LockError, NoScriptError, RedisClusterException
+from .lock import Lock as _SyncLock
 from .pipeline import ClusterPipeline as _SyncClusterPipeline
 
-__all__ = ["RedisCluster", "StrictRedisCluster", "ClusterPipeline"]
+__all__ = ["RedisCluster", "StrictRedisCluster", "ClusterPipeline", "Lock"]
 
 AioOp = _core.AioOp
 
@@ -223,9 +224,16 @@ class RedisCluster(_SyncRedisCluster):
         """Not supported yet by the asyncio client."""
         raise RedisClusterException("pubsub() is not supported by the asyncio client yet")
 
-    def lock(self, *args, **kwargs):
-        """Not supported yet by the asyncio client."""
-        raise RedisClusterException("lock() is not supported by the asyncio client yet")
+    def lock(self, name, timeout=None, sleep=0.1, blocking_timeout=None,
+             lock_class=None, thread_local=True, blocking=True):
+        """An asyncio ``Lock`` on the key ``name`` (the sync client's lock,
+        its methods awaited: ``async with rc.lock("name"):``,
+        ``await lock.acquire()``, ``await lock.release()``)."""
+        if lock_class is None:
+            lock_class = Lock
+        return lock_class(self, name, timeout=timeout, sleep=sleep,
+                          blocking_timeout=blocking_timeout, thread_local=thread_local,
+                          blocking=blocking)
 
     def register_script(self, script):
         """A ``Script`` whose call is awaitable: ``await s(keys=[...], args=[...])``."""
@@ -375,3 +383,66 @@ class ClusterPipeline(_SyncClusterPipeline):
 
     def load_scripts(self):
         raise RedisClusterException("the asyncio pipeline loads its scripts in execute()")
+
+
+class Lock(_SyncLock):
+    """The sync ``Lock`` (same key, token and Lua scripts) with awaitable
+    methods; ``async with rc.lock(name, timeout=...)`` holds it for a block."""
+
+    async def __aenter__(self):
+        if await self.acquire(blocking=True):
+            return self
+        raise LockError("Unable to acquire lock within the time specified")
+
+    async def __aexit__(self, exc_type, exc_value, traceback):
+        await self.release()
+
+    def __enter__(self):
+        raise TypeError("use 'async with' with the asyncio lock")
+
+    async def acquire(self, blocking=None, blocking_timeout=None, token=None):
+        """Take the lock (see the sync ``Lock.acquire``); waits with
+        ``asyncio.sleep`` between attempts."""
+        token, blocking, deadline = self._acquire_plan(blocking, blocking_timeout, token)
+        while True:
+            if await self.do_acquire(token):
+                self.local.token = token
+                return True
+            if not self._retry_after_miss(blocking, deadline):
+                return False
+            await _asyncio.sleep(self.sleep)
+
+    async def do_acquire(self, token):
+        args, options = self._set_args(token)
+        return bool(await self.redis.set(*args, **options))
+
+    async def locked(self):
+        return await self.redis.get(self.name) is not None
+
+    async def owned(self):
+        return self._owned_by_us(await self.redis.get(self.name))
+
+    async def release(self):
+        await self.do_release(self._take_token())
+
+    async def do_release(self, expected_token):
+        self._script_ok(await self.lua_release(keys=[self.name], args=[expected_token],
+                                               client=self.redis), "release")
+
+    async def extend(self, additional_time, replace_ttl=False):
+        self._check_held("extend")
+        return await self.do_extend(additional_time, replace_ttl)
+
+    async def do_extend(self, additional_time, replace_ttl):
+        return self._script_ok(await self.lua_extend(
+            keys=[self.name], args=self._extend_args(additional_time, replace_ttl),
+            client=self.redis), "extend")
+
+    async def reacquire(self):
+        self._check_held("reacquire")
+        return await self.do_reacquire()
+
+    async def do_reacquire(self):
+        return self._script_ok(await self.lua_reacquire(
+            keys=[self.name], args=[self.local.token, int(self.timeout * 1000)],
+            client=self.redis), "reacquire")
