@@ -44,7 +44,7 @@ CSRC         := $(sort $(wildcard csrc/*.c csrc/*.h))
 # Records the C file list and the knobs; rewritten only when they change.
 BUILD_INPUTS := build/.rc-build-inputs
 BUILD_KEY    := $(CSRC) RC_DEBUG=$(RC_DEBUG) RC_WERROR=$(RC_WERROR) RC_SANITIZE=$(RC_SANITIZE) $(EXT_SUFFIX)
-TEST_DIRS    := $(wildcard tests/unit tests/integration)
+TEST_DIRS    := $(wildcard tests/unit tests/integration tests/asyncio)
 
 # The tests and scripts find the cluster that this Makefile starts.
 export RC_CLUSTER_BASE_PORT := $(CLUSTER_BASE)

@@ -353,20 +353,21 @@ rc_kwdict(PyObject *const *kwvalues, PyObject *kwnames)
     return kw;
 }
 
-/* Fan-out / special routing by nodes_flags. */
-static PyObject *
-rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject *const *args,
-                  Py_ssize_t nargs, PyObject *kwnames)
+/* Fan-out / special routing by nodes_flags, first half: the target nodes
+ * (*targets, malloc'ed, *nt of them) and the command packed once and added
+ * to op for each. 0, or -1 with an exception set (*targets may be set: the
+ * caller frees it). GIL. */
+int
+rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
+                          PyObject *const *args, Py_ssize_t nargs, rc_op *op, int **targets,
+                          int *nt)
 {
     rc_state *st = self->st;
     rc_cluster *cl = &self->pool->cl;
-    PyObject *const *kwvalues = args + nargs;
-    rc_op op;
-    PyObject *res = NULL, *merged = NULL, *kw = NULL, *rcb;
-    int *targets = NULL, nt = 0;
     Py_ssize_t tok;
+    int *t, n = 0, ret = -1;
 
-    rc_op_init(&op, cl, &self->lim);
+    *nt = 0;
     if (!PyUnicode_Check(flag)) {
         PyErr_Format(PyExc_TypeError, "nodes_flags[%R] must be a str", upper);
         goto done;
@@ -375,11 +376,8 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         rc_raise_cluster(st, "Command: %U is blocked in redis cluster mode", upper);
         goto done;
     }
-    if (__atomic_load_n(&cl->refresh_pending, __ATOMIC_RELAXED) && rc_cluster_refresh(cl, 0) < 0) {
-        goto done;
-    }
-    targets = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *targets);
-    if (targets == NULL) {
+    t = *targets = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *t);
+    if (t == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -387,9 +385,9 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
         PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0) {
         int masters = PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0;
         for (int i = 0; i < cl->nnodes; i++) {
-            rc_node *n = cl->nodes[i];
-            if (n != NULL && n->in_topology && (!masters || n->role == RC_ROLE_MASTER)) {
-                targets[nt++] = i;
+            rc_node *nd = cl->nodes[i];
+            if (nd != NULL && nd->in_topology && (!masters || nd->role == RC_ROLE_MASTER)) {
+                t[n++] = i;
             }
         }
     } else if (PyUnicode_CompareWithASCIIString(flag, "random") == 0) {
@@ -401,7 +399,7 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
             int pick = (int)(rc_pool_random(self->pool) % (uint64_t)cnt);
             for (int i = 0; i < cl->nnodes; i++) {
                 if (cl->nodes[i] != NULL && cl->nodes[i]->in_topology && pick-- == 0) {
-                    targets[nt++] = i;
+                    t[n++] = i;
                     break;
                 }
             }
@@ -422,52 +420,66 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
                          slot, cl->cfg.skip_coverage ? "True" : "False");
             goto done;
         }
-        targets[nt++] = cl->slots[slot];
+        t[n++] = cl->slots[slot];
     } else {
         PyErr_Format(PyExc_ValueError, "unknown nodes_flags value %R for %U", flag, upper);
         goto done;
     }
-    if (nt == 0) {
+    if (n == 0) {
         rc_raise_cluster(st, "No node known for command %U: the cluster map is empty", upper);
         goto done;
     }
-    tok = rc_pack_command(st, &cl->cfg.codec, &op.buf, args, nargs, NULL);
+    tok = rc_pack_command(st, &cl->cfg.codec, &op->buf, args, nargs, NULL);
     if (tok < 0) {
         goto done;
     }
-    for (int i = 0; i < nt; i++) {
-        rc_route rt = {-1, targets[i], 0, 0};
-        if (rc_op_add(&op, 0, op.buf.len, &rt) < 0) {
+    for (int i = 0; i < n; i++) {
+        rc_route rt = {-1, t[i], 0, 0};
+        if (rc_op_add(op, 0, op->buf.len, &rt) < 0) {
             goto done;
         }
     }
-    if (rc_op_run(&op) < 0) {
-        goto done;
-    }
+    *nt = n;
+    ret = 0;
+done:
+    return ret;
+}
+
+/* Second half, after the op ran: {node name: parsed reply}, merged by the
+ * command's result callback (or the one reply). New reference, or NULL with
+ * an exception set. GIL. */
+PyObject *
+rc_client_flagged_finish(ClientObject *self, PyObject *upper, rc_op *op, const int *targets,
+                         int nt, PyObject *const *kwvalues, PyObject *kwnames)
+{
+    rc_state *st = self->st;
+    rc_cluster *cl = &self->pool->cl;
+    PyObject *res = NULL, *merged = NULL, *kw = NULL, *rcb;
+
     res = PyDict_New();
     if (res == NULL) {
         goto done;
     }
     for (int i = 0; i < nt; i++) {
-        PyObject *r = op.cmds[i].result, *cb, *v;
+        PyObject *r = op->cmds[i].result, *cb, *v;
         if (PyExceptionInstance_Check(r)) {
             PyErr_SetObject((PyObject *)Py_TYPE(r), r);
-            goto fail;
+            goto done;
         }
         cb = rc_lookup(self->response_callbacks, upper);
         if (cb == NULL && PyErr_Occurred()) {
-            goto fail;
+            goto done;
         }
         v = cb ? rc_apply_callback(cb, r, kwvalues, kwnames) : (Py_INCREF(r), r);
         if (v == NULL || PyDict_SetItem(res, cl->nodes[targets[i]]->name, v) < 0) {
             Py_XDECREF(v);
-            goto fail;
+            goto done;
         }
         Py_DECREF(v);
     }
     rcb = rc_lookup(self->result_callbacks, upper);
     if (rcb == NULL && PyErr_Occurred()) {
-        goto fail;
+        goto done;
     }
     if (rcb != NULL) {
         PyObject *cargs[2] = {upper, res};
@@ -476,7 +488,7 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
             kw = rc_kwdict(kwvalues, kwnames);
             if (targs == NULL || kw == NULL) {
                 Py_XDECREF(targs);
-                goto fail;
+                goto done;
             }
             merged = PyObject_Call(rcb, targs, kw);
             Py_DECREF(targs);
@@ -492,54 +504,69 @@ rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject 
     } else {
         rc_raise_cluster(st, "More then 1 result from command: %U", upper);
     }
-fail:
-    Py_CLEAR(res);
 done:
+    Py_XDECREF(res);
     Py_XDECREF(kw);
+    return merged;
+}
+
+/* Fan-out / special routing by nodes_flags, the sync way. */
+static PyObject *
+rc_client_flagged(ClientObject *self, PyObject *flag, PyObject *upper, PyObject *const *args,
+                  Py_ssize_t nargs, PyObject *kwnames)
+{
+    rc_cluster *cl = &self->pool->cl;
+    rc_op op;
+    PyObject *merged = NULL;
+    int *targets = NULL, nt = 0;
+
+    rc_op_init(&op, cl, &self->lim);
+    if (__atomic_load_n(&cl->refresh_pending, __ATOMIC_RELAXED) && rc_cluster_refresh(cl, 0) < 0) {
+        goto done;
+    }
+    if (rc_client_flagged_prepare(self, flag, upper, args, nargs, &op, &targets, &nt) < 0 ||
+        rc_op_run(&op) < 0) {
+        goto done;
+    }
+    merged = rc_client_flagged_finish(self, upper, &op, targets, nt, args + nargs, kwnames);
+done:
     free(targets);
     rc_op_clear(&op);
     return merged;
 }
 
-static PyObject *
-Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
-                       PyObject *kwnames)
+int
+rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op,
+                  PyObject **upper, PyObject **flag, int *blocking)
 {
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf), ntok;
+    Py_ssize_t ntok;
     rc_state *st = self->st;
-    PyObject *upper = NULL, *reply = NULL, *result = NULL, *flag, *cb;
-    rc_cluster *cl;
-    rc_op op;
-    char inline_buf[RC_INLINE_BUF];
+    rc_cluster *cl = &self->pool->cl;
     rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
     rc_argv av;
     const rc_cmdinfo *ci;
     rc_route rt;
-    int where;
+    int where, ret = -1;
 
-    if (self->pool == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
-        return NULL;
-    }
-    cl = &self->pool->cl;
-    rc_op_init(&op, cl, &self->lim);
-    rc_buf_init_inline(&op.buf, inline_buf, sizeof inline_buf);
+    *upper = NULL;
+    *flag = NULL;
     if (nargs == 0) {
         rc_raise_cluster(st, "Unable to determine command to use");
         goto done;
     }
     if (args[0] == self->hot_name) {
-        upper = args[0]; /* the memoised name: known upper-case */
-        Py_INCREF(upper);
+        *upper = args[0]; /* the memoised name: known upper-case */
+        Py_INCREF(*upper);
     } else {
-        upper = rc_upper_name(st, args[0]);
-        if (upper == NULL) {
+        *upper = rc_upper_name(st, args[0]);
+        if (*upper == NULL) {
             goto done;
         }
     }
-    flag = rc_lookup(self->nodes_flags, upper);
-    if (flag != NULL) {
-        result = rc_client_flagged(self, flag, upper, args, nargs, kwnames);
+    *flag = rc_lookup(self->nodes_flags, *upper);
+    if (*flag != NULL) {
+        Py_INCREF(*flag);
+        ret = 1;
         goto done;
     }
     if (PyErr_Occurred()) {
@@ -553,11 +580,11 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
             goto done;
         }
     }
-    ntok = rc_pack_command(st, &cl->cfg.codec, &op.buf, args, nargs, pos);
+    ntok = rc_pack_command(st, &cl->cfg.codec, &op->buf, args, nargs, pos);
     if (ntok < 0) {
         goto done;
     }
-    av.data = op.buf.data;
+    av.data = op->buf.data;
     av.pos = pos;
     av.n = (int)ntok;
     if (rc_memo_info(self, args[0], &av, &ci) < 0) {
@@ -570,6 +597,10 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
             goto done;
         }
     }
+    if (blocking != NULL) {
+        /* (a command the table does not know may block too) */
+        *blocking = ci == NULL || (ci->flags & RC_CMD_BLOCKING) != 0;
+    }
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
     rt.replica_ok = rc_replica_ok(self, ci);
@@ -580,41 +611,93 @@ Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
         rt.slot = -1;
         rt.node = rc_random_master(self->pool);
         if (rt.node < 0) {
-            rc_raise_cluster(st, "No master known to send %U to", upper);
+            rc_raise_cluster(st, "No master known to send %U to", *upper);
             goto done;
         }
     } else {
         rc_raise_cluster(st, "No way to dispatch this command to Redis Cluster. Missing key.");
         goto done;
     }
-    if (rc_op_add(&op, 0, op.buf.len, &rt) < 0) {
+    if (rc_op_add(op, 0, op->buf.len, &rt) < 0) {
         goto done;
     }
     /* socket_timeout bounds the whole command: every attempt, backoff and
      * refresh (connecting is bounded by socket_connect_timeout too). */
-    rc_op_set_deadline(&op, cl->cfg.sock.timeout);
-    if (rc_op_run(&op) < 0) {
-        goto done;
-    }
-    reply = op.cmds[0].result;
-    op.cmds[0].result = NULL;
-    if (PyExceptionInstance_Check(reply)) {
-        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
-        goto done;
-    }
-    cb = rc_lookup(self->response_callbacks, upper);
-    if (cb != NULL) {
-        result = rc_apply_callback(cb, reply, args + nargs, kwnames);
-    } else if (!PyErr_Occurred()) {
-        result = reply;
-        reply = NULL;
-    }
+    rc_op_set_deadline(op, cl->cfg.sock.timeout);
+    ret = 0;
 done:
     if (pos != inline_pos) {
         free(pos);
     }
-    rc_op_clear(&op);
+    if (ret < 0) {
+        Py_CLEAR(*upper);
+        Py_CLEAR(*flag);
+    }
+    return ret;
+}
+
+PyObject *
+rc_client_parse(ClientObject *self, PyObject *reply, PyObject *upper, PyObject *const *kwvalues,
+                PyObject *kwnames)
+{
+    PyObject *cb = rc_lookup(self->response_callbacks, upper);
+    if (cb != NULL) {
+        return rc_apply_callback(cb, reply, kwvalues, kwnames);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_INCREF(reply);
+    return reply;
+}
+
+PyObject *
+rc_client_finish(ClientObject *self, rc_op *op, PyObject *upper, PyObject *const *kwvalues,
+                 PyObject *kwnames)
+{
+    PyObject *reply = op->cmds[0].result, *result = NULL;
+
+    op->cmds[0].result = NULL;
+    if (PyExceptionInstance_Check(reply)) {
+        PyErr_SetObject((PyObject *)Py_TYPE(reply), reply);
+    } else {
+        result = rc_client_parse(self, reply, upper, kwvalues, kwnames);
+    }
     Py_XDECREF(reply);
+    return result;
+}
+
+static PyObject *
+Client_execute_command(ClientObject *self, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *upper = NULL, *flag = NULL, *result = NULL;
+    rc_op op;
+    char inline_buf[RC_INLINE_BUF];
+    int r;
+
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    rc_op_init(&op, &self->pool->cl, &self->lim);
+    rc_buf_init_inline(&op.buf, inline_buf, sizeof inline_buf);
+    r = rc_client_prepare(self, args, nargs, &op, &upper, &flag, NULL);
+    if (r < 0) {
+        goto done;
+    }
+    if (r == 1) {
+        result = rc_client_flagged(self, flag, upper, args, nargs, kwnames);
+        goto done;
+    }
+    if (rc_op_run(&op) < 0) {
+        goto done;
+    }
+    result = rc_client_finish(self, &op, upper, args + nargs, kwnames);
+done:
+    rc_op_clear(&op);
+    Py_XDECREF(flag);
     Py_XDECREF(upper);
     return result;
 }
@@ -696,52 +779,46 @@ Client_set_queue(ClientObject *self, PyObject *v, void *c)
  * Returns the raw replies in order -- MULTI's, one per queued command
  * (QUEUED or its error), EXEC's (an array, None, or EXECABORT) -- with no
  * callbacks applied. A failure of the transaction as a whole raises. */
-static PyObject *
-Client_execute_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+int
+rc_client_txn_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op)
 {
     static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
     rc_state *st = self->st;
-    rc_cluster *cl;
-    PyObject *seq = NULL, *out = NULL;
-    rc_op op;
+    rc_cluster *cl = &self->pool->cl;
+    PyObject *seq = NULL;
     rc_route rt = {0, -1, 0, 0};
     Py_ssize_t n;
     long slot;
+    int ret = -1;
 
-    if (self->pool == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
-        return NULL;
-    }
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "_execute_transaction(slot, commands)");
-        return NULL;
+        goto done;
     }
     slot = PyLong_AsLong(args[0]);
     if (slot == -1 && PyErr_Occurred()) {
-        return NULL;
+        goto done;
     }
     if (slot < 0 || slot >= RC_SLOTS) {
         PyErr_Format(PyExc_ValueError, "slot %ld out of range", slot);
-        return NULL;
+        goto done;
     }
-    cl = &self->pool->cl;
     rt.slot = (int)slot;
-    rc_op_init(&op, cl, &self->lim);
-    op.block = 1;
+    op->block = 1;
     seq = PySequence_Tuple(args[1]);
     if (seq == NULL) {
         goto done;
     }
     n = PyTuple_GET_SIZE(seq);
-    if (rc_op_reserve(&op, n + 2) < 0 || rc_buf_append(&op.buf, multi, sizeof multi - 1) != RC_OK) {
+    if (rc_op_reserve(op, n + 2) < 0 || rc_buf_append(&op->buf, multi, sizeof multi - 1) != RC_OK) {
         goto nomem;
     }
-    if (rc_op_add(&op, 0, sizeof multi - 1, &rt) < 0) {
+    if (rc_op_add(op, 0, sizeof multi - 1, &rt) < 0) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *cargs, *copts;
-        size_t off = op.buf.len;
+        size_t off = op->buf.len;
         if (rc_command_parts(st, PyTuple_GET_ITEM(seq, i), &cargs, &copts) < 0) {
             goto done;
         }
@@ -749,40 +826,61 @@ Client_execute_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t
             PyErr_SetString(st->RedisClusterException, "Unable to determine command to use");
             goto done;
         }
-        if (rc_pack_command(st, &cl->cfg.codec, &op.buf, &PyTuple_GET_ITEM(cargs, 0),
+        if (rc_pack_command(st, &cl->cfg.codec, &op->buf, &PyTuple_GET_ITEM(cargs, 0),
                             PyTuple_GET_SIZE(cargs), NULL) < 0 ||
-            rc_op_add(&op, off, op.buf.len - off, &rt) < 0) {
+            rc_op_add(op, off, op->buf.len - off, &rt) < 0) {
             goto done;
         }
     }
-    if (rc_buf_append(&op.buf, exec, sizeof exec - 1) != RC_OK) {
+    if (rc_buf_append(&op->buf, exec, sizeof exec - 1) != RC_OK) {
         goto nomem;
     }
-    if (rc_op_add(&op, op.buf.len - (sizeof exec - 1), sizeof exec - 1, &rt) < 0) {
+    if (rc_op_add(op, op->buf.len - (sizeof exec - 1), sizeof exec - 1, &rt) < 0) {
         goto done;
     }
-    if (rc_op_run(&op) < 0) {
-        goto done;
-    }
-    out = PyList_New(op.n);
-    if (out == NULL) {
-        goto done;
-    }
-    for (Py_ssize_t i = 0; i < op.n; i++) {
-        if (op.cmds[i].result == NULL) { /* cannot happen: every command settles */
-            PyErr_SetString(PyExc_RuntimeError, "transaction left a command unsettled");
-            Py_CLEAR(out);
-            goto done;
-        }
-        PyList_SET_ITEM(out, i, op.cmds[i].result);
-        op.cmds[i].result = NULL;
-    }
+    ret = 0;
     goto done;
 nomem:
     PyErr_NoMemory();
 done:
-    rc_op_clear(&op);
     Py_XDECREF(seq);
+    return ret;
+}
+
+PyObject *
+rc_client_txn_finish(rc_op *op)
+{
+    PyObject *out = PyList_New(op->n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < op->n; i++) {
+        if (op->cmds[i].result == NULL) { /* cannot happen: every command settles */
+            PyErr_SetString(PyExc_RuntimeError, "transaction left a command unsettled");
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, op->cmds[i].result);
+        op->cmds[i].result = NULL;
+    }
+    return out;
+}
+
+static PyObject *
+Client_execute_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    rc_op op;
+    PyObject *out = NULL;
+
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    rc_op_init(&op, &self->pool->cl, &self->lim);
+    if (rc_client_txn_prepare(self, args, nargs, &op) == 0 && rc_op_run(&op) == 0) {
+        out = rc_client_txn_finish(&op);
+    }
+    rc_op_clear(&op);
     return out;
 }
 
@@ -794,34 +892,27 @@ done:
  * The sequence is copied first (a tuple holding every item): the caller's
  * list may change while the engine runs with the GIL released or a
  * callback runs, and its items must stay alive until their results are set. */
-static PyObject *
-Client_execute_batch(ClientObject *self, PyObject *commands)
+PyObject *
+rc_client_batch_prepare(ClientObject *self, PyObject *commands, rc_op *op)
 {
     rc_state *st = self->st;
-    rc_cluster *cl;
+    rc_cluster *cl = &self->pool->cl;
     PyObject *seq = NULL, *out = NULL;
-    rc_op op;
     rc_argpos *pos = NULL;
     size_t poscap = 0;
     Py_ssize_t n;
 
-    if (self->pool == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
-        return NULL;
-    }
-    cl = &self->pool->cl;
-    rc_op_init(&op, cl, &self->lim);
     seq = PySequence_Tuple(commands);
     if (seq == NULL) {
         goto done;
     }
     n = PyTuple_GET_SIZE(seq);
-    if (rc_op_reserve(&op, n) < 0) {
+    if (rc_op_reserve(op, n) < 0) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(seq, i), *cargs, *copts;
-        size_t off = op.buf.len;
+        size_t off = op->buf.len;
         Py_ssize_t ntok, na;
         rc_argv av;
         const rc_cmdinfo *ci;
@@ -846,11 +937,11 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
             pos = p;
             poscap = (size_t)ntok;
         }
-        ntok = rc_pack_command(st, &cl->cfg.codec, &op.buf, &PyTuple_GET_ITEM(cargs, 0), na, pos);
+        ntok = rc_pack_command(st, &cl->cfg.codec, &op->buf, &PyTuple_GET_ITEM(cargs, 0), na, pos);
         if (ntok < 0) {
             goto done;
         }
-        av.data = op.buf.data;
+        av.data = op->buf.data;
         av.pos = pos;
         av.n = (int)ntok;
         if (rc_memo_info(self, PyTuple_GET_ITEM(cargs, 0), &av, &ci) < 0) {
@@ -861,40 +952,50 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         rt.replica_ok = rc_replica_ok(self, ci);
         rt.slot = where >= 0 ? where : -1;
         rt.node = where == RC_RT_RANDOM_MASTER ? rc_random_master(self->pool) : -1;
-        if (rc_op_add(&op, off, op.buf.len - off, &rt) < 0) {
+        if (rc_op_add(op, off, op->buf.len - off, &rt) < 0) {
             goto done;
         }
         if (ci != NULL && rc_stateful_hint(ci) != NULL) {
             PyObject *msg = PyUnicode_FromFormat("Command: %s %s", ci->name,
                                                  rc_stateful_hint(ci));
-            op.cmds[op.n - 1].result =
+            op->cmds[op->n - 1].result =
                 msg ? PyObject_CallOneArg(st->RedisClusterException, msg) : NULL;
             Py_XDECREF(msg);
-            if (op.cmds[op.n - 1].result == NULL) {
+            if (op->cmds[op->n - 1].result == NULL) {
                 goto done;
             }
         } else if (where < 0 && rt.node < 0) {
-            op.cmds[op.n - 1].result = PyObject_CallFunction(
+            op->cmds[op->n - 1].result = PyObject_CallFunction(
                 st->RedisClusterException, "s",
                 "No way to dispatch this command to Redis Cluster. Missing key.");
-            if (op.cmds[op.n - 1].result == NULL) {
+            if (op->cmds[op->n - 1].result == NULL) {
                 goto done;
             }
         }
     }
-    rc_buf_shrink(&op.buf);
+    rc_buf_shrink(&op->buf);
+    out = seq;
+    seq = NULL;
+done:
     free(pos);
-    pos = NULL;
-    if (rc_op_run(&op) < 0) {
-        goto done;
-    }
+    Py_XDECREF(seq);
+    return out;
+}
+
+PyObject *
+rc_client_batch_finish(ClientObject *self, PyObject *seq, rc_op *op)
+{
+    rc_state *st = self->st;
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
+    PyObject *out = NULL;
+
     out = PyList_New(n);
     if (out == NULL) {
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyTuple_GET_ITEM(seq, i);
-        PyObject *r = op.cmds[i].result, *v = NULL, *upper, *cb, *cargs, *copts;
+        PyObject *r = op->cmds[i].result, *v = NULL, *upper, *cb, *cargs, *copts;
         int is_cmd = rc_command_parts(st, item, &cargs, &copts);
         if (is_cmd < 0) {
             /* a PipelineCommand's args were replaced meanwhile by a bad value */
@@ -948,9 +1049,26 @@ Client_execute_batch(ClientObject *self, PyObject *commands)
         PyList_SET_ITEM(out, i, v);
     }
 done:
-    free(pos);
-    rc_op_clear(&op);
+    return out;
+}
+
+static PyObject *
+Client_execute_batch(ClientObject *self, PyObject *commands)
+{
+    PyObject *seq, *out = NULL;
+    rc_op op;
+
+    if (self->pool == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Client.__init__ was not called");
+        return NULL;
+    }
+    rc_op_init(&op, &self->pool->cl, &self->lim);
+    seq = rc_client_batch_prepare(self, commands, &op);
+    if (seq != NULL && rc_op_run(&op) == 0) {
+        out = rc_client_batch_finish(self, seq, &op);
+    }
     Py_XDECREF(seq);
+    rc_op_clear(&op);
     return out;
 }
 
@@ -1190,6 +1308,7 @@ Client_traverse(ClientObject *self, visitproc visit, void *arg)
     Py_VISIT(self->nodes_flags);
     Py_VISIT(self->result_callbacks);
     Py_VISIT(self->queue);
+    Py_VISIT(self->aio_batch);
     return 0;
 }
 
@@ -1201,6 +1320,7 @@ Client_clear(ClientObject *self)
     Py_CLEAR(self->nodes_flags);
     Py_CLEAR(self->result_callbacks);
     Py_CLEAR(self->queue);
+    Py_CLEAR(self->aio_batch);
     Py_CLEAR(self->hot_name);
     return 0;
 }
@@ -1218,7 +1338,54 @@ Client_dealloc(ClientObject *self)
     Py_DECREF(tp);
 }
 
+static PyObject *
+Client_aio_command(ClientObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return rc_aio_command(self, args, nargsf, kwnames);
+}
+
+static PyObject *
+Client_aio_batch(ClientObject *self, PyObject *commands)
+{
+    return rc_aio_batch(self, commands);
+}
+
+static PyObject *
+Client_aio_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return rc_aio_transaction(self, args, nargs);
+}
+
+static PyObject *
+Client_aio_node_command(ClientObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return rc_aio_node_command(self, args, nargs);
+}
+
+static PyObject *
+Client_aio_refresh(ClientObject *self, PyObject *unused)
+{
+    return rc_aio_refresh(self, unused);
+}
+
 static PyMethodDef Client_methods[] = {
+    {"_aio_execute_command", (PyCFunction)(void (*)(void))Client_aio_command,
+     METH_FASTCALL | METH_KEYWORDS,
+     "_aio_execute_command($self, *args, **options)\n--\n\n"
+     "execute_command for the asyncio client: an awaitable (AioOp) run by the loop."},
+    {"_aio_execute_batch", (PyCFunction)Client_aio_batch, METH_O,
+     "_aio_execute_batch($self, commands, /)\n--\n\n"
+     "_execute_batch for the asyncio client: an awaitable of the results list."},
+    {"_aio_execute_transaction", (PyCFunction)(void (*)(void))Client_aio_transaction,
+     METH_FASTCALL,
+     "_aio_execute_transaction($self, slot, commands, /)\n--\n\n"
+     "_execute_transaction for the asyncio client: an awaitable of the raw replies."},
+    {"_aio_node_command", (PyCFunction)(void (*)(void))Client_aio_node_command, METH_FASTCALL,
+     "_aio_node_command($self, host, port, /, *args)\n--\n\n"
+     "One command to one address (no redirects): an awaitable of the raw reply."},
+    {"_aio_initialize", (PyCFunction)Client_aio_refresh, METH_NOARGS,
+     "_aio_initialize($self, /)\n--\n\n"
+     "An awaitable that discovers the topology now (or waits for a running discovery)."},
     {"execute_command", (PyCFunction)(void (*)(void))Client_execute_command,
      METH_FASTCALL | METH_KEYWORDS,
      "execute_command($self, *args, **options)\n--\n\n"

@@ -27,6 +27,8 @@ typedef struct ClientObject {
     rc_limits lim;                 /* TTL and CLUSTERDOWN retries */
     int read_from_replicas;
     PyObject *queue;               /* pipelines: list of (args, options) */
+    PyObject *aio_batch;           /* asyncio: the batch commands join in this loop
+                                      iteration (an AioOp not started yet), or NULL */
     PyObject *weakrefs;
     /* execute_command's memo of the last command name: the exact,
      * upper-case str object passed (owned, so its address cannot be
@@ -103,6 +105,52 @@ int rc_pool_keyslot(PoolObject *pool, PyObject *key);
 
 /* Random number for node choice. */
 uint64_t rc_pool_random(PoolObject *pool);
+
+/* ---- client.c: the halves of the Client's entry points around running
+ * the op, for the asyncio driver (aio.c). GIL. ---- */
+
+/* execute_command's routing: 0 with op holding the one command, 1 for a
+ * command routed by nodes_flags (*flag set, op untouched), -1 with an
+ * exception set. *upper (the upper-case name) and *flag are new references
+ * on 0 and 1. *blocking (if given) tells whether the command may block the
+ * connection (BLPOP, XREAD BLOCK, a command the table does not know). */
+int rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op,
+                      PyObject **upper, PyObject **flag, int *blocking);
+/* A reply through the command's response callback (new reference), or
+ * NULL with the callback's error set. */
+PyObject *rc_client_parse(ClientObject *self, PyObject *reply, PyObject *upper,
+                          PyObject *const *kwvalues, PyObject *kwnames);
+/* The parsed reply of op's one command (response callback applied), or NULL
+ * with its error set. */
+PyObject *rc_client_finish(ClientObject *self, rc_op *op, PyObject *upper,
+                           PyObject *const *kwvalues, PyObject *kwnames);
+/* A fan-out command: targets (malloc'ed; the caller frees *targets, also on
+ * failure) and op; then the merged result. */
+int rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
+                              PyObject *const *args, Py_ssize_t nargs, rc_op *op, int **targets,
+                              int *nt);
+PyObject *rc_client_flagged_finish(ClientObject *self, PyObject *upper, rc_op *op,
+                                   const int *targets, int nt, PyObject *const *kwvalues,
+                                   PyObject *kwnames);
+/* _execute_batch: the commands as a tuple (new reference, to pass to
+ * finish) with op filled, or NULL; then the results list. */
+PyObject *rc_client_batch_prepare(ClientObject *self, PyObject *commands, rc_op *op);
+PyObject *rc_client_batch_finish(ClientObject *self, PyObject *seq, rc_op *op);
+/* _execute_transaction(slot, commands): op filled (0) or -1; the raw replies. */
+int rc_client_txn_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, rc_op *op);
+PyObject *rc_client_txn_finish(rc_op *op);
+
+/* ---- aio.c ---- */
+extern PyType_Spec AioOp_spec;
+/* The interned names aio.c calls methods by. 0 or -1. */
+int rc_aio_init_strings(rc_state *st);
+/* A new AioOp of client `self` (its type from the module state). */
+PyObject *rc_aio_command(ClientObject *self, PyObject *const *args, size_t nargsf,
+                         PyObject *kwnames);
+PyObject *rc_aio_batch(ClientObject *self, PyObject *commands);
+PyObject *rc_aio_transaction(ClientObject *self, PyObject *const *args, Py_ssize_t nargs);
+PyObject *rc_aio_refresh(ClientObject *self, PyObject *unused);
+PyObject *rc_aio_node_command(ClientObject *self, PyObject *const *args, Py_ssize_t nargs);
 
 /* module-level helpers implemented in client.c */
 PyObject *rc_command_keys(rc_state *st, PyObject *const *args, Py_ssize_t nargs);

@@ -343,6 +343,11 @@ rc_exec(PyObject *m)
     if (sub_type == NULL || PyModule_AddType(m, (PyTypeObject *)sub_type) < 0) {
         goto done;
     }
+    st->AioOpType = (PyTypeObject *)PyType_FromModuleAndSpec(m, &AioOp_spec, NULL);
+    if (st->AioOpType == NULL || PyModule_AddType(m, st->AioOpType) < 0 ||
+        rc_aio_init_strings(st) < 0) {
+        goto done;
+    }
     reader_type = PyType_FromModuleAndSpec(m, &Reader_spec, NULL);
     if (reader_type == NULL || PyModule_AddType(m, (PyTypeObject *)reader_type) < 0) {
         goto done;
@@ -374,6 +379,8 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->ClientType);
     Py_VISIT(st->ConnectionType);
     Py_VISIT(st->CommandType);
+    Py_VISIT(st->AioOpType);
+    Py_VISIT(st->get_running_loop);
     Py_VISIT(st->redirect_marker);
     Py_VISIT(st->str_upper);
     Py_VISIT(st->str_empty);
@@ -408,6 +415,11 @@ rc_clear(PyObject *m)
     Py_CLEAR(st->ClientType);
     Py_CLEAR(st->ConnectionType);
     Py_CLEAR(st->CommandType);
+    Py_CLEAR(st->AioOpType);
+    Py_CLEAR(st->get_running_loop);
+    for (size_t i = 0; i < sizeof st->aio_str / sizeof st->aio_str[0]; i++) {
+        Py_CLEAR(st->aio_str[i]);
+    }
     Py_CLEAR(st->redirect_marker);
     Py_CLEAR(st->str_upper);
     Py_CLEAR(st->str_empty);

@@ -43,6 +43,11 @@ typedef struct rc_state {
                                   NULL (the native driver) */
     PyObject *str_upper;       /* interned "upper" */
     PyObject *str_empty;       /* "" */
+
+    /* the asyncio driver (aio.c) */
+    PyTypeObject *AioOpType;   /* rediscluster._core.AioOp */
+    PyObject *get_running_loop; /* asyncio.get_running_loop, imported on first use */
+    PyObject *aio_str[16];     /* interned method names (aio.c: RC_AS_*) */
 } rc_state;
 
 #endif

@@ -6,8 +6,8 @@
 # Replies are typed Any: their shape depends on the command, on the response
 # callback and on decode_responses.
 
-from collections.abc import Callable, Iterable
-from typing import Any, overload
+from collections.abc import Callable, Generator, Iterable
+from typing import Any, NoReturn, overload
 
 from typing_extensions import Buffer, Self, TypeAlias, disjoint_base, final
 
@@ -138,6 +138,22 @@ class Client:
         commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]],
         /,
     ) -> list[Any]: ...
+    # The asyncio client's entry points: the same work as execute_command,
+    # _execute_batch and _execute_transaction, as an AioOp to await (once).
+    def _aio_execute_command(self, *args: _Arg, **options: Any) -> AioOp: ...
+    def _aio_execute_batch(
+        self, commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]], /
+    ) -> AioOp: ...
+    def _aio_execute_transaction(
+        self,
+        slot: int,
+        commands: Iterable[PipelineCommand | tuple[_Command, dict[str, Any] | None]],
+        /,
+    ) -> AioOp: ...
+    # one command to one address, no redirects; awaits to the raw reply
+    def _aio_node_command(self, host: str, port: int, /, *args: _Arg) -> AioOp: ...
+    # a discovery now (or the end of a running one); awaits to None
+    def _aio_initialize(self) -> AioOp: ...
     # A Pool; typed Any because the Python layer always installs a
     # ClusterConnectionPool and its callers use that class's attributes
     # (connection_pool.nodes, ...), which this stub cannot name.
@@ -150,6 +166,19 @@ class Client:
     _request_ttl: int
     cluster_down_retry_attempts: int
     read_from_replicas: bool
+
+@final
+class AioOp:
+    """A command of the asyncio client: await it once for its result."""
+
+    def __await__(self) -> Generator[Any, None, Any]: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Any: ...
+    def __bool__(self) -> NoReturn: ...
+    def send(self, value: object, /) -> Any: ...
+    def throw(self, typ: object, val: object = ..., tb: object = ..., /) -> Any: ...
+    def close(self) -> None: ...
+    def _ready(self, token: int, /) -> None: ...
 
 @final
 class PipelineCommand:

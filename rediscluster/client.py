@@ -195,13 +195,13 @@ class RedisCluster(_core.Client, ClusterCommands):
 
         ``transaction=True``: run as MULTI/EXEC (all keys in one slot).
         ``read_from_replicas=True``: reads may go to replicas."""
-        from .pipeline import ClusterPipeline, _warn_use_threads
+        from .pipeline import _warn_use_threads
 
         if shard_hint:
             raise RedisClusterException("shard_hint is deprecated in cluster mode")
         if use_threads is not None:
             _warn_use_threads("use_threads")
-        return ClusterPipeline(
+        return self._pipeline_class()(
             connection_pool=self.connection_pool,
             startup_nodes=self.connection_pool.nodes.startup_nodes,
             result_callbacks=self.result_callbacks,
@@ -210,6 +210,12 @@ class RedisCluster(_core.Client, ClusterCommands):
             read_from_replicas=read_from_replicas,
             transaction=bool(transaction),
         )
+
+    @staticmethod
+    def _pipeline_class():
+        from .pipeline import ClusterPipeline
+
+        return ClusterPipeline
 
     def transaction(self, func, *watches, **kwargs):
         """Run ``func(pipe)`` in a MULTI/EXEC transaction, retrying on WatchError

@@ -114,31 +114,76 @@ class Lock:
     def __exit__(self, exc_type, exc_value, traceback):
         self.release()
 
-    def acquire(self, blocking=None, blocking_timeout=None, token=None):
-        """Take the lock; True once held. With ``blocking`` False, return at
-        once (False if it is held elsewhere); ``blocking_timeout``: the longest
-        wait in seconds; ``token``: the value to store (default: a random UUID).
-        """
+    # Each operation is its checks (here, shared with the asyncio Lock) and
+    # the requests between them.
+
+    def _acquire_plan(self, blocking, blocking_timeout, token):
+        """(token bytes, blocking, deadline or None) of an acquire() call."""
         token = uuid.uuid1().hex.encode() if token is None else self._encode(token)
         if blocking is None:
             blocking = self.blocking
         if blocking_timeout is None:
             blocking_timeout = self.blocking_timeout
         deadline = None if blocking_timeout is None else time.monotonic() + blocking_timeout
+        return token, blocking, deadline
+
+    def _retry_after_miss(self, blocking, deadline):
+        """After a failed attempt: whether to sleep ``self.sleep`` and retry."""
+        return blocking and (deadline is None or time.monotonic() + self.sleep <= deadline)
+
+    def _set_args(self, token):
+        """The SET arguments of one attempt: (name, token), {nx, px}."""
+        return (self.name, token), {"nx": True,
+                                    "px": int(self.timeout * 1000) if self.timeout else None}
+
+    def _owned_by_us(self, stored):
+        if stored is not None and not isinstance(stored, bytes):
+            stored = self._encode(stored)
+        return self.local.token is not None and stored == self.local.token
+
+    def _take_token(self):
+        """release(): the token held (forgotten now); LockError if none."""
+        expected = self.local.token
+        if expected is None:
+            raise LockError("Cannot release an unlocked lock")
+        self.local.token = None
+        return expected
+
+    def _check_held(self, what):
+        """extend() / reacquire() need a token and a timeout."""
+        if self.local.token is None:
+            raise LockError("Cannot %s an unlocked lock" % what)
+        if self.timeout is None:
+            raise LockError("Cannot %s a lock with no timeout" % what)
+
+    def _extend_args(self, additional_time, replace_ttl):
+        return [self.local.token, int(additional_time * 1000), "1" if replace_ttl else "0"]
+
+    @staticmethod
+    def _script_ok(ok, what):
+        """A script's reply: True, or LockNotOwnedError (the token changed)."""
+        if not ok:
+            raise LockNotOwnedError("Cannot %s a lock that's no longer owned" % what)
+        return True
+
+    def acquire(self, blocking=None, blocking_timeout=None, token=None):
+        """Take the lock; True once held. With ``blocking`` False, return at
+        once (False if it is held elsewhere); ``blocking_timeout``: the longest
+        wait in seconds; ``token``: the value to store (default: a random UUID).
+        """
+        token, blocking, deadline = self._acquire_plan(blocking, blocking_timeout, token)
         while True:
             if self.do_acquire(token):
                 self.local.token = token
                 return True
-            if not blocking:
-                return False
-            if deadline is not None and time.monotonic() + self.sleep > deadline:
+            if not self._retry_after_miss(blocking, deadline):
                 return False
             time.sleep(self.sleep)
 
     def do_acquire(self, token):
         """One SET NX [PX] attempt; True if the lock was taken."""
-        px = int(self.timeout * 1000) if self.timeout else None
-        return bool(self.redis.set(self.name, token, nx=True, px=px))
+        args, options = self._set_args(token)
+        return bool(self.redis.set(*args, **options))
 
     def locked(self):
         """True if the lock is held by anyone."""
@@ -146,56 +191,38 @@ class Lock:
 
     def owned(self):
         """True if the lock is held with this object's (this thread's) token."""
-        stored = self.redis.get(self.name)
-        if stored is not None and not isinstance(stored, bytes):
-            stored = self._encode(stored)
-        return self.local.token is not None and stored == self.local.token
+        return self._owned_by_us(self.redis.get(self.name))
 
     def release(self):
         """Release the lock. LockError if it is not held here; LockNotOwnedError
         if it expired or was taken over meanwhile."""
-        expected = self.local.token
-        if expected is None:
-            raise LockError("Cannot release an unlocked lock")
-        self.local.token = None
-        self.do_release(expected)
+        self.do_release(self._take_token())
 
     def do_release(self, expected_token):
         """Delete the key if it still holds ``expected_token``."""
-        if not self.lua_release(keys=[self.name], args=[expected_token], client=self.redis):
-            raise LockNotOwnedError("Cannot release a lock that's no longer owned")
+        self._script_ok(self.lua_release(keys=[self.name], args=[expected_token],
+                                         client=self.redis), "release")
 
     def extend(self, additional_time, replace_ttl=False):
         """Add ``additional_time`` seconds to the lock's TTL (replace the TTL
         with it if ``replace_ttl``). True; LockError / LockNotOwnedError else."""
-        if self.local.token is None:
-            raise LockError("Cannot extend an unlocked lock")
-        if self.timeout is None:
-            raise LockError("Cannot extend a lock with no timeout")
+        self._check_held("extend")
         return self.do_extend(additional_time, replace_ttl)
 
     def do_extend(self, additional_time, replace_ttl):
         """Add to (or replace) the TTL if the token still matches."""
-        ms = int(additional_time * 1000)
-        if not self.lua_extend(keys=[self.name],
-                               args=[self.local.token, ms, "1" if replace_ttl else "0"],
-                               client=self.redis):
-            raise LockNotOwnedError("Cannot extend a lock that's no longer owned")
-        return True
+        return self._script_ok(self.lua_extend(
+            keys=[self.name], args=self._extend_args(additional_time, replace_ttl),
+            client=self.redis), "extend")
 
     def reacquire(self):
         """Reset the lock's TTL to ``timeout``. True; LockError /
         LockNotOwnedError else."""
-        if self.local.token is None:
-            raise LockError("Cannot reacquire an unlocked lock")
-        if self.timeout is None:
-            raise LockError("Cannot reacquire a lock with no timeout")
+        self._check_held("reacquire")
         return self.do_reacquire()
 
     def do_reacquire(self):
         """Reset the TTL to ``timeout`` if the token still matches."""
-        ms = int(self.timeout * 1000)
-        if not self.lua_reacquire(keys=[self.name], args=[self.local.token, ms],
-                                  client=self.redis):
-            raise LockNotOwnedError("Cannot reacquire a lock that's no longer owned")
-        return True
+        return self._script_ok(self.lua_reacquire(
+            keys=[self.name], args=[self.local.token, int(self.timeout * 1000)],
+            client=self.redis), "reacquire")

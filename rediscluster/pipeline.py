@@ -197,11 +197,16 @@ class ClusterPipeline(RedisCluster):
         finally:
             self.reset()
         if raise_on_error:
-            first = self._abort_index
-            if first is not None:
-                self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
-            self._raise_first_error(stack, results)
+            self._raise_execute_error(stack, results)
         return results
+
+    def _raise_execute_error(self, stack, results):
+        """raise_on_error: the first refused command of an aborted
+        transaction, else the first error among the results."""
+        first = self._abort_index
+        if first is not None:
+            self._raise_first_error(stack[first:first + 1], results[first:first + 1], first)
+        self._raise_first_error(stack, results)
 
     def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
         """2.1.3's entry point: run a list of ``PipelineCommand`` (or
@@ -339,6 +344,11 @@ class ClusterPipeline(RedisCluster):
             redirect = next((r for r in replies if isinstance(r, (MovedError, AskError))), None)
             if redirect is not None:
                 raise WatchError("Slot moved during the transaction: {0}".format(redirect))
+        return self._transaction_results(stack, replies)
+
+    def _transaction_results(self, stack, replies):
+        """The results of a transaction from its raw replies (MULTI's, one per
+        queued command, EXEC's); WatchError if EXEC said the watch failed."""
         queued, exec_reply = replies[1:-1], replies[-1]
         if exec_reply is None:
             raise WatchError("Watched variable changed.")

@@ -176,13 +176,13 @@ def pytest_report_header(config):
 
 def pytest_collection_modifyitems(config, items):
     unit_dir = ROOT / "tests" / "unit"
-    integration_dir = ROOT / "tests" / "integration"
+    integration_dirs = (ROOT / "tests" / "integration", ROOT / "tests" / "asyncio")
     integration = []
     for item in items:
         path = Path(str(item.fspath)).resolve()
         if unit_dir in path.parents:
             item.add_marker(pytest.mark.unit)
-        elif integration_dir in path.parents:
+        elif any(d in path.parents for d in integration_dirs):
             item.add_marker(pytest.mark.integration)
             integration.append(item)
     for item in items:

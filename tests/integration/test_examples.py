@@ -51,6 +51,12 @@ MAIN_EXAMPLES = {
         "the wait function ran: True", "native again: True",
     ],
     "basic.py": ["set foo=bar -> True", "get foo -> bar", "ping -> ", "delete -> 5"],
+    "asyncio_basic.py": [
+        "set -> True", "get -> hello", "20 concurrent SETs -> True",
+        "mget over many slots -> ['0', '1', '2', '3', '4']",
+        "pipeline -> [2, 12, '3']", "blpop cancelled after 0.2 s", "still fine -> 0",
+        "scan_iter -> 11 keys", "deleted 20 keys",
+    ],
     "pipeline.py": [
         "10 SETs -> [True, True, True, True, True, True, True, True, True, True]",
         "incr + incrby + get -> [1, 11, '2']",

@@ -279,6 +279,8 @@ def _instance(cname, listener):
         return _core.PipelineCommand(("GET", "k"))
     if cname == "Subscriber":
         return _core.Subscriber(_core.Pool())
+    if cname == "AioOp":
+        return _core.Client(_core.Pool())._aio_execute_command("GET", "k")
     raise AssertionError("add a way to make a %s" % cname)
 
 

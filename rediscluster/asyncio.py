@@ -1,0 +1,448 @@
+"""``rediscluster.asyncio.RedisCluster``: the same client for asyncio, driven
+by the same C engine.
+
+Every command method is the sync client's (one definition of the command
+surface, ``rediscluster/commands/``): ``execute_command`` returns an awaitable
+``_core.AioOp`` that the engine runs from the event loop (sockets registered
+with ``add_reader`` / ``add_writer``; MOVED, ASK, TRYAGAIN, retries and
+topology refreshes decided in C, as for the sync client).
+
+A method that only returns ``execute_command(...)`` hands its ``AioOp`` to
+the caller as it is. A method that works on replies in Python (multi-key
+commands split per slot, ``cluster_*`` helpers that look up node ids, ...)
+is replayed: it runs against a recorder whose ``execute_command`` /
+``_execute_batch`` either return the replies already fetched or stop the run
+with the request they need; the request is awaited, its reply (or error)
+recorded, and the method runs again from the start until it returns. The
+methods are deterministic given their replies, do no I/O of their own, and
+each run only repeats Python work -- never a request.
+
+See docs/asyncio.rst.
+"""
+
+import asyncio as _asyncio
+import functools as _functools
+
+from . import _core
+from .client import RedisCluster as _SyncRedisCluster
+from .commands import ClusterCommands
+from .commands._util import scan_args
+from .exceptions import LockError, NoScriptError, RedisClusterException
+from .lock import Lock as _SyncLock
+from .pipeline import ClusterPipeline as _SyncClusterPipeline
+
+__all__ = ["RedisCluster", "StrictRedisCluster", "ClusterPipeline", "Lock"]
+
+AioOp = _core.AioOp
+
+
+class _NeedIO(BaseException):
+    """Stops a recorded run: ``args[0]`` is the request it needs.
+    A BaseException, so that ``except Exception`` in a method lets it pass."""
+
+
+class _NeedReplay(BaseException):
+    """Raised by the direct run of a method that needs the recorder."""
+
+
+class _Recorder(ClusterCommands):
+    """Runs one sync command method with recorded replies (see the module
+    doc). Attributes it does not have are the client's."""
+
+    def __init__(self, client, tape):
+        self.__dict__["_client"] = client
+        self.__dict__["_tape"] = tape
+        self.__dict__["_pos"] = 0
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["_client"], name)
+
+    def _next(self, request):
+        d = self.__dict__
+        i = d["_pos"]
+        d["_pos"] = i + 1
+        tape = d["_tape"]
+        if i < len(tape):
+            ok, value = tape[i]
+            if ok:
+                return value
+            raise value
+        raise _NeedIO(request)
+
+    def execute_command(self, *args, **options):
+        return self._next((0, args, options))
+
+    def _execute_batch(self, commands):
+        return self._next((1, list(commands), None))
+
+    def _send_to_address(self, address, *args, **options):
+        return self._next((2, (address,) + args, options))
+
+
+async def _perform(client, request):
+    kind, args, options = request
+    if kind == 0:
+        return await client._aio_execute_command(*args, **options)
+    if kind == 1:
+        return await client._aio_execute_batch(args)
+    from .commands._util import apply_callback
+
+    address, args = args[0], args[1:]
+    reply = await client._aio_node_command(address[0], int(address[1]), *args)
+    return apply_callback(client.response_callbacks, args, reply, options)
+
+
+async def _replay(client, func, args, kwargs):
+    """Run ``func`` (a sync command method) to its end through the recorder."""
+    tape = []
+    while True:
+        try:
+            return func(_Recorder(client, tape), *args, **kwargs)
+        except _NeedIO as need:
+            request = need.args[0]
+        try:
+            value = await _perform(client, request)
+        except Exception as e:  # the method sees it where it made the request
+            tape.append((False, e))
+        else:
+            tape.append((True, value))
+
+
+async def _value(value):
+    return value
+
+
+async def _raise(exc):
+    raise exc
+
+
+def _async_method(name, func):
+    def method(self, *args, **kwargs):
+        n0 = self._ops
+        try:
+            r = func(self, *args, **kwargs)
+        except _NeedReplay:
+            return _replay(self, func, args, kwargs)
+        except Exception as e:
+            if self._ops == n0:
+                return _raise(e)  # an argument error: raised by the await
+            return _replay(self, func, args, kwargs)
+        if self._ops == n0 + 1 and type(r) is AioOp:
+            return r  # the method returned execute_command's awaitable as it is
+        if self._ops == n0:
+            return _value(r)  # no request at all (e.g. mset({}))
+        return _replay(self, func, args, kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = "RedisCluster." + name
+    method.__doc__ = func.__doc__
+    method.__wrapped__ = func
+    return method
+
+
+#: command-surface names that are not coroutines here (see the class)
+_NOT_WRAPPED = {"register_script", "lock", "bitfield", "scan_iter", "hscan_iter",
+                "sscan_iter", "zscan_iter", "pubsub", "pipeline", "transaction"}
+
+
+def _unsupported(what):
+    def method(self, *args, **kwargs):
+        raise TypeError("{0} is not supported by the asyncio client; await the command "
+                        "methods instead (await rc.get(k), await rc.set(k, v), ...)".format(what))
+    return method
+
+
+class RedisCluster(_SyncRedisCluster):
+    """A Redis Cluster client for asyncio; the same constructor and
+    ``from_url`` as ``rediscluster.RedisCluster``.
+
+    The constructor does no I/O: ``await rc.initialize()`` or the first
+    command discovers the cluster. Every command method is a coroutine
+    function (it returns an awaitable) with the sync client's signature and
+    return shape. Close with ``await rc.aclose()`` or ``async with``.
+    A client belongs to the event loop that uses it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["init_slot_cache"] = False  # no I/O here
+        super().__init__(*args, **kwargs)
+        self._ops = 0
+
+    # ------------------------------------------------------------ engine entry points
+
+    def execute_command(self, *args, **options):
+        """Send one command; an awaitable of the parsed reply (errors raised
+        by the await). Fan-out commands give the sync client's per-node dicts."""
+        self._ops += 1
+        return self._aio_execute_command(*args, **options)
+
+    def _execute_batch(self, commands):
+        raise _NeedReplay()
+
+    def _send_to_address(self, address, *args, **options):
+        raise _NeedReplay()
+
+    async def initialize(self):
+        """Discover the cluster now (the first command does it otherwise)."""
+        await self._aio_initialize()
+        self.connection_pool.nodes.reinitialize_counter = 0
+
+    async def aclose(self):
+        """Close the idle connections (busy ones close when released)."""
+        self.connection_pool.disconnect()
+
+    close = aclose
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.aclose()
+
+    __enter__ = _unsupported("'with' (use 'async with')")
+    __getitem__ = _unsupported("rc[key]")
+    __setitem__ = _unsupported("rc[key] = value")
+    __delitem__ = _unsupported("del rc[key]")
+    __contains__ = _unsupported("'key in rc'")
+
+    # ------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _pipeline_class():
+        """``pipeline()`` (the sync client's method) makes an asyncio
+        ``ClusterPipeline``: queue commands (they return the pipeline), then
+        ``await pipe.execute()``."""
+        return ClusterPipeline
+
+    async def transaction(self, func, *watches, **kwargs):
+        """Not supported yet by the asyncio client (WATCH needs a held
+        connection): use ``pipeline(transaction=True)``."""
+        raise RedisClusterException(
+            "transaction() with WATCH is not supported by the asyncio client yet; use "
+            "pipeline(transaction=True)")
+
+    def pubsub(self, **kwargs):
+        """Not supported yet by the asyncio client."""
+        raise RedisClusterException("pubsub() is not supported by the asyncio client yet")
+
+    def lock(self, name, timeout=None, sleep=0.1, blocking_timeout=None,
+             lock_class=None, thread_local=True, blocking=True):
+        """An asyncio ``Lock`` on the key ``name`` (the sync client's lock,
+        its methods awaited: ``async with rc.lock("name"):``,
+        ``await lock.acquire()``, ``await lock.release()``)."""
+        if lock_class is None:
+            lock_class = Lock
+        return lock_class(self, name, timeout=timeout, sleep=sleep,
+                          blocking_timeout=blocking_timeout, thread_local=thread_local,
+                          blocking=blocking)
+
+    def register_script(self, script):
+        """A ``Script`` whose call is awaitable: ``await s(keys=[...], args=[...])``."""
+        return AsyncScript(self, script)
+
+    async def scan_iter(self, match=None, count=None, _type=None):
+        """Async iterator over the keys of the cluster (SCAN on every master)."""
+        pool = self.connection_pool
+        masters = sorted((node["host"], int(node["port"])) for node in pool.nodes.all_masters())
+        if not masters:
+            await self.initialize()
+            masters = sorted((node["host"], int(node["port"]))
+                             for node in pool.nodes.all_masters())
+        for host, port in masters:
+            cursor = 0
+            while True:
+                reply = await self._aio_node_command(host, port, "SCAN",
+                                                     *scan_args(cursor, match, count, _type))
+                cursor = int(reply[0])
+                for key in reply[1]:
+                    yield key
+                if cursor == 0:
+                    break
+
+    async def hscan_iter(self, name, match=None, count=None):
+        """Async iterator over the (field, value) pairs of a hash (HSCAN)."""
+        cursor = "0"
+        while cursor != 0:
+            cursor, data = await self.hscan(name, cursor=cursor, match=match, count=count)
+            for item in data.items():
+                yield item
+
+    async def sscan_iter(self, name, match=None, count=None):
+        """Async iterator over the members of a set (SSCAN)."""
+        cursor = "0"
+        while cursor != 0:
+            cursor, data = await self.sscan(name, cursor=cursor, match=match, count=count)
+            for item in data:
+                yield item
+
+    async def zscan_iter(self, name, match=None, count=None, score_cast_func=float):
+        """Async iterator over the (member, score) pairs of a sorted set (ZSCAN)."""
+        cursor = "0"
+        while cursor != 0:
+            cursor, data = await self.zscan(name, cursor=cursor, match=match, count=count,
+                                            score_cast_func=score_cast_func)
+            for item in data:
+                yield item
+
+
+for _name in dir(ClusterCommands):
+    if _name.startswith("_") or _name in _NOT_WRAPPED:
+        continue
+    _func = getattr(ClusterCommands, _name)
+    if callable(_func):
+        setattr(RedisCluster, _name, _async_method(_name, _func))
+del _name, _func
+
+
+class StrictRedisCluster(RedisCluster):
+    """The 1.3.x name of ``RedisCluster``."""
+
+
+class AsyncScript:
+    """``register_script``'s object for the asyncio client: awaitable calls,
+    EVALSHA first, SCRIPT LOAD on every master after NOSCRIPT."""
+
+    def __init__(self, registered_client, script):
+        from .script import Script
+
+        self._sync = Script(registered_client, script)
+        self.registered_client = registered_client
+        self.script = script
+
+    @property
+    def sha(self):
+        return self._sync.sha
+
+    async def __call__(self, keys=[], args=[], client=None):
+        if client is None:
+            client = self.registered_client
+        keys = tuple(keys)
+        args = keys + tuple(args)
+        if isinstance(client, ClusterPipeline):
+            client.scripts.add(self._sync)
+            return client.evalsha(self.sha, len(keys), *args)
+        try:
+            return await client.evalsha(self.sha, len(keys), *args)
+        except NoScriptError:
+            self._sync.sha = await client.script_load(self.script)
+            return await client.evalsha(self.sha, len(keys), *args)
+
+    def __repr__(self):
+        return "<AsyncScript sha={0}>".format(self.sha)
+
+
+class ClusterPipeline(_SyncClusterPipeline):
+    """The asyncio pipeline: commands are queued at once (they return the
+    pipeline); ``await pipe.execute()`` runs them through the engine, in
+    parallel per node (``transaction=True``: MULTI/EXEC on one slot)."""
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.reset()
+
+    def __enter__(self):
+        raise TypeError("use 'async with' with the asyncio pipeline")
+
+    async def execute(self, raise_on_error=True):
+        """Run the queued commands; their results in order."""
+        stack = self.command_stack
+        if not stack:
+            return []
+        self._abort_index = None
+        try:
+            for script in list(self.scripts):
+                script.sha = await _core.Client._aio_execute_command(
+                    self, "SCRIPT LOAD", script.script)
+            if self._transaction_mode or self.explicit_transaction:
+                slot = self._transaction_slot(stack)
+                replies = await self._aio_execute_transaction(slot, stack)
+                results = self._transaction_results(stack, replies)
+            else:
+                results = await self._aio_execute_batch(stack)
+        finally:
+            self.reset()
+        if raise_on_error:
+            self._raise_execute_error(stack, results)
+        return results
+
+    def watch(self, *names):
+        """Not supported yet by the asyncio pipeline (needs a held connection)."""
+        raise RedisClusterException("watch() is not supported by the asyncio pipeline yet")
+
+    def unwatch(self):
+        """Not supported yet by the asyncio pipeline."""
+        raise RedisClusterException("unwatch() is not supported by the asyncio pipeline yet")
+
+    async def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
+        """Run a list of ``PipelineCommand`` (or ``(args, options)`` pairs)."""
+        results = await self._aio_execute_batch(stack)
+        if raise_on_error:
+            self._raise_first_error(stack, results)
+        return results
+
+    def load_scripts(self):
+        raise RedisClusterException("the asyncio pipeline loads its scripts in execute()")
+
+
+class Lock(_SyncLock):
+    """The sync ``Lock`` (same key, token and Lua scripts) with awaitable
+    methods; ``async with rc.lock(name, timeout=...)`` holds it for a block."""
+
+    async def __aenter__(self):
+        if await self.acquire(blocking=True):
+            return self
+        raise LockError("Unable to acquire lock within the time specified")
+
+    async def __aexit__(self, exc_type, exc_value, traceback):
+        await self.release()
+
+    def __enter__(self):
+        raise TypeError("use 'async with' with the asyncio lock")
+
+    async def acquire(self, blocking=None, blocking_timeout=None, token=None):
+        """Take the lock (see the sync ``Lock.acquire``); waits with
+        ``asyncio.sleep`` between attempts."""
+        token, blocking, deadline = self._acquire_plan(blocking, blocking_timeout, token)
+        while True:
+            if await self.do_acquire(token):
+                self.local.token = token
+                return True
+            if not self._retry_after_miss(blocking, deadline):
+                return False
+            await _asyncio.sleep(self.sleep)
+
+    async def do_acquire(self, token):
+        args, options = self._set_args(token)
+        return bool(await self.redis.set(*args, **options))
+
+    async def locked(self):
+        return await self.redis.get(self.name) is not None
+
+    async def owned(self):
+        return self._owned_by_us(await self.redis.get(self.name))
+
+    async def release(self):
+        await self.do_release(self._take_token())
+
+    async def do_release(self, expected_token):
+        self._script_ok(await self.lua_release(keys=[self.name], args=[expected_token],
+                                               client=self.redis), "release")
+
+    async def extend(self, additional_time, replace_ttl=False):
+        self._check_held("extend")
+        return await self.do_extend(additional_time, replace_ttl)
+
+    async def do_extend(self, additional_time, replace_ttl):
+        return self._script_ok(await self.lua_extend(
+            keys=[self.name], args=self._extend_args(additional_time, replace_ttl),
+            client=self.redis), "extend")
+
+    async def reacquire(self):
+        self._check_held("reacquire")
+        return await self.do_reacquire()
+
+    async def do_reacquire(self):
+        return self._script_ok(await self.lua_reacquire(
+            keys=[self.name], args=[self.local.token, int(self.timeout * 1000)],
+            client=self.redis), "reacquire")
