@@ -21,17 +21,30 @@ See docs/asyncio.rst.
 """
 
 import asyncio as _asyncio
+import contextlib as _contextlib
 import functools as _functools
+import inspect as _inspect
+import time as _time
 
 from . import _core
 from .client import RedisCluster as _SyncRedisCluster
 from .commands import ClusterCommands
 from .commands._util import scan_args
-from .exceptions import LockError, NoScriptError, RedisClusterException
+from .exceptions import (
+    AskError,
+    ConnectionError,
+    LockError,
+    MovedError,
+    NoScriptError,
+    RedisClusterException,
+    TimeoutError,
+    WatchError,
+)
 from .lock import Lock as _SyncLock
 from .pipeline import ClusterPipeline as _SyncClusterPipeline
+from .pubsub import ClusterPubSub as _SyncClusterPubSub
 
-__all__ = ["RedisCluster", "StrictRedisCluster", "ClusterPipeline", "Lock"]
+__all__ = ["RedisCluster", "StrictRedisCluster", "ClusterPipeline", "ClusterPubSub", "Lock"]
 
 AioOp = _core.AioOp
 
@@ -214,15 +227,35 @@ class RedisCluster(_SyncRedisCluster):
         return ClusterPipeline
 
     async def transaction(self, func, *watches, **kwargs):
-        """Not supported yet by the asyncio client (WATCH needs a held
-        connection): use ``pipeline(transaction=True)``."""
-        raise RedisClusterException(
-            "transaction() with WATCH is not supported by the asyncio client yet; use "
-            "pipeline(transaction=True)")
+        """Run ``func(pipe)`` (a function or a coroutine function) in a
+        MULTI/EXEC transaction after ``await pipe.watch(*watches)``, retrying
+        on WatchError (redis-py's helper). Every key must map to one slot."""
+        kwargs.pop("shard_hint", None)
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        if kwargs:
+            raise TypeError("transaction() got unexpected keyword arguments {0}".format(
+                sorted(kwargs)))
+        async with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        await pipe.watch(*watches)
+                    func_value = func(pipe)
+                    if _inspect.isawaitable(func_value):
+                        func_value = await func_value
+                    exec_value = await pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        await _asyncio.sleep(watch_delay)
+                    continue
 
     def pubsub(self, **kwargs):
-        """Not supported yet by the asyncio client."""
-        raise RedisClusterException("pubsub() is not supported by the asyncio client yet")
+        """An asyncio ``ClusterPubSub`` on this client's pool: ``await
+        ps.subscribe(...)``, ``await ps.get_message(timeout=...)``,
+        ``async for message in ps.listen()``."""
+        return ClusterPubSub(self.connection_pool, client=self, **kwargs)
 
     def lock(self, name, timeout=None, sleep=0.1, blocking_timeout=None,
              lock_class=None, thread_local=True, blocking=True):
@@ -347,14 +380,28 @@ class ClusterPipeline(_SyncClusterPipeline):
     async def execute(self, raise_on_error=True):
         """Run the queued commands; their results in order."""
         stack = self.command_stack
-        if not stack:
+        if not stack and not self.watching:
             return []
         self._abort_index = None
         try:
             for script in list(self.scripts):
                 script.sha = await _core.Client._aio_execute_command(
                     self, "SCRIPT LOAD", script.script)
-            if self._transaction_mode or self.explicit_transaction:
+            if self._conn is not None and (self._transaction_mode or self.explicit_transaction):
+                # WATCH holds a connection: MULTI ... EXEC on it
+                self._transaction_slot(stack, {self._slot} if self._slot is not None else ())
+                conn = self._conn
+                try:
+                    replies = await _held_exec(conn, self._held_transaction(stack),
+                                               self._held_timeout())
+                except BaseException:
+                    self._conn = None
+                    conn.close()
+                    raise
+                self.watching = False  # EXEC (or its failure) ended the watch
+                self._check_held_replies(replies)
+                results = self._transaction_results(stack, replies)
+            elif self._transaction_mode or self.explicit_transaction:
                 slot = self._transaction_slot(stack)
                 replies = await self._aio_execute_transaction(slot, stack)
                 results = self._transaction_results(stack, replies)
@@ -366,13 +413,47 @@ class ClusterPipeline(_SyncClusterPipeline):
             self._raise_execute_error(stack, results)
         return results
 
-    def watch(self, *names):
-        """Not supported yet by the asyncio pipeline (needs a held connection)."""
-        raise RedisClusterException("watch() is not supported by the asyncio pipeline yet")
+    # ------------------------------------------------------------ WATCH
 
-    def unwatch(self):
-        """Not supported yet by the asyncio pipeline."""
-        raise RedisClusterException("unwatch() is not supported by the asyncio pipeline yet")
+    def watch(self, *names):
+        """WATCH keys (one slot) on a connection held until ``execute()`` or
+        ``reset()``; an awaitable. Until ``multi()`` the pipeline's commands
+        run at once and are awaited (``await pipe.get(k)``)."""
+        return _SyncClusterPipeline.watch(self, *names)
+
+    async def unwatch(self):
+        """Forget the watched keys."""
+        if self._conn is None:
+            return True
+        return await self._immediate(("UNWATCH",), {})
+
+    async def _immediate(self, args, options):
+        conn = self._immediate_conn(args)
+        try:
+            reply = (await _held_exec(conn, [args], self._held_timeout()))[0]
+            if isinstance(reply, Exception):
+                raise reply
+        except (MovedError, AskError, ConnectionError) as e:
+            self._immediate_failed(e)
+            raise
+        except BaseException:
+            # cancelled or timed out: _held_exec closed the connection, and
+            # with it the watch
+            self._immediate_failed(ConnectionError("cancelled"))
+            raise
+        return self._immediate_done(args, reply, options)
+
+    def _held_timeout(self):
+        options = getattr(self.connection_pool, "connection_kwargs", None) or {}
+        return options.get("socket_timeout")
+
+    def _let_go(self, conn):
+        # UNWATCH would be a round trip: a watching connection is closed
+        # instead (that ends the watch too); a clean one goes back to the pool.
+        if self.watching or not conn.open:
+            conn.close()
+        else:
+            conn.release()
 
     async def send_cluster_commands(self, stack, raise_on_error=True, allow_redirections=True):
         """Run a list of ``PipelineCommand`` (or ``(args, options)`` pairs)."""
@@ -446,3 +527,218 @@ class Lock(_SyncLock):
         return self._script_ok(await self.lua_reacquire(
             keys=[self.name], args=[self.local.token, int(self.timeout * 1000)],
             client=self.redis), "reacquire")
+
+
+# ---------------------------------------------------------------- held connections
+
+
+def _wake(fut):
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _FdWait:
+    """One wait at a time for any of some sockets to become readable
+    (``loop.add_reader``) or a timeout. Nothing is read here: a cancelled
+    wait leaves the streams as they were. ``stop()`` ends a wait early (the
+    pubsub's subscribing methods do, before they change its connections)."""
+
+    def __init__(self):
+        self._loop = None
+        self._fut = None
+        self._fds = ()
+
+    async def wait(self, fds, timeout):
+        loop = _asyncio.get_running_loop()
+        self.stop()
+        fut = loop.create_future()
+        self._loop, self._fut, self._fds = loop, fut, []
+        timer = None
+        try:
+            for fd in fds:
+                loop.add_reader(fd, _wake, fut)
+                self._fds.append(fd)
+            if timeout is not None:
+                timer = loop.call_later(max(0.0, timeout), _wake, fut)
+            await fut
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if self._fut is fut:
+                self.stop()
+
+    def stop(self):
+        fut, fds, loop = self._fut, self._fds, self._loop
+        self._fut, self._fds = None, ()
+        for fd in fds:
+            loop.remove_reader(fd)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+
+async def _held_exec(conn, commands, timeout):
+    """Send ``commands`` on the held ``conn`` and read one reply each (error
+    replies as values), waiting in the loop. Cancelled, timed out or failed:
+    the connection is closed (its stream is no longer known) and the error
+    raised."""
+    deadline = None if timeout is None else _time.monotonic() + timeout
+    waiter = _FdWait()
+    replies = []
+    try:
+        conn.send(commands)
+        while len(replies) < len(commands):
+            if conn.can_read(0):
+                replies.append(conn.read())
+                continue
+            left = None
+            if deadline is not None:
+                left = deadline - _time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("Timeout reading from {0}".format(conn.node))
+            await waiter.wait([conn.fileno()], left)
+    except BaseException:
+        conn.close()
+        raise
+    return replies
+
+
+class ClusterPubSub(_SyncClusterPubSub):
+    """The asyncio ``ClusterPubSub`` (``rc.pubsub()``): the sync object's
+    subscription state and policy (re-subscribing after a connection loss,
+    following slot moves of shard channels), its methods awaited. The waits
+    for messages are loop waits on the connections' sockets; replies are
+    read (without blocking) and parsed by the engine only once a socket is
+    readable, so a cancelled ``get_message`` has read nothing. Handlers may
+    be functions or coroutine functions. One task reads at a time."""
+
+    def __init__(self, connection_pool, shard_hint=None, ignore_subscribe_messages=False,
+                 client=None):
+        self._fdwait = _FdWait()
+        self._client = client
+        super().__init__(connection_pool, shard_hint=shard_hint,
+                         ignore_subscribe_messages=ignore_subscribe_messages)
+
+    @_contextlib.contextmanager
+    def _exclusive(self):
+        # one thread: a reader waiting in the loop lets the connections go
+        # (it plans its wait again when it resumes)
+        self._fdwait.stop()
+        with self._lock:
+            yield
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self._reset()
+
+    def __enter__(self):
+        raise TypeError("use 'async with' with the asyncio pubsub")
+
+    async def _ready(self):
+        if self._client is not None and not list(self.connection_pool.nodes.all_masters()):
+            await self._client.initialize()
+
+    async def reset(self):
+        """Close every connection and forget all subscriptions."""
+        self._reset()
+
+    aclose = close = reset
+
+    async def on_connect(self, connection):
+        _SyncClusterPubSub.on_connect(self, connection)
+
+    async def subscribe(self, *args, **kwargs):
+        await self._ready()
+        return _SyncClusterPubSub.subscribe(self, *args, **kwargs)
+
+    async def psubscribe(self, *args, **kwargs):
+        await self._ready()
+        return _SyncClusterPubSub.psubscribe(self, *args, **kwargs)
+
+    async def ssubscribe(self, *args, **kwargs):
+        await self._ready()
+        return _SyncClusterPubSub.ssubscribe(self, *args, **kwargs)
+
+    async def unsubscribe(self, *args):
+        return _SyncClusterPubSub.unsubscribe(self, *args)
+
+    async def punsubscribe(self, *args):
+        return _SyncClusterPubSub.punsubscribe(self, *args)
+
+    async def sunsubscribe(self, *args):
+        return _SyncClusterPubSub.sunsubscribe(self, *args)
+
+    async def ping(self, message=None):
+        await self._ready()
+        return _SyncClusterPubSub.ping(self, message)
+
+    async def check_health(self):
+        _SyncClusterPubSub.check_health(self)
+
+    async def _aread_reply(self, timeout):
+        deadline = None if timeout is None else _time.monotonic() + max(0.0, timeout)
+        while True:
+            with self._lock:
+                plan = self._read_plan(deadline)
+                if plan is None:
+                    return None
+                sources, wait = plan
+                conns = [conn for _, conn in sources]
+                # what the sockets have now, without waiting
+                got = self._sub.read(conns, 0) if conns else None
+                if got is not None:
+                    response = self._read_got(sources, got)
+                    if response is not None:
+                        return response
+                    continue
+            if deadline is not None and _time.monotonic() >= deadline:
+                return None
+            if wait is not None and wait <= 0:
+                await _asyncio.sleep(0)  # a retry is due: plan again
+                continue
+            await self._fdwait.wait([conn.fileno() for conn in conns], wait)
+
+    async def parse_response(self, block=True, timeout=0):
+        """The next raw reply of any connection; None if none came within
+        ``timeout`` seconds (``block=True``: wait as long as it takes)."""
+        _SyncClusterPubSub.check_health(self)  # RuntimeError before subscribing
+        response = await self._aread_reply(None if block else timeout)
+        if self._health_check_interval and response == self.health_check_response:
+            return None
+        return response
+
+    async def handle_message(self, response, ignore_subscribe_messages=False):
+        """The message dict of a raw reply (see the sync ``handle_message``);
+        a handler's coroutine is awaited."""
+        message, handler = self._message_of(response, ignore_subscribe_messages)
+        if handler:
+            value = handler(message)
+            if _inspect.isawaitable(value):
+                await value
+            return None
+        return message
+
+    async def get_message(self, ignore_subscribe_messages=False, timeout=0.0):
+        """The next message, or None if none arrived within ``timeout``
+        seconds (None: wait as long as it takes)."""
+        response = await self.parse_response(block=(timeout is None), timeout=timeout)
+        if response is not None:
+            return await self.handle_message(response, ignore_subscribe_messages)
+        return None
+
+    async def get_sharded_message(self, ignore_subscribe_messages=False, timeout=0.0,
+                                  target_node=None):
+        """The same as ``get_message`` (every connection is read)."""
+        return await self.get_message(ignore_subscribe_messages, timeout)
+
+    async def listen(self):
+        """Async iterator over the messages while anything is subscribed."""
+        while self.subscribed:
+            response = await self.handle_message(await self.parse_response(block=True))
+            if response is not None:
+                yield response
+
+    def run_in_thread(self, *args, **kwargs):
+        raise TypeError("run_in_thread() is not for the asyncio pubsub: run a task "
+                        "doing 'async for message in ps.listen()' (or get_message in a loop)")

@@ -172,14 +172,18 @@ class ClusterPipeline(RedisCluster):
         self._set_immediate(False)
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
-                if self.watching and conn.open:
-                    conn.execute("UNWATCH")
-                conn.release()
-            except Exception:
-                conn.close()
+            self._let_go(conn)
         self.watching = False
         self._slot = None
+
+    def _let_go(self, conn):
+        """Give a held connection back (UNWATCH first if watching)."""
+        try:
+            if self.watching and conn.open:
+                conn.execute("UNWATCH")
+            conn.release()
+        except Exception:
+            conn.close()
 
     def execute(self, raise_on_error=True):
         """Run the queued commands; return their results in order."""
@@ -296,6 +300,17 @@ class ClusterPipeline(RedisCluster):
 
     def _immediate(self, args, options):
         """Run one command now on the held connection (WATCH mode)."""
+        conn = self._immediate_conn(args)
+        try:
+            reply = conn.execute(*args)
+        except (MovedError, AskError, ConnectionError) as e:
+            self._immediate_failed(e)
+            raise
+        return self._immediate_done(args, reply, options)
+
+    def _immediate_conn(self, args):
+        """The held connection for ``args`` (WATCH mode), checked out for the
+        slot of the keys on the first keyed command."""
         slots = self._command_slots(args)
         if args and str(args[0]).upper() in ("WATCH",):
             slots = {self.keyslot(k) for k in args[1:]}
@@ -307,19 +322,25 @@ class ClusterPipeline(RedisCluster):
                 raise RedisClusterException(
                     "WATCH mode needs a keyed command first to pick the node")
             self._conn = self.connection_pool._connection(self._slot)
-        try:
-            reply = self._conn.execute(*args)
-        except (MovedError, AskError) as e:
+        return self._conn
+
+    def _immediate_failed(self, e):
+        """A command on the held connection failed with ``e``: a redirect
+        raises WatchError; a connection error forgets the connection (the
+        caller re-raises ``e``)."""
+        if isinstance(e, (MovedError, AskError)):
             # The slot moved while we watch: the watch is void; let the caller
             # retry (transaction() does, on WatchError).
             if isinstance(e, MovedError) and e.host is not None:
                 self.connection_pool._patch_slot(e.slot_id, e.host or "", e.port)
             self.reset()
             raise WatchError("Slot moved while watching: {0}".format(e))
-        except ConnectionError:
-            self._conn = None
-            self.watching = False
-            raise
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        self.watching = False
+
+    def _immediate_done(self, args, reply, options):
         name = str(args[0]).upper()
         if name == "WATCH":
             self.watching = True
@@ -337,14 +358,21 @@ class ClusterPipeline(RedisCluster):
             replies = _core.Client._execute_transaction(self, slot, stack)
         else:
             # WATCH holds a connection: the transaction must run on it.
-            replies = self._conn.execute_many(
-                [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)])
-            # A redirect (Redis answers it to a queued command, Valkey to
-            # EXEC): the watched keys' slot moved, the watch means nothing now.
-            redirect = next((r for r in replies if isinstance(r, (MovedError, AskError))), None)
-            if redirect is not None:
-                raise WatchError("Slot moved during the transaction: {0}".format(redirect))
+            replies = self._conn.execute_many(self._held_transaction(stack))
+            self._check_held_replies(replies)
         return self._transaction_results(stack, replies)
+
+    @staticmethod
+    def _held_transaction(stack):
+        return [("MULTI",)] + [_command_args(c) for c in stack] + [("EXEC",)]
+
+    @staticmethod
+    def _check_held_replies(replies):
+        # A redirect (Redis answers it to a queued command, Valkey to
+        # EXEC): the watched keys' slot moved, the watch means nothing now.
+        redirect = next((r for r in replies if isinstance(r, (MovedError, AskError))), None)
+        if redirect is not None:
+            raise WatchError("Slot moved during the transaction: {0}".format(redirect))
 
     def _transaction_results(self, stack, replies):
         """The results of a transaction from its raw replies (MULTI's, one per

@@ -110,7 +110,7 @@ class ClusterPubSub:
         self._view = None  # what ``connection`` shows of it
         self._next_health_check = 0.0
         self._shard_conns = {}
-        self.reset()
+        self._reset()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -122,7 +122,7 @@ class ClusterPubSub:
 
     def __del__(self):
         try:
-            self.reset()
+            self._reset()
         except Exception:
             pass
 
@@ -146,6 +146,9 @@ class ClusterPubSub:
     def reset(self):
         """Close every connection and forget all subscriptions (a reader
         waiting in another thread returns)."""
+        self._reset()
+
+    def _reset(self):
         with self._exclusive():
             conns = [self._main] + list(self._shard_conns.values())
             self._main = None
@@ -236,12 +239,13 @@ class ClusterPubSub:
         with self._exclusive():
             self.pending_unsubscribe_channels.clear()
             self.pending_unsubscribe_patterns.clear()
+            # (this class's methods: the asyncio subclass's are coroutines)
             if self.channels:
-                self.subscribe(**{self.encoder.decode(k, force=True): v
-                                  for k, v in self.channels.items()})
+                ClusterPubSub.subscribe(self, **{self.encoder.decode(k, force=True): v
+                                                 for k, v in self.channels.items()})
             if self.patterns:
-                self.psubscribe(**{self.encoder.decode(k, force=True): v
-                                   for k, v in self.patterns.items()})
+                ClusterPubSub.psubscribe(self, **{self.encoder.decode(k, force=True): v
+                                                  for k, v in self.patterns.items()})
 
     def check_health(self):
         """With ``health_check_interval`` (a connection option), PING the
@@ -720,6 +724,37 @@ class ClusterPubSub:
         self._place_shards([ch])
         return reply
 
+    def _read_plan(self, deadline):
+        """Under the lock, no other reader: run the retries that are due;
+        (sources, wait) -- the connections to read and how long to wait
+        (None: no limit) -- or None when there is nothing to wait for."""
+        self._run_retries()
+        sources = [(name, conn) for name, conn in self._sources() if conn.open]
+        due = self._next_due()
+        now = time.monotonic()
+        if not sources and due is None and not self.subscribed:
+            return None
+        wait = None if deadline is None else max(0.0, deadline - now)
+        if due is not None:
+            until = max(0.0, due - now)
+            wait = until if wait is None else min(wait, until)
+        if self._sub is None:
+            self._sub = _core.Subscriber(self.connection_pool)
+        return sources, wait
+
+    def _read_got(self, sources, got):
+        """Under the lock: what handle_message should see of the reply
+        ``got`` (connection, reply) of ``sources``, or None when it was
+        consumed here (a lost connection, a slot move, a stale source)."""
+        conn, reply = got
+        name = next(n for n, c in sources if c is conn)
+        if conn is not (self._main if name is _MAIN else self._shard_conns.get(name)):
+            return None  # replaced meanwhile: reset(), a disconnect()
+        if not conn.open:  # it failed; reply is its error
+            self._lost(name, reply)
+            return None
+        return self._on_reply(name, reply)
+
     def _read_reply(self, timeout):
         """The next reply of any connection, waiting up to ``timeout`` seconds
         (None: as long as it takes); None if there was none."""
@@ -732,18 +767,10 @@ class ClusterPubSub:
                     if left is not None and left <= 0:
                         return None
                     self._cond.wait(left)
-                self._run_retries()
-                sources = [(name, conn) for name, conn in self._sources() if conn.open]
-                due = self._next_due()
-                now = time.monotonic()
-                if not sources and due is None and not self.subscribed:
+                plan = self._read_plan(deadline)
+                if plan is None:
                     return None
-                wait = None if deadline is None else max(0.0, deadline - now)
-                if due is not None:
-                    until = max(0.0, due - now)
-                    wait = until if wait is None else min(wait, until)
-                if self._sub is None:
-                    self._sub = _core.Subscriber(self.connection_pool)
+                sources, wait = plan
                 sub = self._sub
                 self._reading = True
             try:
@@ -753,17 +780,10 @@ class ClusterPubSub:
                     self._reading = False
                     self._cond.notify_all()
             if got is not None:
-                conn, reply = got
                 with self._lock:
-                    name = next(n for n, c in sources if c is conn)
-                    if conn is (self._main if name is _MAIN else self._shard_conns.get(name)):
-                        if not conn.open:  # it failed; reply is its error
-                            self._lost(name, reply)
-                        else:
-                            response = self._on_reply(name, reply)
-                            if response is not None:
-                                return response
-                    # (else replaced meanwhile: reset(), a disconnect())
+                    response = self._read_got(sources, got)
+                if response is not None:
+                    return response
             elif deadline is not None and time.monotonic() >= deadline:
                 return None
 
@@ -787,8 +807,17 @@ class ClusterPubSub:
         subscription state for (un)subscribe confirmations. A message of a
         channel or pattern with a handler goes to the handler (None is
         returned)."""
-        if response is None:
+        message, handler = self._message_of(response, ignore_subscribe_messages)
+        if handler:
+            handler(message)
             return None
+        return message
+
+    def _message_of(self, response, ignore_subscribe_messages):
+        """(message, handler) for a raw reply: the message dict (None when
+        it is to be ignored) and the handler that takes it, or None."""
+        if response is None:
+            return None, None
         if not isinstance(response, list):
             # PING's reply when nothing is subscribed
             if nativestr(response) == "PONG":
@@ -828,11 +857,8 @@ class ClusterPubSub:
                     handler = self.channels.get(message["channel"])
             elif message_type != "pong":
                 if ignore_subscribe_messages or self.ignore_subscribe_messages:
-                    return None
-        if handler:
-            handler(message)
-            return None
-        return message
+                    return None, None
+        return message, handler
 
     def get_message(self, ignore_subscribe_messages=False, timeout=0.0):
         """The next message, or None if none arrived within ``timeout``
