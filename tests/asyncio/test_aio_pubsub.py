@@ -12,8 +12,6 @@ import pytest
 from rcaio import Ticker
 from rcit import key_for_slot
 
-from rediscluster.exceptions import RedisClusterException  # noqa: F401
-
 pytestmark = pytest.mark.usefixtures("flush")
 
 
