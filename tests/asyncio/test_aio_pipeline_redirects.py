@@ -52,7 +52,8 @@ def test_pipeline_errors(arun, aclient):
         assert isinstance(res[1], exceptions.ResponseError)
         with pytest.raises(exceptions.RedisClusterException, match="several slots"):
             p.mget([key_for_slot(1, "a"), key_for_slot(2, "b")])
-        with pytest.raises(exceptions.RedisClusterException, match="not supported"):
+        with pytest.raises(exceptions.RedisClusterException, match="after a MULTI"):
+            p.multi()
             p.watch(k)
         await rc.aclose()
 

@@ -66,10 +66,18 @@ def test_argument_errors_are_raised_by_the_await():
 
 def test_unsupported_parts_say_so():
     rc = rcaio.RedisCluster(host="127.0.0.1", port=1)
-    for call in (rc.pubsub, lambda: rc.pipeline().watch("k")):
-        with pytest.raises(RedisClusterException, match="not supported"):
-            call()
-    for obj in (rc, rc.lock("x"), rc.pipeline()):
+    ps = rc.pubsub()
+    assert isinstance(ps, rcaio.ClusterPubSub)
+    for name in ("subscribe", "psubscribe", "ssubscribe", "unsubscribe", "get_message",
+                 "handle_message", "parse_response", "aclose", "close", "reset"):
+        assert inspect.iscoroutinefunction(getattr(ps, name)), name
+    assert inspect.isasyncgenfunction(ps.listen)
+    with pytest.raises(TypeError, match="listen"):
+        ps.run_in_thread()
+    watch = rc.pipeline().watch("k")  # an awaitable; no I/O before the await
+    assert inspect.iscoroutine(watch)
+    watch.close()
+    for obj in (rc, rc.lock("x"), rc.pipeline(), ps):
         with pytest.raises(TypeError, match="async with"):
             with obj:
                 pass
