@@ -639,6 +639,49 @@ class ClusterPubSub(_SyncClusterPubSub):
         if self._client is not None and not list(self.connection_pool.nodes.all_masters()):
             await self._client.initialize()
 
+    async def _warm(self, slots, held=()):
+        """Open, from the loop, a connection to the masters of ``slots`` that
+        the shared (sync) subscription code is about to check out, so that
+        it finds one idle in the pool instead of connecting with blocking
+        calls: one PING each, in parallel (not to the nodes named in
+        ``held``). Best effort: a node that fails here is left to that code
+        (and its error handling)."""
+        client = self._client
+        if client is None:
+            return
+        pool = self.connection_pool
+        nodes = set()
+        for slot in slots:
+            if slot is None:
+                continue
+            try:
+                node = pool.get_master_node_by_slot(slot)
+            except Exception:
+                continue
+            if node["name"] not in held:
+                nodes.add((node["host"], int(node["port"])))
+        if nodes:
+            await _asyncio.gather(*[client._aio_node_command(host, port, "PING")
+                                    for host, port in sorted(nodes)],
+                                  return_exceptions=True)
+
+    async def _recover(self):
+        """Before due retries of lost subscriptions: the topology refreshed
+        and the connections they need opened from the loop (the retries
+        then find a fresh topology and idle connections)."""
+        main, shards = self._retries_due()
+        if not (main or shards) or self._client is None:
+            return
+        try:
+            await self._client.initialize()
+        except Exception:
+            return  # the retry reports its own error
+        if main:
+            await self._warm([self._main_slot()])
+        if shards:
+            await self._warm([self._slot(ch) for ch in self._shard_pending],
+                             held=set(self._shard_conns))
+
     async def reset(self):
         """Close every connection and forget all subscriptions."""
         self._reset()
@@ -648,16 +691,24 @@ class ClusterPubSub(_SyncClusterPubSub):
     async def on_connect(self, connection):
         _SyncClusterPubSub.on_connect(self, connection)
 
-    async def subscribe(self, *args, **kwargs):
+    async def _ready_main(self, args, kwargs):
         await self._ready()
+        if self._main is None:
+            new = self._parse_args(args, kwargs)
+            await self._warm([self._main_slot(next(iter(new), None))])
+
+    async def subscribe(self, *args, **kwargs):
+        await self._ready_main(args, kwargs)
         return _SyncClusterPubSub.subscribe(self, *args, **kwargs)
 
     async def psubscribe(self, *args, **kwargs):
-        await self._ready()
+        await self._ready_main(args, kwargs)
         return _SyncClusterPubSub.psubscribe(self, *args, **kwargs)
 
     async def ssubscribe(self, *args, **kwargs):
         await self._ready()
+        await self._warm([self._slot(ch) for ch in self._parse_args(args, kwargs)],
+                         held=set(self._shard_conns))
         return _SyncClusterPubSub.ssubscribe(self, *args, **kwargs)
 
     async def unsubscribe(self, *args):
@@ -670,7 +721,7 @@ class ClusterPubSub(_SyncClusterPubSub):
         return _SyncClusterPubSub.sunsubscribe(self, *args)
 
     async def ping(self, message=None):
-        await self._ready()
+        await self._ready_main((), {})
         return _SyncClusterPubSub.ping(self, message)
 
     async def check_health(self):
@@ -679,6 +730,7 @@ class ClusterPubSub(_SyncClusterPubSub):
     async def _aread_reply(self, timeout):
         deadline = None if timeout is None else _time.monotonic() + max(0.0, timeout)
         while True:
+            await self._recover()
             with self._lock:
                 plan = self._read_plan(deadline)
                 if plan is None:

@@ -311,14 +311,7 @@ class ClusterPubSub:
         self._update_subscribed()
         if self._main_lost_at is not None:
             pool._refresh(True)
-        if self.channels:
-            slot = self._slot(next(iter(self.channels)))
-        elif self.patterns:
-            slot = self._slot(next(iter(self.patterns)))
-        elif hint is not None:
-            slot = self._slot(hint)
-        else:
-            slot = None
+        slot = self._main_slot(hint)
         conn = None
         try:
             if slot is not None:
@@ -344,6 +337,17 @@ class ClusterPubSub:
         self._main_lost_at = None
         self._main_backoff = _BACKOFF_MIN
         return conn
+
+    def _main_slot(self, hint=None):
+        """The slot whose master gets the classic connection (see
+        ``_connect_main``), or None for a random master."""
+        if self.channels:
+            return self._slot(next(iter(self.channels)))
+        if self.patterns:
+            return self._slot(next(iter(self.patterns)))
+        if hint is not None:
+            return self._slot(hint)
+        return None
 
     def _main_lost(self, exc):
         if self._main is not None:
@@ -664,11 +668,17 @@ class ClusterPubSub:
             due = self._shard_retry_at if due is None else min(due, self._shard_retry_at)
         return due
 
-    def _run_retries(self):
+    def _retries_due(self):
+        """(classic, sharded): whether each retry is due now."""
         now = time.monotonic()
-        if self._main_lost_at is not None and now >= self._main_retry_at:
+        return (self._main_lost_at is not None and now >= self._main_retry_at,
+                bool(self._shard_pending) and now >= self._shard_retry_at)
+
+    def _run_retries(self):
+        main, shards = self._retries_due()
+        if main:
             self._retry_main()
-        if self._shard_pending and now >= self._shard_retry_at:
+        if shards:
             self._retry_shards()
 
     def _lost(self, name, exc):

@@ -12,6 +12,8 @@ import pytest
 from rcaio import Ticker
 from rcit import key_for_slot
 
+from rediscluster import _core as rcaio_core
+
 pytestmark = pytest.mark.usefixtures("flush")
 
 
@@ -252,5 +254,43 @@ def test_sync_only_entry_points(arun, aclient):
             with pytest.raises(TypeError):
                 with p:
                     pass
+
+    arun(body)
+
+
+def test_subscribing_finds_connections_opened_from_the_loop(arun, aclient, cluster):
+    """subscribe/ssubscribe open their connections with the loop's waits (a
+    PING through the engine) before the shared subscription code checks
+    them out: it takes an idle one and connects with no blocking call."""
+    masters = cluster.masters()
+    ch = [key_for_slot(cluster.slots_of(port)[3], "warm") for port in masters]
+
+    async def body():
+        async with aclient() as rc:
+            await rc.initialize()
+            pool = rc.connection_pool
+            idle = []
+
+            class Spy:
+                def __getattr__(self, name):
+                    return getattr(pool, name)
+
+                def _connection(self, *where):
+                    if len(where) == 1:
+                        name = pool.get_master_node_by_slot(where[0])["name"]
+                    else:
+                        name = "%s:%d" % where
+                    idle.append((name, pool._stats()["nodes"][name][1]))
+                    return pool._connection(*where)
+
+            p = rc.pubsub(ignore_subscribe_messages=True)
+            p._sub = rcaio_core.Subscriber(pool)
+            p.connection_pool = Spy()
+            await p.subscribe(ch[0])
+            await p.ssubscribe(*ch)
+            assert len(idle) == len(masters) + 1  # (the classic one, and a shard one each)
+            assert all(n >= 1 for _, n in idle), idle
+            p.connection_pool = pool
+            await p.aclose()
 
     arun(body)
