@@ -428,6 +428,10 @@ class ClusterPipeline(_SyncClusterPipeline):
         return await self._immediate(("UNWATCH",), {})
 
     async def _immediate(self, args, options):
+        if self._conn is None:
+            self._immediate_slot(args)
+            if self._slot is not None:
+                await self._warm(self._slot)
         conn = self._immediate_conn(args)
         try:
             reply = (await _held_exec(conn, [args], self._held_timeout()))[0]
@@ -442,6 +446,19 @@ class ClusterPipeline(_SyncClusterPipeline):
             self._immediate_failed(ConnectionError("cancelled"))
             raise
         return self._immediate_done(args, reply, options)
+
+    async def _warm(self, slot):
+        # Open a connection to the slot's master from the loop (a PING), so
+        # that the checkout finds it idle instead of connecting with blocking
+        # calls. Best effort: a failure is left to the checkout to report.
+        try:
+            pool = self.connection_pool
+            if not list(pool.nodes.all_masters()):
+                await self._aio_initialize()  # the first request of this client
+            node = pool.get_master_node_by_slot(slot)
+            await self._aio_node_command(node["host"], int(node["port"]), "PING")
+        except Exception:
+            pass
 
     def _held_timeout(self):
         options = getattr(self.connection_pool, "connection_kwargs", None) or {}

@@ -311,18 +311,23 @@ class ClusterPipeline(RedisCluster):
     def _immediate_conn(self, args):
         """The held connection for ``args`` (WATCH mode), checked out for the
         slot of the keys on the first keyed command."""
-        slots = self._command_slots(args)
-        if args and str(args[0]).upper() in ("WATCH",):
-            slots = {self.keyslot(k) for k in args[1:]}
-        if slots:
-            slot = self._transaction_slot([], slots | ({self._slot} if self._slot is not None else set()))
-            self._slot = slot
+        self._immediate_slot(args)
         if self._conn is None:
             if self._slot is None:
                 raise RedisClusterException(
                     "WATCH mode needs a keyed command first to pick the node")
             self._conn = self.connection_pool._connection(self._slot)
         return self._conn
+
+    def _immediate_slot(self, args):
+        """Check the keys of ``args`` against the watched slot; the first
+        keyed command picks it."""
+        slots = self._command_slots(args)
+        if args and str(args[0]).upper() in ("WATCH",):
+            slots = {self.keyslot(k) for k in args[1:]}
+        if slots:
+            slot = self._transaction_slot([], slots | ({self._slot} if self._slot is not None else set()))
+            self._slot = slot
 
     def _immediate_failed(self, e):
         """A command on the held connection failed with ``e``: a redirect

@@ -170,3 +170,22 @@ def test_slot_moved_before_exec(arun, aclient, cluster, migration):
             assert await rc.get(key) == b"1"
 
     arun(body)
+
+
+def test_watch_as_the_first_request_of_a_client(arun, aclient, new_client):
+    """No command before: the watch discovers the cluster from the loop."""
+    key = key_for_slot(2024, "first")
+    new_client().set(key, "5")
+
+    async def body():
+        async with aclient(decode_responses=True) as rc:
+            async def double(pipe):
+                value = int(await pipe.get(key))
+                pipe.multi()
+                pipe.set(key, value * 2)
+                return value
+
+            assert await rc.transaction(double, key, value_from_callable=True) == 5
+            assert await rc.get(key) == "10"
+
+    arun(body)
