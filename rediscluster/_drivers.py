@@ -19,7 +19,9 @@ list meaning "just sleep"; ``timeout`` is in seconds, or None for no limit. It
 returns an iterable of ``(fd, revents)`` for the sockets that are ready (an
 empty one when the timeout passed). Reporting a socket ready that is not is
 harmless (the engine's calls never block); missing one only delays until the
-timeout.
+timeout. A wait function may also have an attribute ``wait_one(fd, events,
+timeout) -> revents`` (an int, 0 after the timeout): the engine calls it
+instead for a wait on exactly one socket, the usual case.
 """
 
 import select
