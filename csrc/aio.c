@@ -1266,8 +1266,21 @@ static PyMethodDef AioOp_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Made only by the client's _aio_* methods (3.9 lacks
+ * Py_TPFLAGS_DISALLOW_INSTANTIATION). */
+static PyObject *
+AioOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    (void)type;
+    (void)args;
+    (void)kw;
+    PyErr_SetString(PyExc_TypeError, "cannot create 'rediscluster._core.AioOp' instances");
+    return NULL;
+}
+
 static PyType_Slot AioOp_slots[] = {
     {Py_tp_doc, "A command of the asyncio client: await it once for its result."},
+    {Py_tp_new, AioOp_new},
     {Py_am_await, AioOp_await},
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, AioOp_iternext},
@@ -1282,6 +1295,6 @@ static PyType_Slot AioOp_slots[] = {
 PyType_Spec AioOp_spec = {
     .name = "rediscluster._core.AioOp",
     .basicsize = sizeof(AioOpObject),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .slots = AioOp_slots,
 };

@@ -206,6 +206,7 @@ typedef struct rc_cluster {
     int nlearned;
     /* how sync callers wait (drive.c) */
     PyObject *wait_cb;            /* the pool's wait function, or NULL */
+    PyObject *wait_one;           /* its one-socket form (wait_cb.wait_one), or NULL */
     int io_native;                /* io="native": never a wait function */
 } rc_cluster;
 

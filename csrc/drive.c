@@ -66,27 +66,59 @@ rc_native_wait(rc_op *op)
     Py_END_ALLOW_THREADS
 }
 
+PyObject *
+rc_wait_one_of(PyObject *fn)
+{
+    PyObject *one = PyObject_GetAttrString(fn, "wait_one");
+    if (one == NULL || !PyCallable_Check(one)) {
+        PyErr_Clear();
+        Py_XDECREF(one);
+        return NULL;
+    }
+    return one;
+}
+
+/* The wait function's one-socket form matching cb (borrowed), or NULL. */
+static PyObject *
+rc_driver_one(rc_cluster *cl, PyObject *cb)
+{
+    if (cb == cl->wait_cb) {
+        return cl->wait_one;
+    }
+    return cb == cl->st->wait_cb ? cl->st->wait_one : NULL;
+}
+
+/* One wait on one socket through a wait function's one-socket form. 0, or
+ * -1 with an exception set. */
+static int
+rc_callback_wait_one(rc_op *op, PyObject *one, PyObject *timeout)
+{
+    struct pollfd *p = &op->wait.fds[0];
+    PyObject *res = PyObject_CallFunction(one, "iiO", p->fd, (int)p->events, timeout);
+    long rev;
+    if (res == NULL) {
+        return -1;
+    }
+    rev = PyLong_AsLong(res);
+    Py_DECREF(res);
+    if (rev == -1 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "wait_one must return the revents as an int");
+        return -1;
+    }
+    p->revents = (short)rev;
+    rc_op_io(op, 0);
+    return 0;
+}
+
 /* One wait through the wait function cb. 0, or -1 with an exception set. */
 static int
 rc_callback_wait(rc_op *op, PyObject *cb)
 {
     rc_wait *w = &op->wait;
-    PyObject *fds = NULL, *timeout = NULL, *res = NULL, *it = NULL, *item;
+    PyObject *fds = NULL, *timeout = NULL, *res = NULL, *it = NULL, *item, *one;
     double left = -1;
     int ret = -1;
 
-    fds = PyList_New(w->nfds);
-    if (fds == NULL) {
-        goto done;
-    }
-    for (int i = 0; i < w->nfds; i++) {
-        PyObject *t = Py_BuildValue("(ii)", w->fds[i].fd, (int)w->fds[i].events);
-        if (t == NULL) {
-            goto done;
-        }
-        PyList_SET_ITEM(fds, i, t);
-        w->fds[i].revents = 0;
-    }
     if (w->ready_now) {
         left = 0;
     } else if (w->deadline > 0) {
@@ -98,6 +130,23 @@ rc_callback_wait(rc_op *op, PyObject *cb)
     timeout = left < 0 ? (Py_INCREF(Py_None), Py_None) : PyFloat_FromDouble(left);
     if (timeout == NULL) {
         goto done;
+    }
+    one = w->nfds == 1 ? rc_driver_one(op->cl, cb) : NULL;
+    if (one != NULL) {
+        ret = rc_callback_wait_one(op, one, timeout);
+        goto done;
+    }
+    fds = PyList_New(w->nfds);
+    if (fds == NULL) {
+        goto done;
+    }
+    for (int i = 0; i < w->nfds; i++) {
+        PyObject *t = Py_BuildValue("(ii)", w->fds[i].fd, (int)w->fds[i].events);
+        if (t == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(fds, i, t);
+        w->fds[i].revents = 0;
     }
     res = PyObject_CallFunctionObjArgs(cb, fds, timeout, NULL);
     if (res == NULL) {

@@ -255,4 +255,11 @@ int rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *r
  * The commands' results are in op->cmds. GIL. */
 int rc_op_run(rc_op *op);
 
+/* The one-socket form of a wait function: its attribute `wait_one`, called
+ * as wait_one(fd, events, timeout) -> revents (0: timed out), used instead
+ * of fn([(fd, events)], timeout) for the common wait on one socket (no list
+ * or tuples made and parsed; the gevent driver has one). New reference, or
+ * NULL (no exception) when fn has none. GIL. */
+PyObject *rc_wait_one_of(PyObject *fn);
+
 #endif

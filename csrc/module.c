@@ -266,6 +266,7 @@ rc_mod_set_wait_callback(PyObject *m, PyObject *cb)
     }
     Py_XINCREF(cb == Py_None ? NULL : cb);
     Py_XSETREF(st->wait_cb, cb == Py_None ? NULL : cb);
+    Py_XSETREF(st->wait_one, cb == Py_None ? NULL : rc_wait_one_of(cb));
     Py_RETURN_NONE;
 }
 
@@ -385,6 +386,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->str_upper);
     Py_VISIT(st->str_empty);
     Py_VISIT(st->wait_cb);
+    Py_VISIT(st->wait_one);
     Py_VISIT(st->RedisError);
     Py_VISIT(st->ConnectionError);
     Py_VISIT(st->TimeoutError);
@@ -424,6 +426,7 @@ rc_clear(PyObject *m)
     Py_CLEAR(st->str_upper);
     Py_CLEAR(st->str_empty);
     Py_CLEAR(st->wait_cb);
+    Py_CLEAR(st->wait_one);
     rc_errors_clear(st);
     return 0;
 }

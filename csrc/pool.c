@@ -118,6 +118,7 @@ rc_cluster_clear(rc_cluster *cl)
     rc_buf_free(&cl->cfg.hello);
     rc_buf_free(&cl->cfg.hello_ro);
     Py_CLEAR(cl->wait_cb);
+    Py_CLEAR(cl->wait_one);
     if (cl->cfg.tls_ctx != NULL) {
         rc_tls_ctx_free(cl->cfg.tls_ctx);
         cl->cfg.tls_ctx = NULL;

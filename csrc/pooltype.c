@@ -385,6 +385,7 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (wait_cb != Py_None) {
         Py_INCREF(wait_cb);
         cl->wait_cb = wait_cb;
+        cl->wait_one = rc_wait_one_of(wait_cb);
     }
     cl->io_native = io_native;
     cl->cfg.readonly_all = readonly;
@@ -955,6 +956,7 @@ Pool_traverse(PoolObject *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->cl.refresh_hook);
     Py_VISIT(self->cl.wait_cb);
+    Py_VISIT(self->cl.wait_one);
     return 0;
 }
 
@@ -963,6 +965,7 @@ Pool_clear(PoolObject *self)
 {
     Py_CLEAR(self->cl.refresh_hook);
     Py_CLEAR(self->cl.wait_cb);
+    Py_CLEAR(self->cl.wait_one);
     return 0;
 }
 
@@ -979,6 +982,7 @@ Pool_dealloc(PoolObject *self)
     } else {
         Py_CLEAR(self->cl.refresh_hook);
         Py_CLEAR(self->cl.wait_cb);
+        Py_CLEAR(self->cl.wait_one);
     }
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);

@@ -41,6 +41,7 @@ typedef struct rc_state {
     PyObject *redirect_marker; /* placeholder object for redirect replies */
     PyObject *wait_cb;         /* set_wait_callback(): how sync callers wait, or
                                   NULL (the native driver) */
+    PyObject *wait_one;        /* wait_cb's one-socket form (wait_cb.wait_one), or NULL */
     PyObject *str_upper;       /* interned "upper" */
     PyObject *str_empty;       /* "" */
 

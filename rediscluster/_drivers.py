@@ -19,7 +19,9 @@ list meaning "just sleep"; ``timeout`` is in seconds, or None for no limit. It
 returns an iterable of ``(fd, revents)`` for the sockets that are ready (an
 empty one when the timeout passed). Reporting a socket ready that is not is
 harmless (the engine's calls never block); missing one only delays until the
-timeout.
+timeout. A wait function may also have an attribute ``wait_one(fd, events,
+timeout) -> revents`` (an int, 0 after the timeout): the engine calls it
+instead for a wait on exactly one socket, the usual case.
 """
 
 import select
@@ -68,42 +70,66 @@ def _gevent_wait_function():
     POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
     READ, WRITE = 1, 2  # the hub loop's io watcher events (libev and libuv)
 
+    def wait_one(fd, events, timeout):
+        """The usual case (one command, one socket): one io watcher on the
+        hub, no poll object. Returns the events asked for once the socket is
+        ready for some of them (the engine's calls never block on the rest),
+        0 after the timeout."""
+        hub = get_hub()
+        watcher = hub.loop.io(fd, (READ if events & POLLIN else 0) |
+                              (WRITE if events & POLLOUT else 0))
+        try:
+            if timeout is None:
+                hub.wait(watcher)
+            else:
+                gwait(watcher, timeout, _TimedOut, hub)
+        except _TimedOut:
+            return 0
+        finally:
+            watcher.close()
+        return events
+
     def gevent_wait(fds, timeout):
         """Wait on the gevent hub (other greenlets run meanwhile)."""
         if not fds:
             sleep(timeout if timeout else 0)
             return ()
         if len(fds) == 1:
-            # The usual case (one command, one socket): one io watcher on
-            # the hub, no poll object. Ready means "some of what was asked";
-            # the engine's calls never block on the rest.
             fd, events = fds[0]
-            watcher = get_hub().loop.io(fd, (READ if events & POLLIN else 0) |
-                                        (WRITE if events & POLLOUT else 0))
-            try:
-                gwait(watcher, timeout, _TimedOut)
-            except _TimedOut:
-                return ()
-            finally:
-                watcher.close()
-            return fds
+            return ((fd, events),) if wait_one(fd, events, timeout) else ()
         p = gpoll()
         for fd, events in fds:
             p.register(fd, events & (POLLIN | POLLOUT))
         return p.poll(None if timeout is None else timeout * 1000.0)
 
+    gevent_wait.wait_one = wait_one  # type: ignore[attr-defined]
     return gevent_wait
 
 
 _gevent_wait = None
 
 
-def gevent_wait(fds, timeout):
-    """The gevent driver's wait function (imports gevent on first use)."""
+def _gevent_driver():
+    """The gevent driver's wait function (gevent imported on first use)."""
     global _gevent_wait
     if _gevent_wait is None:
         _gevent_wait = _gevent_wait_function()
-    return _gevent_wait(fds, timeout)
+    return _gevent_wait
+
+
+def gevent_wait(fds, timeout):
+    """The gevent driver's wait function (imports gevent on first use)."""
+    return _gevent_driver()(fds, timeout)
+
+
+def _gevent_wait_one(fd, events, timeout):
+    return _gevent_driver().wait_one(fd, events, timeout)
+
+
+# The one-socket form the engine calls instead when it waits on one socket
+# (see rc_wait_one_of in csrc/engine.h); wait functions of set_wait_callback
+# may have one too.
+gevent_wait.wait_one = _gevent_wait_one  # type: ignore[attr-defined]
 
 
 def wait_callback_for(io):
@@ -119,5 +145,5 @@ def wait_callback_for(io):
             import gevent  # noqa: F401
         except ImportError:
             raise ValueError("io='gevent' needs gevent installed") from None
-        return gevent_wait, False
+        return _gevent_driver(), False
     return None, False

@@ -142,3 +142,54 @@ def test_threads_each_call_the_callback(callback, cluster_addr):
     for t in ts:
         t.join()
     assert seen == {0, 1, 2, 3} and callback.calls
+
+
+class OneSocketRecorder(Recorder):
+    """A wait function with the one-socket form (``wait_one``)."""
+
+    def __init__(self, bad=False):
+        super().__init__()
+        self.ones = []
+        self.bad = bad
+
+    def wait_one(self, fd, events, timeout):
+        self.ones.append((fd, events, timeout))
+        if self.bad:
+            return "ready"
+        p = select.poll()
+        p.register(fd, events)
+        return sum(ev for _, ev in p.poll(None if timeout is None else timeout * 1000))
+
+
+def test_the_one_socket_form_is_used_for_one_socket(cluster_addr, flush):
+    rec = OneSocketRecorder()
+    rediscluster.set_wait_callback(rec)
+    try:
+        rc = RedisCluster(host=cluster_addr[0], port=cluster_addr[1], socket_timeout=5)
+        k = key_for_slot(12, "one")
+        assert rc.set(k, "v") is True and rc.get(k) == b"v"
+        assert rec.ones, "wait_one was not called"
+        for fd, ev, timeout in rec.ones:
+            assert isinstance(fd, int) and ev & (select.POLLIN | select.POLLOUT)
+            assert 0 <= timeout <= 5
+        # a batch over several nodes waits on several sockets: the list form
+        p = rc.pipeline()
+        for i in range(20):
+            p.incr(key_for_slot(i * 800, "one"))
+        assert p.execute() == [1] * 20
+        assert any(len(fds) > 1 for fds, _ in rec.calls)
+        rc.delete(k, *[key_for_slot(i * 800, "one") for i in range(20)])
+    finally:
+        rediscluster.set_wait_callback(None)
+
+
+def test_a_bad_one_socket_return_is_a_clear_error(cluster_addr):
+    rediscluster.set_wait_callback(OneSocketRecorder(bad=True))
+    try:
+        with pytest.raises(TypeError, match="wait_one must return"):
+            # (discovery waits through it already)
+            rc = RedisCluster(host=cluster_addr[0], port=cluster_addr[1])
+            for i in range(3):
+                rc.get(key_for_slot(13, "one%d" % i))
+    finally:
+        rediscluster.set_wait_callback(None)
