@@ -102,7 +102,7 @@ def _gevent_wait_function():
             p.register(fd, events & (POLLIN | POLLOUT))
         return p.poll(None if timeout is None else timeout * 1000.0)
 
-    gevent_wait.wait_one = wait_one  # type: ignore[attr-defined]
+    setattr(gevent_wait, "wait_one", wait_one)  # (typed Any or a function: either way)
     return gevent_wait
 
 
