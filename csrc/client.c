@@ -82,6 +82,33 @@ rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
     return 0;
 }
 
+/* Whether the exact ASCII str `name` spells ci's (upper-case) name. */
+static int
+rc_memo_spells(PyObject *name, const rc_cmdinfo *ci)
+{
+    return (size_t)PyUnicode_GET_LENGTH(name) == (size_t)ci->name_len &&
+           memcmp(PyUnicode_DATA(name), ci->name, (size_t)ci->name_len) == 0;
+}
+
+/* The memoised entry when `name` is the memoised name object, else NULL.
+ * The pair is written by whichever thread runs a new name, so it is read
+ * with atomics and checked against the text (a pair read half old, half
+ * new, or an address reused by another object, is no hit). The caller
+ * holds a reference to `name`. */
+static const rc_cmdinfo *
+rc_memo_hit(ClientObject *self, PyObject *name)
+{
+    const rc_cmdinfo *ci;
+    if (name != __atomic_load_n(&self->hot_name, __ATOMIC_ACQUIRE)) {
+        return NULL;
+    }
+    ci = __atomic_load_n(&self->hot_ci, __ATOMIC_ACQUIRE);
+    return ci != NULL && PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) &&
+                   rc_memo_spells(name, ci)
+               ? ci
+               : NULL;
+}
+
 /* rc_packed_info for a command whose name argument is `name`, memoised on
  * the client: a name object that is an exact str spelling a static table
  * entry in upper case (the literals of the command methods) is kept (owned,
@@ -92,10 +119,11 @@ rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
 static int
 rc_memo_info(ClientObject *self, PyObject *name, const rc_argv *a, const rc_cmdinfo **out)
 {
-    const rc_cmdinfo *ci;
+    const rc_cmdinfo *ci = rc_memo_hit(self, name);
+    PyObject *old;
 
-    if (name == self->hot_name && rc_arity_fits(self->hot_ci, a->n)) {
-        *out = self->hot_ci;
+    if (ci != NULL && rc_arity_fits(ci, a->n)) {
+        *out = ci;
         return 0;
     }
     if (rc_packed_info(self, a, out) < 0) {
@@ -104,11 +132,11 @@ rc_memo_info(ClientObject *self, PyObject *name, const rc_argv *a, const rc_cmdi
     ci = *out;
     if (ci != NULL && PyUnicode_CheckExact(name) && PyUnicode_IS_COMPACT_ASCII(name) &&
         !(ci->flags & (RC_CMD_CONTAINER | RC_CMD_LEARNED)) && rc_arity_fits(ci, a->n) &&
-        (size_t)PyUnicode_GET_LENGTH(name) == (size_t)ci->name_len &&
-        memcmp(PyUnicode_DATA(name), ci->name, (size_t)ci->name_len) == 0) {
+        rc_memo_spells(name, ci)) {
         Py_INCREF(name);
-        Py_XSETREF(self->hot_name, name);
-        self->hot_ci = ci;
+        __atomic_store_n(&self->hot_ci, ci, __ATOMIC_RELEASE);
+        old = __atomic_exchange_n(&self->hot_name, name, __ATOMIC_ACQ_REL);
+        Py_XDECREF(old);
     }
     return 0;
 }
@@ -224,22 +252,23 @@ static int
 rc_random_master(PoolObject *pool)
 {
     rc_cluster *cl = &pool->cl;
-    int nm = 0, pick, i;
+    uint64_t r = rc_pool_random(pool);
+    int nm = 0, pick, i, found = -1;
+    rc_lock(cl);
     for (i = 0; i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
         nm += n != NULL && n->role == RC_ROLE_MASTER && n->in_topology;
     }
-    if (nm == 0) {
-        return -1;
-    }
-    pick = (int)(rc_pool_random(pool) % (uint64_t)nm);
-    for (i = 0; i < cl->nnodes; i++) {
+    pick = nm > 0 ? (int)(r % (uint64_t)nm) : 0;
+    for (i = 0; nm > 0 && i < cl->nnodes; i++) {
         rc_node *n = cl->nodes[i];
         if (n != NULL && n->role == RC_ROLE_MASTER && n->in_topology && pick-- == 0) {
-            return i;
+            found = i;
+            break;
         }
     }
-    return -1;
+    rc_unlock(cl);
+    return found;
 }
 
 /* New reference: the command name in upper case, as the callback and flag
@@ -365,7 +394,7 @@ rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
     rc_state *st = self->st;
     rc_cluster *cl = &self->pool->cl;
     Py_ssize_t tok;
-    int *t, n = 0, ret = -1;
+    int *t, n = 0, cap, ret = -1;
 
     *nt = 0;
     if (!PyUnicode_Check(flag)) {
@@ -376,7 +405,8 @@ rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
         rc_raise_cluster(st, "Command: %U is blocked in redis cluster mode", upper);
         goto done;
     }
-    t = *targets = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *t);
+    cap = __atomic_load_n(&cl->nnodes, __ATOMIC_ACQUIRE); /* (nodes added later: not targets) */
+    t = *targets = malloc((size_t)(cap ? cap : 1) * sizeof *t);
     if (t == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -384,26 +414,31 @@ rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
     if (PyUnicode_CompareWithASCIIString(flag, "all-nodes") == 0 ||
         PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0) {
         int masters = PyUnicode_CompareWithASCIIString(flag, "all-masters") == 0;
-        for (int i = 0; i < cl->nnodes; i++) {
+        rc_lock(cl);
+        for (int i = 0; i < cap && i < cl->nnodes; i++) {
             rc_node *nd = cl->nodes[i];
             if (nd != NULL && nd->in_topology && (!masters || nd->role == RC_ROLE_MASTER)) {
                 t[n++] = i;
             }
         }
+        rc_unlock(cl);
     } else if (PyUnicode_CompareWithASCIIString(flag, "random") == 0) {
+        uint64_t r = rc_pool_random(self->pool);
         int cnt = 0;
-        for (int i = 0; i < cl->nnodes; i++) {
+        rc_lock(cl);
+        for (int i = 0; i < cap && i < cl->nnodes; i++) {
             cnt += cl->nodes[i] != NULL && cl->nodes[i]->in_topology;
         }
         if (cnt > 0) {
-            int pick = (int)(rc_pool_random(self->pool) % (uint64_t)cnt);
-            for (int i = 0; i < cl->nnodes; i++) {
+            int pick = (int)(r % (uint64_t)cnt);
+            for (int i = 0; i < cap && i < cl->nnodes; i++) {
                 if (cl->nodes[i] != NULL && cl->nodes[i]->in_topology && pick-- == 0) {
                     t[n++] = i;
                     break;
                 }
             }
         }
+        rc_unlock(cl);
     } else if (PyUnicode_CompareWithASCIIString(flag, "slot-id") == 0) {
         long slot = nargs > 1 ? PyLong_AsLong(args[1]) : -1;
         if (slot == -1 && PyErr_Occurred()) {
@@ -413,14 +448,14 @@ rc_client_flagged_prepare(ClientObject *self, PyObject *flag, PyObject *upper,
             rc_raise_cluster(st, "%U needs a slot number in 0..16383", upper);
             goto done;
         }
-        if (cl->slots[slot] == RC_NO_NODE) {
+        if (rc_slot_master(cl, (int)slot) == (int)RC_NO_NODE) {
             PyErr_Format(st->SlotNotCoveredError,
                          "Slot \"%ld\" not covered by the cluster. "
                          "\"skip_full_coverage_check=%s\"",
                          slot, cl->cfg.skip_coverage ? "True" : "False");
             goto done;
         }
-        t[n++] = cl->slots[slot];
+        t[n++] = rc_slot_master(cl, (int)slot);
     } else {
         PyErr_Format(PyExc_ValueError, "unknown nodes_flags value %R for %U", flag, upper);
         goto done;
@@ -462,6 +497,7 @@ rc_client_flagged_finish(ClientObject *self, PyObject *upper, rc_op *op, const i
     }
     for (int i = 0; i < nt; i++) {
         PyObject *r = op->cmds[i].result, *cb, *v;
+        rc_node *nd;
         if (PyExceptionInstance_Check(r)) {
             PyErr_SetObject((PyObject *)Py_TYPE(r), r);
             goto done;
@@ -471,7 +507,11 @@ rc_client_flagged_finish(ClientObject *self, PyObject *upper, rc_op *op, const i
             goto done;
         }
         v = cb ? rc_apply_callback(cb, r, kwvalues, kwnames) : (Py_INCREF(r), r);
-        if (v == NULL || PyDict_SetItem(res, cl->nodes[targets[i]]->name, v) < 0) {
+        nd = rc_cluster_at(cl, targets[i]); /* (pinned by the op: never NULL) */
+        if (v != NULL && nd == NULL) {
+            PyErr_SetString(st->RedisClusterException, "a fan-out target left the cluster");
+        }
+        if (v == NULL || nd == NULL || PyDict_SetItem(res, nd->name, v) < 0) {
             Py_XDECREF(v);
             goto done;
         }
@@ -554,7 +594,7 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
         rc_raise_cluster(st, "Unable to determine command to use");
         goto done;
     }
-    if (args[0] == self->hot_name) {
+    if (rc_memo_hit(self, args[0]) != NULL) {
         *upper = args[0]; /* the memoised name: known upper-case */
         Py_INCREF(*upper);
     } else {
@@ -1008,7 +1048,7 @@ rc_client_batch_finish(ClientObject *self, PyObject *seq, rc_op *op)
             goto place;
         }
         upper = PyTuple_GET_ITEM(cargs, 0);
-        if (upper == self->hot_name) {
+        if (rc_memo_hit(self, upper) != NULL) {
             Py_INCREF(upper); /* the memoised name: known upper-case */
         } else {
             upper = rc_upper_name(st, upper);

@@ -346,6 +346,20 @@ rc_cluster_at(const rc_cluster *cl, int i)
 void rc_node_pin(rc_cluster *cl, int i);
 void rc_node_unpin(rc_cluster *cl, int i);
 
+/* A consistent copy of the node table for views (NodeManager, stats): the
+ * fields as they were under the lock, each node pinned so that its host and
+ * name stay valid until rc_cluster_views_free. node is NULL for free
+ * indices. */
+typedef struct rc_node_view {
+    rc_node *node;
+    int role, master, in_topology, nconns, nidle;
+} rc_node_view;
+/* The views of the whole table (*n entries; an array to free with
+ * rc_cluster_views_free), and with slots non-NULL a copy of the slot map.
+ * NULL with *n = -1 on memory errors (no exception set). */
+rc_node_view *rc_cluster_views(rc_cluster *cl, int *n, uint16_t *slots);
+void rc_cluster_views_free(rc_cluster *cl, rc_node_view *v, int n);
+
 /* Free the nodes that left the topology and that nothing refers to. GIL.
  * _locked (the engine lock held): take them out of the table and return
  * them as a list, for rc_cluster_free_retired after the lock is released

@@ -20,17 +20,36 @@ typedef struct {
 
 static PyTypeObject *rc_connection_type(rc_state *st);
 
+/* Mark the object in use for one call (an atomic test-and-set: no GIL
+ * needed); 0, or -1 with RuntimeError when another thread is inside a call
+ * on it (with the GIL released: using it now would interleave replies or
+ * free it). rc_conn_give ends the call. */
 static int
-rc_conn_check(ConnectionObject *self)
+rc_conn_busy(ConnectionObject *self)
 {
-    if (self->busy) {
-        /* Another thread is inside a call on this connection with the GIL
-         * released; using it now would interleave replies or free it. */
+    if (__atomic_exchange_n(&self->busy, 1, __ATOMIC_ACQUIRE)) {
         PyErr_SetString(PyExc_RuntimeError,
                         "Connection is in use by another thread (a Connection is not thread-safe)");
         return -1;
     }
+    return 0;
+}
+
+static void
+rc_conn_give(ConnectionObject *self)
+{
+    __atomic_store_n(&self->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* rc_conn_busy, and the connection must still be held (ConnectionError). */
+static int
+rc_conn_enter(ConnectionObject *self)
+{
+    if (rc_conn_busy(self) < 0) {
+        return -1;
+    }
     if (self->conn == NULL) {
+        rc_conn_give(self);
         PyErr_SetString(self->st->ConnectionError, "connection already released or closed");
         return -1;
     }
@@ -245,10 +264,13 @@ rc_connection_hold(rc_state *st, PyObject *obj, PoolObject **pool, rc_conn **con
                      Py_TYPE(obj)->tp_name);
         return -1;
     }
-    if (rc_conn_check(self) < 0 || rc_conn_alive(self) < 0) {
+    if (rc_conn_enter(self) < 0) {
         return -1;
     }
-    self->busy = 1;
+    if (rc_conn_alive(self) < 0) {
+        rc_conn_give(self);
+        return -1;
+    }
     *pool = self->pool;
     *conn = self->conn;
     return 0;
@@ -257,7 +279,7 @@ rc_connection_hold(rc_state *st, PyObject *obj, PoolObject **pool, rc_conn **con
 void
 rc_connection_unhold(PyObject *obj)
 {
-    ((ConnectionObject *)obj)->busy = 0;
+    rc_conn_give((ConnectionObject *)obj);
 }
 
 PyObject *
@@ -380,8 +402,7 @@ Connection_execute(ConnectionObject *self, PyObject *args)
 static PyObject *
 rc_conn_let_go(ConnectionObject *self, int discard)
 {
-    if (self->busy) {
-        rc_conn_check(self); /* sets the "in use by another thread" error */
+    if (rc_conn_busy(self) < 0) {
         return NULL;
     }
     if (self->conn != NULL) {
@@ -398,6 +419,7 @@ rc_conn_let_go(ConnectionObject *self, int discard)
             rc_pool_checkin(&self->pool->cl, c);
         }
     }
+    rc_conn_give(self);
     Py_RETURN_NONE;
 }
 
@@ -463,12 +485,11 @@ Connection_dealloc(ConnectionObject *self)
 #define RC_HOLD_BUSY(call)                                                                    \
     do {                                                                                      \
         PyObject *r_;                                                                         \
-        if (rc_conn_check(self) < 0) {                                                        \
+        if (rc_conn_enter(self) < 0) {                                                        \
             return NULL;                                                                      \
         }                                                                                     \
-        self->busy = 1;                                                                       \
         r_ = (call);                                                                          \
-        self->busy = 0;                                                                       \
+        rc_conn_give(self);                                                                   \
         return r_;                                                                            \
     } while (0)
 
@@ -639,7 +660,13 @@ rc_connection_new(PoolObject *pool, int node)
     ConnectionObject *self;
     rc_conn *c = NULL;
 
-    if (rc_checkout_open(cl, cl->nodes[node], &c) != RC_ST_OK) {
+    rc_node *nd = rc_cluster_at(cl, node);
+
+    if (nd == NULL) {
+        PyErr_SetString(pool->st->RedisClusterException, "the node left the cluster");
+        return NULL;
+    }
+    if (rc_checkout_open(cl, nd, &c) != RC_ST_OK) {
         return NULL;
     }
     self = PyObject_GC_New(ConnectionObject, rc_connection_type(pool->st));

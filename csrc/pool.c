@@ -418,6 +418,61 @@ rc_cluster_retire(rc_cluster *cl)
     rc_cluster_free_retired(cl, gone);
 }
 
+rc_node_view *
+rc_cluster_views(rc_cluster *cl, int *n, uint16_t *slots)
+{
+    rc_node_view *v = NULL;
+    int cap = 0;
+
+    for (;;) { /* sized outside the lock: again if the table grew meanwhile */
+        free(v);
+        cap = __atomic_load_n(&cl->nnodes, __ATOMIC_ACQUIRE);
+        v = malloc((size_t)(cap ? cap : 1) * sizeof *v);
+        if (v == NULL) {
+            *n = -1;
+            return NULL;
+        }
+        rc_lock(cl);
+        if (cl->nnodes <= cap) {
+            break;
+        }
+        rc_unlock(cl);
+    }
+    *n = cl->nnodes;
+    for (int i = 0; i < cl->nnodes; i++) {
+        rc_node *nd = cl->nodes[i];
+        v[i].node = nd;
+        if (nd == NULL) {
+            v[i].role = v[i].master = v[i].in_topology = v[i].nconns = v[i].nidle = 0;
+            continue;
+        }
+        nd->pins++;
+        v[i].role = nd->role;
+        v[i].master = nd->master;
+        v[i].in_topology = nd->in_topology;
+        v[i].nconns = nd->nconns;
+        v[i].nidle = nd->nidle;
+    }
+    if (slots != NULL) {
+        memcpy(slots, cl->slots, sizeof cl->slots);
+    }
+    rc_unlock(cl);
+    return v;
+}
+
+void
+rc_cluster_views_free(rc_cluster *cl, rc_node_view *v, int n)
+{
+    rc_lock(cl);
+    for (int i = 0; i < n; i++) {
+        if (v[i].node != NULL && v[i].node->pins > 0) {
+            v[i].node->pins--;
+        }
+    }
+    rc_unlock(cl);
+    free(v);
+}
+
 /* ------------------------------------------------------------------ fork */
 
 void

@@ -612,31 +612,42 @@ Pool_topology(PoolObject *self, PyObject *unused)
 {
     rc_cluster *cl = &self->cl;
     PyObject *nodes = NULL, *slots = NULL, *ret = NULL;
+    uint16_t map[RC_SLOTS];
+    rc_node_view *v = NULL;
+    int n = 0;
     (void)unused;
 
     if (rc_pool_check(self) < 0) {
         return NULL;
     }
-    nodes = PyList_New(cl->nnodes);
+    v = rc_cluster_views(cl, &n, map); /* (a copy made under the engine lock) */
+    if (v == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    nodes = PyList_New(n);
     if (nodes == NULL) {
         goto done;
     }
-    for (int i = 0; i < cl->nnodes; i++) {
-        rc_node *nd = cl->nodes[i];
+    for (int i = 0; i < n; i++) {
+        rc_node *nd = v[i].node;
         PyObject *t = nd == NULL ? Py_BuildValue("(OiOiii)", Py_None, 0, Py_None, 0, -1, 0)
                                  : Py_BuildValue("(siOiii)", nd->host, nd->port, nd->name,
-                                                 nd->role, nd->master, nd->in_topology);
+                                                 v[i].role, v[i].master, v[i].in_topology);
         if (t == NULL) {
             goto done;
         }
         PyList_SET_ITEM(nodes, i, t);
     }
-    slots = PyBytes_FromStringAndSize((const char *)cl->slots, (Py_ssize_t)sizeof cl->slots);
+    slots = PyBytes_FromStringAndSize((const char *)map, (Py_ssize_t)sizeof map);
     if (slots == NULL) {
         goto done;
     }
-    ret = Py_BuildValue("(KOO)", cl->epoch, nodes, slots);
+    ret = Py_BuildValue("(KOO)", __atomic_load_n(&cl->epoch, __ATOMIC_RELAXED), nodes, slots);
 done:
+    if (v != NULL) {
+        rc_cluster_views_free(cl, v, n);
+    }
     Py_XDECREF(nodes);
     Py_XDECREF(slots);
     return ret;
@@ -783,7 +794,8 @@ Pool_connection(PoolObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (rc_cluster_refresh_wanted(cl, rc_net_now()) && rc_cluster_refresh(cl, 0) < 0) {
             return NULL;
         }
-        ni = cl->slots[slot] == RC_NO_NODE ? -1 : (int)cl->slots[slot];
+        ni = rc_slot_master(cl, (int)slot);
+        ni = ni == (int)RC_NO_NODE ? -1 : ni;
         if (ni < 0) {
             return PyErr_Format(self->st->SlotNotCoveredError,
                                 "Slot \"%ld\" not covered by the cluster. "
@@ -883,6 +895,10 @@ Pool_stats(PoolObject *self, PyObject *unused)
 {
     rc_cluster *cl = &self->cl;
     PyObject *per = NULL, *ret = NULL;
+    rc_node_view *views = NULL;
+    long long nconns, refreshes;
+    unsigned long long epoch;
+    int n = 0, moved, pending;
     (void)unused;
     if (rc_pool_check(self) < 0) {
         return NULL;
@@ -892,22 +908,37 @@ Pool_stats(PoolObject *self, PyObject *unused)
         return NULL;
     }
     rc_cluster_check_fork(cl);
-    for (int i = 0; i < cl->nnodes; i++) {
+    views = rc_cluster_views(cl, &n, NULL); /* (a copy made under the engine lock) */
+    if (views == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
         PyObject *v;
-        if (cl->nodes[i] == NULL) {
+        if (views[i].node == NULL) {
             continue;
         }
-        v = Py_BuildValue("(ii)", cl->nodes[i]->nconns, cl->nodes[i]->nidle);
-        if (v == NULL || PyDict_SetItem(per, cl->nodes[i]->name, v) < 0) {
+        v = Py_BuildValue("(ii)", views[i].nconns, views[i].nidle);
+        if (v == NULL || PyDict_SetItem(per, views[i].node->name, v) < 0) {
             Py_XDECREF(v);
             goto done;
         }
         Py_DECREF(v);
     }
-    ret = Py_BuildValue("{s:L,s:L,s:K,s:i,s:i,s:O}", "connections", cl->nconns, "refreshes",
-                        cl->refresh_count, "epoch", cl->epoch, "moved", cl->moved_count,
-                        "refresh_pending", cl->refresh_pending, "nodes", per);
+    rc_lock(cl);
+    nconns = cl->nconns;
+    refreshes = cl->refresh_count;
+    epoch = cl->epoch;
+    moved = cl->moved_count;
+    pending = cl->refresh_pending;
+    rc_unlock(cl);
+    ret = Py_BuildValue("{s:L,s:L,s:K,s:i,s:i,s:O}", "connections", nconns, "refreshes",
+                        refreshes, "epoch", epoch, "moved", moved, "refresh_pending", pending,
+                        "nodes", per);
 done:
+    if (views != NULL) {
+        rc_cluster_views_free(cl, views, n);
+    }
     Py_XDECREF(per);
     return ret;
 }

@@ -45,6 +45,24 @@ rc_sub_close_pipe(SubscriberObject *self)
 
 /* The pipe, made anew in a child after fork() (the parent's would wake the
  * parent's reader). 0, or -1 with an exception set. */
+/* Mark the Subscriber in use (an atomic test-and-set: no GIL needed); 0,
+ * or -1 with RuntimeError when another thread is using it. */
+static int
+rc_sub_busy(SubscriberObject *self)
+{
+    if (__atomic_exchange_n(&self->busy, 1, __ATOMIC_ACQUIRE)) {
+        PyErr_SetString(PyExc_RuntimeError, "the Subscriber is in use by another thread");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+rc_sub_give(SubscriberObject *self)
+{
+    __atomic_store_n(&self->busy, 0, __ATOMIC_RELEASE);
+}
+
 static int
 rc_sub_pipe(SubscriberObject *self)
 {
@@ -91,22 +109,24 @@ Subscriber_init(SubscriberObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"pool", NULL};
     rc_state *st = rc_state_of((PyObject *)self, (initproc)Subscriber_init);
     PyObject *pool;
+    int r;
 
     if (st == NULL ||
         !PyArg_ParseTupleAndKeywords(args, kw, "O!:Subscriber", kwlist, st->PoolType, &pool)) {
-        return -1;
-    }
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "the Subscriber is in use by another thread");
         return -1;
     }
     if (!((PoolObject *)pool)->ready) {
         PyErr_SetString(PyExc_ValueError, "Subscriber(pool): the pool is not initialised");
         return -1;
     }
+    if (rc_sub_busy(self) < 0) {
+        return -1;
+    }
     Py_INCREF(pool);
     Py_XSETREF(self->pool, (PoolObject *)pool);
-    return rc_sub_pipe(self);
+    r = rc_sub_pipe(self);
+    rc_sub_give(self);
+    return r;
 }
 
 static PyObject *
@@ -177,7 +197,7 @@ Subscriber_read(SubscriberObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = 0, held = 0;
     double timeout = -1;
     rc_op op;
-    int op_made = 0;
+    int op_made = 0, mine = 0;
 
     if (nargs < 1 || nargs > 2) {
         PyErr_SetString(PyExc_TypeError, "read(connections, timeout=None)");
@@ -196,7 +216,7 @@ Subscriber_read(SubscriberObject *self, PyObject *const *args, Py_ssize_t nargs)
             timeout = 0;
         }
     }
-    if (self->busy) {
+    if (__atomic_load_n(&self->busy, __ATOMIC_RELAXED)) { /* (early: taken below) */
         PyErr_SetString(PyExc_RuntimeError, "the Subscriber is in use by another thread");
         return NULL;
     }
@@ -221,7 +241,10 @@ Subscriber_read(SubscriberObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
     }
-    self->busy = 1;
+    if (rc_sub_busy(self) < 0) {
+        goto done;
+    }
+    mine = 1;
     for (; held < n; held++) {
         PyObject *item = PyTuple_GET_ITEM(seq, held);
         PoolObject *pool;
@@ -277,7 +300,9 @@ done:
     for (Py_ssize_t i = 0; i < held; i++) {
         rc_connection_unhold(PyTuple_GET_ITEM(seq, i));
     }
-    self->busy = 0;
+    if (mine) {
+        rc_sub_give(self);
+    }
     if (conns != inl) {
         free(conns);
     }
@@ -302,12 +327,12 @@ static PyObject *
 Subscriber_close(SubscriberObject *self, PyObject *unused)
 {
     (void)unused;
-    if (self->busy) {
-        PyErr_SetString(PyExc_RuntimeError, "the Subscriber is in use by another thread");
+    if (rc_sub_busy(self) < 0) {
         return NULL;
     }
     rc_sub_close_pipe(self);
     Py_CLEAR(self->pool);
+    rc_sub_give(self);
     Py_RETURN_NONE;
 }
 
@@ -322,7 +347,7 @@ Subscriber_traverse(SubscriberObject *self, visitproc visit, void *arg)
 static int
 Subscriber_clear(SubscriberObject *self)
 {
-    if (!self->busy) {
+    if (!__atomic_load_n(&self->busy, __ATOMIC_RELAXED)) {
         Py_CLEAR(self->pool);
     }
     return 0;

@@ -281,7 +281,7 @@ static int
 rc_topo_candidates(rc_topo *t)
 {
     rc_cluster *cl = t->cl;
-    int *seeds = NULL, *known = NULL, nseeds = 0, nknown = 0, ret = -1;
+    int *seeds = NULL, *known = NULL, nseeds = 0, nknown = 0, nn, ret = -1;
     char *seen = NULL;
 
     seeds = malloc((size_t)(cl->nseeds ? cl->nseeds : 1) * sizeof *seeds);
@@ -297,19 +297,23 @@ rc_topo_candidates(rc_topo *t)
         }
         seeds[nseeds++] = ni;
     }
-    /* (the table is complete now: its size is final for this function) */
-    known = malloc((size_t)(cl->nnodes ? cl->nnodes : 1) * sizeof *known);
-    seen = calloc((size_t)(cl->nnodes ? cl->nnodes : 1), 1);
-    t->cand = malloc((size_t)(nseeds + cl->nnodes + 1) * sizeof *t->cand);
+    /* The table's size now (other threads may add nodes meanwhile: they
+     * are not candidates of this discovery). */
+    nn = __atomic_load_n(&cl->nnodes, __ATOMIC_ACQUIRE);
+    known = malloc((size_t)(nn ? nn : 1) * sizeof *known);
+    seen = calloc((size_t)(nn ? nn : 1), 1);
+    t->cand = malloc((size_t)(nseeds + nn + 1) * sizeof *t->cand);
     if (known == NULL || seen == NULL || t->cand == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    for (int i = 0; i < cl->nnodes; i++) {
+    rc_lock(cl);
+    for (int i = 0; i < nn && i < cl->nnodes; i++) {
         if (cl->nodes[i] != NULL && cl->nodes[i]->in_topology) {
             known[nknown++] = i;
         }
     }
+    rc_unlock(cl);
     rc_topo_shuffle(cl, known, nknown);
     if (nseeds > 1) {
         int k = (int)(rc_topo_random(cl) % (uint64_t)nseeds);
