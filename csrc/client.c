@@ -86,8 +86,17 @@ rc_packed_info(ClientObject *self, const rc_argv *a, const rc_cmdinfo **out)
 static int
 rc_memo_spells(PyObject *name, const rc_cmdinfo *ci)
 {
-    return (size_t)PyUnicode_GET_LENGTH(name) == (size_t)ci->name_len &&
-           memcmp(PyUnicode_DATA(name), ci->name, (size_t)ci->name_len) == 0;
+    const char *p = (const char *)PyUnicode_DATA(name);
+    size_t n = (size_t)ci->name_len;
+    if ((size_t)PyUnicode_GET_LENGTH(name) != n) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) { /* (names are short: no memcmp call) */
+        if (p[i] != ci->name[i]) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* The memoised entry when `name` is the memoised name object, else NULL.
@@ -115,11 +124,13 @@ rc_memo_hit(ClientObject *self, PyObject *name)
  * so its address cannot be reused) with its entry, and the next command
  * with the same object skips the upper-casing and the lookup. Only entries
  * of the static table (never freed) whose arity decides alone: no
- * containers, no learned commands. 0, or -1 with an exception set. */
+ * containers, no learned commands. `hit`: rc_memo_hit(self, name), which
+ * the caller already asked. 0, or -1 with an exception set. */
 static int
-rc_memo_info(ClientObject *self, PyObject *name, const rc_argv *a, const rc_cmdinfo **out)
+rc_memo_info(ClientObject *self, PyObject *name, const rc_cmdinfo *hit, const rc_argv *a,
+             const rc_cmdinfo **out)
 {
-    const rc_cmdinfo *ci = rc_memo_hit(self, name);
+    const rc_cmdinfo *ci = hit;
     PyObject *old;
 
     if (ci != NULL && rc_arity_fits(ci, a->n)) {
@@ -584,7 +595,7 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
     rc_cluster *cl = &self->pool->cl;
     rc_argpos inline_pos[RC_INLINE_POS], *pos = inline_pos;
     rc_argv av;
-    const rc_cmdinfo *ci;
+    const rc_cmdinfo *ci, *hit;
     rc_route rt;
     int where, ret = -1;
 
@@ -594,7 +605,8 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
         rc_raise_cluster(st, "Unable to determine command to use");
         goto done;
     }
-    if (rc_memo_hit(self, args[0]) != NULL) {
+    hit = rc_memo_hit(self, args[0]);
+    if (hit != NULL) {
         *upper = args[0]; /* the memoised name: known upper-case */
         Py_INCREF(*upper);
     } else {
@@ -627,7 +639,7 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
     av.data = op->buf.data;
     av.pos = pos;
     av.n = (int)ntok;
-    if (rc_memo_info(self, args[0], &av, &ci) < 0) {
+    if (rc_memo_info(self, args[0], hit, &av, &ci) < 0) {
         goto done;
     }
     if (ci != NULL) {
@@ -984,7 +996,8 @@ rc_client_batch_prepare(ClientObject *self, PyObject *commands, rc_op *op)
         av.data = op->buf.data;
         av.pos = pos;
         av.n = (int)ntok;
-        if (rc_memo_info(self, PyTuple_GET_ITEM(cargs, 0), &av, &ci) < 0) {
+        if (rc_memo_info(self, PyTuple_GET_ITEM(cargs, 0),
+                         rc_memo_hit(self, PyTuple_GET_ITEM(cargs, 0)), &av, &ci) < 0) {
             goto done;
         }
         where = rc_route_packed(&av, ci);
