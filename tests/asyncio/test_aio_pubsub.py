@@ -179,6 +179,7 @@ def test_resubscribes_after_the_connection_is_killed(arun, aclient, new_client, 
     arun(body)
 
 
+@pytest.mark.needs("sharded-pubsub")
 def test_subscribe_wakes_a_waiting_reader(arun, aclient, new_client, cluster):
     """A reader waiting in listen() sees a shard channel subscribed meanwhile
     by another task (a new connection)."""
@@ -258,6 +259,7 @@ def test_sync_only_entry_points(arun, aclient):
     arun(body)
 
 
+@pytest.mark.needs("sharded-pubsub")
 def test_subscribing_finds_connections_opened_from_the_loop(arun, aclient, cluster):
     """subscribe/ssubscribe open their connections with the loop's waits (a
     PING through the engine) before the shared subscription code checks

@@ -119,6 +119,7 @@ def test_subscriber_is_fair_and_loses_no_reply(pool, cluster, two_masters):
     cb.close()
 
 
+@pytest.mark.needs("sharded-pubsub")
 def test_subscriber_error_replies_and_redirects_are_values(pool, cluster, two_masters):
     a, b = two_masters
     ca = conn_to(pool, a)
@@ -256,6 +257,7 @@ def test_subscriber_in_a_forked_child(pool, two_masters):
 # ---------------------------------------------------------------- ClusterPubSub
 
 
+@pytest.mark.needs("sharded-pubsub")
 def test_listen_returns_when_closed_from_another_thread(rc, cluster, two_masters):
     a, b = two_masters
     p = rc.pubsub(ignore_subscribe_messages=True)
@@ -278,6 +280,7 @@ def test_listen_returns_when_closed_from_another_thread(rc, cluster, two_masters
     assert out == [] and not p.subscribed
 
 
+@pytest.mark.needs("sharded-pubsub")
 def test_subscribe_from_another_thread_while_listening(rc, cluster, two_masters):
     a, b = two_masters
     first, second = channel_on(cluster, a, "st1"), channel_on(cluster, b, "st2")
@@ -315,6 +318,7 @@ def test_subscribe_from_another_thread_while_listening(rc, cluster, two_masters)
     p.close()
 
 
+@pytest.mark.needs("sharded-pubsub")
 @pytest.mark.parametrize("timeout", [0.05, 0.2, 0.5])
 def test_get_message_timeout_precision(rc, cluster, two_masters, timeout):
     a, b = two_masters
