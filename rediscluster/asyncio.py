@@ -230,12 +230,7 @@ class RedisCluster(_SyncRedisCluster):
         """Run ``func(pipe)`` (a function or a coroutine function) in a
         MULTI/EXEC transaction after ``await pipe.watch(*watches)``, retrying
         on WatchError (redis-py's helper). Every key must map to one slot."""
-        kwargs.pop("shard_hint", None)
-        value_from_callable = kwargs.pop("value_from_callable", False)
-        watch_delay = kwargs.pop("watch_delay", None)
-        if kwargs:
-            raise TypeError("transaction() got unexpected keyword arguments {0}".format(
-                sorted(kwargs)))
+        value_from_callable, watch_delay = self._transaction_options(kwargs)
         async with self.pipeline(True) as pipe:
             while True:
                 try:

@@ -217,6 +217,18 @@ class RedisCluster(_core.Client, ClusterCommands):
 
         return ClusterPipeline
 
+    @staticmethod
+    def _transaction_options(kwargs):
+        """(value_from_callable, watch_delay) of transaction()'s keyword
+        arguments (shard_hint ignored); TypeError for anything else."""
+        kwargs.pop("shard_hint", None)
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        if kwargs:
+            raise TypeError("transaction() got unexpected keyword arguments {0}".format(
+                sorted(kwargs)))
+        return value_from_callable, watch_delay
+
     def transaction(self, func, *watches, **kwargs):
         """Run ``func(pipe)`` in a MULTI/EXEC transaction, retrying on WatchError
         (redis-py's helper). Every key involved must map to one slot."""
@@ -224,12 +236,7 @@ class RedisCluster(_core.Client, ClusterCommands):
 
         from .exceptions import WatchError
 
-        kwargs.pop("shard_hint", None)
-        value_from_callable = kwargs.pop("value_from_callable", False)
-        watch_delay = kwargs.pop("watch_delay", None)
-        if kwargs:
-            raise TypeError("transaction() got unexpected keyword arguments {0}".format(
-                sorted(kwargs)))
+        value_from_callable, watch_delay = self._transaction_options(kwargs)
         with self.pipeline(True) as pipe:
             while True:
                 try:
