@@ -141,9 +141,13 @@ $(CORE_SO): $(CSRC) setup.py rediscluster/_version.py $(BUILD_INPUTS) | $(SETUP_
 
 # cluster-start|stop|status[-auth|-tls]: scripts/cluster.py COMMAND --cluster
 # main|auth|tls (the ports from the RC_CLUSTER_*BASE_PORT exported above).
-CLUSTER_TARGETS := $(foreach a,start stop status,cluster-$(a) cluster-$(a)-auth cluster-$(a)-tls)
+CLUSTER_TARGETS := cluster-status $(foreach a,start stop status,cluster-$(a)-auth cluster-$(a)-tls)
 
-.PHONY: $(CLUSTER_TARGETS)
+.PHONY: cluster-start cluster-stop $(CLUSTER_TARGETS)
+cluster-start:
+	@$(CLUSTER_PY) start --cluster main
+cluster-stop:
+	@$(CLUSTER_PY) stop --cluster main
 $(CLUSTER_TARGETS):
 	@$(CLUSTER_PY) $(word 2,$(subst -, ,$@)) --cluster $(or $(word 3,$(subst -, ,$@)),main)
 

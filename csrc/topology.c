@@ -170,7 +170,7 @@ rc_topo_note(rc_topo *t, rc_node *node, PyObject *what)
         return;
     }
     if (PyUnicode_Check(what) && node != NULL) {
-        Py_ssize_t at = PyUnicode_Find(what, node->name, 0, PY_SSIZE_T_MAX, 1);
+        Py_ssize_t at = PyUnicode_Find(what, node->name, 0, PyUnicode_GET_LENGTH(what), 1);
         if (at == -2) {
             PyErr_Clear();
         }
