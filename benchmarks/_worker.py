@@ -585,6 +585,29 @@ def plan(a, sc):
     return keys, calls, wcalls
 
 
+def prepare(a, rc, is_async, out):
+    """(func, run_args, warmup_args or None, per_call) of the run, or None when
+    there is nothing to time (a probe, done here; an unsupported scenario: out
+    says why). Shared by the sync and the asyncio runs."""
+    def ctx(keys, per):
+        return Ctx(rc, a.impl, is_async, keys, a.value, per)
+
+    if a.mode == "probe":
+        probe(ctx, out)
+        return None
+    sc = SCENARIOS[a.op]
+    keys, calls, wcalls = plan(a, sc)
+    try:
+        func, one_pass = sc.builder(ctx(keys, sc.per_call))
+    except Unsupported as e:
+        out["unsupported"] = str(e)
+        return None
+    out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call,
+               warmup_n=wcalls * sc.per_call)
+    return (func, _args_for(one_pass, calls), _args_for(one_pass, wcalls) if wcalls else None,
+            sc.per_call)
+
+
 def run_sync(a, out):
     try:
         rc, info = FACTORIES[a.impl](a.host, a.port, a.io)
@@ -593,21 +616,12 @@ def run_sync(a, out):
         return
     out["info"] = info
     try:
-        if a.mode == "probe":
-            probe(lambda keys, per: Ctx(rc, a.impl, False, keys, a.value, per), out)
+        run = prepare(a, rc, False, out)
+        if run is None:
             return
-        sc = SCENARIOS[a.op]
-        keys, calls, wcalls = plan(a, sc)
-        try:
-            func, one_pass = sc.builder(Ctx(rc, a.impl, False, keys, a.value, sc.per_call))
-        except Unsupported as e:
-            out["unsupported"] = str(e)
-            return
-        out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call,
-                   warmup_n=wcalls * sc.per_call)
-        run_args = _args_for(one_pass, calls)
-        if wcalls:
-            run_concurrent(a.io, func, _args_for(one_pass, wcalls), a.concurrency)
+        func, run_args, warm_args, per_call = run
+        if warm_args:
+            run_concurrent(a.io, func, warm_args, a.concurrency)
         if a.mode == "count":
             run_concurrent(a.io, func, run_args, a.concurrency)
         elif a.mode == "rate":
@@ -615,7 +629,7 @@ def run_sync(a, out):
             run_concurrent(a.io, func, run_args, a.concurrency, timer.start, out)
             timer.stop(out)
         else:
-            latency(func, run_args, sc.per_call, out)
+            latency(func, run_args, per_call, out)
     finally:
         close_client(rc)
 
@@ -631,21 +645,12 @@ def run_asyncio(a, out):
             return
         out["info"] = info
         try:
-            if a.mode == "probe":
-                probe(lambda keys, per: Ctx(rc, a.impl, True, keys, a.value, per), out)
+            run = prepare(a, rc, True, out)
+            if run is None:
                 return
-            sc = SCENARIOS[a.op]
-            keys, calls, wcalls = plan(a, sc)
-            try:
-                func, one_pass = sc.builder(Ctx(rc, a.impl, True, keys, a.value, sc.per_call))
-            except Unsupported as e:
-                out["unsupported"] = str(e)
-                return
-            out.update(per_call=sc.per_call, calls=calls, n=calls * sc.per_call,
-                       warmup_n=wcalls * sc.per_call)
-            run_args = _args_for(one_pass, calls)
-            if wcalls:
-                await arun_concurrent(func, _args_for(one_pass, wcalls), a.concurrency)
+            func, run_args, warm_args, _ = run
+            if warm_args:
+                await arun_concurrent(func, warm_args, a.concurrency)
             if a.mode == "count":
                 await arun_concurrent(func, run_args, a.concurrency)
             else:

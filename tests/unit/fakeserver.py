@@ -24,6 +24,7 @@ watchdog calls it after ``max_life`` seconds so a hung test cannot hang forever.
 """
 
 import collections
+import contextlib
 import socket
 import threading
 import time
@@ -418,3 +419,23 @@ class FakeNode:
 
     def __repr__(self):
         return "FakeNode<127.0.0.1:%d>" % self.port
+
+
+@contextlib.contextmanager
+def node_factory():
+    """make(**kwargs) -> a new FakeNode (at most 25 s of life); on leaving,
+    every node made is stopped and its threads joined."""
+    made = []
+
+    def make(**kwargs):
+        node = FakeNode(max_life=25.0, **kwargs)
+        made.append(node)
+        return node
+
+    try:
+        yield make
+    finally:
+        for node in made:
+            node.stop()
+    for node in made:
+        assert node.alive_threads() == [], node

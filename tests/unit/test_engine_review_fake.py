@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from fakeserver import FakeNode, bulk, free_port, reply, stall
+from fakeserver import bulk, free_port, node_factory, reply, stall
 from rediscluster import RedisCluster, _core
 from rediscluster.exceptions import ClusterError, ConnectionError
 
@@ -30,16 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 @pytest.fixture
 def nodes():
-    made = []
-
-    def make(**kwargs):
-        node = FakeNode(max_life=25.0, **kwargs)
-        made.append(node)
-        return node
-
-    yield make
-    for node in made:
-        node.stop()
+    with node_factory() as make:
+        yield make
 
 
 def _client(node, **kwargs):

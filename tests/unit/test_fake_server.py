@@ -16,6 +16,7 @@ from fakeserver import (
     bulk,
     close,
     free_port,
+    node_factory,
     reply,
     reply_later,
     stall,
@@ -43,19 +44,9 @@ TIMEOUT = 0.5  # socket_timeout of every client here
 @pytest.fixture
 def nodes():
     """Factory of fake nodes; all are stopped, and their threads joined, afterwards."""
-    made = []
     before = set(threading.enumerate())
-
-    def make(**kwargs):
-        node = FakeNode(max_life=25.0, **kwargs)
-        made.append(node)
-        return node
-
-    yield make
-    for node in made:
-        node.stop()
-    for node in made:
-        assert node.alive_threads() == [], node
+    with node_factory() as make:
+        yield make
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert leftover == []
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fakeserver import FakeNode, _encode, free_port, reply
+from fakeserver import _encode, free_port, node_factory, reply
 from rediscluster import RedisCluster
 from rediscluster.exceptions import (
     AuthenticationError,
@@ -30,17 +30,9 @@ else:
 
 @pytest.fixture
 def nodes():
-    made = []
     before = set(threading.enumerate())
-
-    def make(**kwargs):
-        node = FakeNode(max_life=25.0, **kwargs)
-        made.append(node)
-        return node
-
-    yield make
-    for node in made:
-        node.stop()
+    with node_factory() as make:
+        yield make
     leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert leftover == []
 
