@@ -424,8 +424,10 @@ class FakeNode:
 @contextlib.contextmanager
 def node_factory():
     """make(**kwargs) -> a new FakeNode (at most 25 s of life); on leaving,
-    every node made is stopped and its threads joined."""
+    every node made is stopped and its threads joined, and no thread started
+    meanwhile is left running."""
     made = []
+    before = set(threading.enumerate())
 
     def make(**kwargs):
         node = FakeNode(max_life=25.0, **kwargs)
@@ -439,3 +441,5 @@ def node_factory():
             node.stop()
     for node in made:
         assert node.alive_threads() == [], node
+    leftover = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert leftover == []
