@@ -29,7 +29,8 @@ Run benchmarks/setup_peers.sh first to create the peers' venvs.
 
 Metrics per row: ops/s (wall), client CPU us/op, p50/p99 latency per call (sync
 section), user-space instructions per command (callgrind, difference of two runs;
-sync SET and GET by default), and under gevent the longest hub stall. See
+sync SET and GET by default; ours with busy_poll=0 there, as its polling loop
+would count waiting, not work), and under gevent the longest hub stall. See
 benchmarks/README.md. Results go to stdout and benchmarks/results/latest.json.
 Only the standard library is used, so any Python 3.6+ can run this harness.
 """

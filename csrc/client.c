@@ -653,6 +653,7 @@ rc_client_prepare(ClientObject *self, PyObject *const *args, Py_ssize_t nargs, r
         /* (a command the table does not know may block too) */
         *blocking = ci == NULL || (ci->flags & RC_CMD_BLOCKING) != 0;
     }
+    op->no_spin = ci != NULL && (ci->flags & RC_CMD_BLOCKING) != 0;
     where = rc_route_packed(&av, ci);
     rt.is_read = rc_is_read(ci);
     rt.replica_ok = rc_replica_ok(self, ci);

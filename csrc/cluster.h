@@ -42,6 +42,11 @@
 
 enum { RC_ROLE_UNKNOWN = 0, RC_ROLE_MASTER = 1, RC_ROLE_REPLICA = 2 };
 
+/* busy_poll's default and limit, in microseconds (docs/performance.rst) */
+#define RC_BUSY_POLL_DEFAULT_US 50
+#define RC_BUSY_POLL_MAX_US 100000
+#define RC_BUSY_POLL_DEFAULT (RC_BUSY_POLL_DEFAULT_US / 1e6)
+
 typedef struct rc_cfg {
     rc_sockopts sock;      /* timeouts and keepalive */
     rc_codec codec;        /* how str arguments are encoded */
@@ -61,6 +66,8 @@ typedef struct rc_cfg {
     double wait_timeout;   /* at the connection limit: wait this long for a
                               release; < 0: raise at once (the original) */
     double max_idle;       /* close idle connections older than this (s); 0: never */
+    double busy_poll;      /* busy_poll: seconds a sync wait may poll before
+                              sleeping (drive.c, rc_spin_budget); 0: never */
     struct rc_remap *remap; /* host_port_remap rules (owned), applied to every
                                node address the engine creates */
     int nremap;
@@ -207,7 +214,12 @@ typedef struct rc_cluster {
     /* how sync callers wait (drive.c) */
     PyObject *wait_cb;            /* the pool's wait function, or NULL */
     PyObject *wait_one;           /* its one-socket form (wait_cb.wait_one), or NULL */
+    PyObject *wait_idle;          /* its idle test (wait_cb.idle_fd), or NULL */
     int io_native;                /* io="native": never a wait function */
+    unsigned spin_skip;           /* busy polling (drive.c): waits left to skip, */
+    unsigned spin_miss;           /* and the misses in a row that set it (atomics) */
+    unsigned long long spin_hits, spin_misses; /* spins the socket ended, or the
+                                     budget (atomics; _stats) */
 } rc_cluster;
 
 /* The engine lock (see the file comment). A test-and-set lock: the
@@ -429,6 +441,10 @@ void rc_cluster_disconnect(rc_cluster *cl);
 /* Process generation, bumped in the child after fork(). */
 extern volatile unsigned long rc_fork_gen;
 void rc_fork_install(void);
+
+/* drive.c, from the fork handler: forget the parent's running sync ops (the
+ * child has none; see rc_spin_budget). No GIL needed. */
+void rc_drive_after_fork(void);
 
 /* Wake one caller waiting for a connection or a refresh. GIL. */
 void rc_cluster_wake(rc_cluster *cl);

@@ -12,8 +12,23 @@
  * Name lookups follow the same choice: getaddrinfo with the GIL released, or
  * the socket module's getaddrinfo (gevent patches it).
  *
+ * Busy polling: a wait may first poll its sockets without sleeping for up
+ * to busy_poll microseconds (rc_spin_budget says when), then wait as usual.
+ * A reply from a server on the same host comes in a few tens of
+ * microseconds, and going to sleep and being woken costs as much (much more
+ * in a virtual machine), so the spin halves such a command's latency for
+ * about the CPU time the sleep would have cost. Only while the op is the
+ * process's only sync op running -- a CPU that would otherwise sit idle --
+ * and, with a wait function, only while its framework has nothing else to
+ * run (its idle_fd); only for replies (not to connect or write); never for
+ * blocking commands or pub/sub reads; and adaptively, per client: after
+ * four misses in a row (no reply within the budget) the next 16 waits skip
+ * the spin, each further miss doubles that (up to 256), and a hit resets
+ * it. A remote server thus costs a failed spin every 256 waits.
+ *
  * The asyncio client does not use this file: it drives ops from its loop. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 
@@ -47,15 +62,88 @@ rc_ms_until(double deadline, double cap)
     return (int)(left * 1000.0) + 1;
 }
 
+/* Sync ops running in the process (rc_op_run), for rc_spin_budget. */
+static int rc_sync_ops;
+
+void
+rc_drive_after_fork(void)
+{
+    __atomic_store_n(&rc_sync_ops, 0, __ATOMIC_RELAXED);
+}
+
+/* How long the op's next wait may busy-poll before sleeping (an absolute
+ * rc_net_now() time), or 0: not this time (see the file comment). No GIL
+ * needed. */
+static double
+rc_spin_budget(rc_op *op)
+{
+    rc_cluster *cl = op->cl;
+    unsigned skip;
+    double until;
+
+    if (cl->cfg.busy_poll <= 0 || op->no_spin || op->held_mode == RC_HELD_READ ||
+        __atomic_load_n(&rc_sync_ops, __ATOMIC_RELAXED) != 1) {
+        return 0;
+    }
+    skip = __atomic_load_n(&cl->spin_skip, __ATOMIC_RELAXED);
+    if (skip > 0) {
+        __atomic_store_n(&cl->spin_skip, skip - 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    until = rc_net_now() + cl->cfg.busy_poll;
+    if (op->wait.deadline > 0 && op->wait.deadline < until) {
+        until = op->wait.deadline;
+    }
+    return until;
+}
+
+/* 1 if the wait is for replies only (every socket POLLIN): what busy
+ * polling is for -- a wait to write or connect is over at once or takes
+ * long, and says nothing of how fast the server answers. */
+static int
+rc_wait_reading(const rc_wait *w)
+{
+    if (w->nfds == 0 || w->ready_now) {
+        return 0;
+    }
+    for (int i = 0; i < w->nfds; i++) {
+        if (w->fds[i].events != POLLIN) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* What a spin found: hit (the socket became ready) or not. */
+static void
+rc_spin_note(rc_cluster *cl, int hit)
+{
+    unsigned miss = 0;
+    __atomic_add_fetch(hit ? &cl->spin_hits : &cl->spin_misses, 1, __ATOMIC_RELAXED);
+    if (!hit) {
+        miss = __atomic_load_n(&cl->spin_miss, __ATOMIC_RELAXED);
+        miss = miss < 8 ? miss + 1 : 8;
+    }
+    __atomic_store_n(&cl->spin_miss, miss, __ATOMIC_RELAXED);
+    __atomic_store_n(&cl->spin_skip, miss < 4 ? 0u : 1u << miss, __ATOMIC_RELAXED);
+}
+
 /* One native wait (GIL released) and the I/O it allows. */
 static void
 rc_native_wait(rc_op *op)
 {
     rc_wait *w = &op->wait;
     int ms = rc_ms_until(w->deadline, RC_NET_TICK);
+    double spin = rc_wait_reading(w) ? rc_spin_budget(op) : 0;
+    int spun = 0;
 
     Py_BEGIN_ALLOW_THREADS
-    if (w->may_block) {
+    if (spin > 0) {
+        spun = rc_net_spin(w->fds, w->nfds, spin);
+    }
+    if (spun > 0) {
+        rc_op_io(op, 0);
+    } else if (w->may_block) {
         rc_op_io(op, 1);
     } else {
         int rc = poll(w->nfds ? w->fds : NULL, (nfds_t)w->nfds, w->ready_now ? 0 : ms);
@@ -64,18 +152,21 @@ rc_native_wait(rc_op *op)
         }
     }
     Py_END_ALLOW_THREADS
+    if (spin > 0) {
+        rc_spin_note(op->cl, spun > 0);
+    }
 }
 
 PyObject *
-rc_wait_one_of(PyObject *fn)
+rc_wait_attr_of(PyObject *fn, const char *name)
 {
-    PyObject *one = PyObject_GetAttrString(fn, "wait_one");
-    if (one == NULL || !PyCallable_Check(one)) {
+    PyObject *a = PyObject_GetAttrString(fn, name);
+    if (a == NULL || !PyCallable_Check(a)) {
         PyErr_Clear();
-        Py_XDECREF(one);
+        Py_XDECREF(a);
         return NULL;
     }
-    return one;
+    return a;
 }
 
 /* The wait function's one-socket form matching cb (borrowed), or NULL. */
@@ -86,6 +177,64 @@ rc_driver_one(rc_cluster *cl, PyObject *cb)
         return cl->wait_one;
     }
     return cb == cl->st->wait_cb ? cl->st->wait_one : NULL;
+}
+
+/* The wait function's idle test matching cb (borrowed), or NULL. */
+static PyObject *
+rc_driver_idle(rc_cluster *cl, PyObject *cb)
+{
+    if (cb == cl->wait_cb) {
+        return cl->wait_idle;
+    }
+    return cb == cl->st->wait_cb ? cl->st->wait_idle : NULL;
+}
+
+/* Before a wait on one socket through the wait function cb: busy-poll the
+ * socket while the framework stays idle (its idle_fd not readable). 1 if
+ * the socket became ready (revents set: no wait needed), 0 if not, -1 with
+ * an exception set (idle_fd failed). */
+static int
+rc_callback_spin(rc_op *op, PyObject *cb)
+{
+    PyObject *idle = rc_driver_idle(op->cl, cb), *r;
+    struct pollfd f[2];
+    double spin;
+    long side;
+    int spun;
+
+    if (idle == NULL || !rc_wait_reading(&op->wait) || (spin = rc_spin_budget(op)) <= 0) {
+        return 0;
+    }
+    r = PyObject_CallNoArgs(idle);
+    if (r == NULL) {
+        return -1;
+    }
+    side = PyLong_AsLong(r);
+    Py_DECREF(r);
+    if (side == -1 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "idle_fd must return a file descriptor or -1");
+        return -1;
+    }
+    if (side < 0 || side > INT_MAX) {
+        return 0; /* the framework has work to do */
+    }
+    f[0] = op->wait.fds[0];
+    f[0].revents = 0;
+    f[1].fd = (int)side;
+    f[1].events = POLLIN;
+    f[1].revents = 0;
+    Py_BEGIN_ALLOW_THREADS
+    spun = rc_net_spin(f, 2, spin);
+    Py_END_ALLOW_THREADS
+    if (spun > 0 && f[0].revents != 0) {
+        op->wait.fds[0].revents = f[0].revents;
+        rc_spin_note(op->cl, 1);
+        return 1;
+    }
+    if (spun == 0) {
+        rc_spin_note(op->cl, 0); /* (not when the framework woke: no verdict) */
+    }
+    return 0;
 }
 
 /* One wait on one socket through a wait function's one-socket form. 0, or
@@ -133,6 +282,14 @@ rc_callback_wait(rc_op *op, PyObject *cb)
     }
     one = w->nfds == 1 ? rc_driver_one(op->cl, cb) : NULL;
     if (one != NULL) {
+        int spun = rc_callback_spin(op, cb);
+        if (spun != 0) {
+            if (spun > 0) {
+                rc_op_io(op, 0);
+                ret = 0;
+            }
+            goto done;
+        }
         ret = rc_callback_wait_one(op, one, timeout);
         goto done;
     }
@@ -192,8 +349,16 @@ rc_op_run(rc_op *op)
     PyObject *cb = rc_driver_cb(cl);
 
     Py_XINCREF(cb); /* set_wait_callback may replace it meanwhile */
-    if (cb == NULL && op->n == 1 && rc_op_fast_start(op) == 0 && PyErr_CheckSignals() < 0) {
-        rc_op_abort(op, NULL);
+    __atomic_add_fetch(&rc_sync_ops, 1, __ATOMIC_RELAXED);
+    if (cb == NULL && op->n == 1) {
+        int spun = 0;
+        int r = rc_op_fast_start(op, rc_spin_budget(op), &spun);
+        if (spun != 0) {
+            rc_spin_note(cl, spun > 0);
+        }
+        if (r == 0 && PyErr_CheckSignals() < 0) {
+            rc_op_abort(op, NULL);
+        }
     }
     for (;;) {
         int r = rc_op_step(op);
@@ -223,6 +388,7 @@ rc_op_run(rc_op *op)
             rc_op_abort(op, NULL);
         }
     }
+    __atomic_sub_fetch(&rc_sync_ops, 1, __ATOMIC_RELAXED);
     Py_XDECREF(cb);
     if (op->fatal != NULL) {
         rc_restore_exception(op->fatal);

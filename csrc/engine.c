@@ -1501,7 +1501,7 @@ done:
 }
 
 int
-rc_op_fast_start(rc_op *op)
+rc_op_fast_start(rc_op *op, double spin, int *spun)
 {
     rc_cluster *cl = op->cl;
     rc_bcmd *c = &op->cmds[0];
@@ -1556,6 +1556,13 @@ rc_op_fast_start(rc_op *op)
         } else {
             (void)rc_lane_send(l, 1); /* one call: a big write goes on in the driver's loop */
             if (!rc_lane_writing(l) && l->conn->err.kind == RC_E_NONE) {
+                if (spin > 0) {
+                    struct pollfd p;
+                    p.fd = l->conn->fd;
+                    p.events = POLLIN;
+                    p.revents = 0;
+                    *spun = rc_net_spin(&p, 1, spin) > 0 ? 1 : -1;
+                }
                 (void)rc_conn_recv_rx(l->conn, 1);
             }
         }

@@ -158,6 +158,7 @@ typedef struct rc_op {
                              and retried together (rc_settle_block); a
                              failure of the whole ends the op (op->fatal) */
     int nwaits;           /* waits asked for so far */
+    int no_spin;          /* never busy-poll (a blocking command: BLPOP...) */
     double held_timeout;  /* RC_HELD_READ: how long to wait (< 0: no limit) */
     double held_deadline; /* RC_HELD_READ: held_timeout from the round's start (0: none) */
     int wake_fd;          /* RC_HELD_READ: one more fd waited on (-1: none); its
@@ -223,8 +224,11 @@ void rc_op_io(rc_op *op, int block);
  * read what comes, with blocking calls and the GIL released once -- so that
  * the next rc_op_step parses the reply and applies the policy as usual.
  * Does nothing when the command needs more (a connection to open, an ASK,
- * a refresh, TLS). 0, or -1 when the op ended (op->fatal set). GIL. */
-int rc_op_fast_start(rc_op *op);
+ * a refresh, TLS). With spin > 0, busy-polls that long for the reply
+ * before the blocking read, and sets *spun: 1 if the reply came meanwhile,
+ * -1 if not (else *spun stays 0). 0, or -1 when the op ended (op->fatal
+ * set). GIL. */
+int rc_op_fast_start(rc_op *op, double spin, int *spun);
 
 /* After RC_OP_WAIT: write what the op's open connections still have to
  * send, without blocking and without waiting for POLLOUT first (a socket
@@ -255,11 +259,16 @@ int rc_engine_one(rc_cluster *cl, const char *cmd, size_t len, const rc_route *r
  * The commands' results are in op->cmds. GIL. */
 int rc_op_run(rc_op *op);
 
-/* The one-socket form of a wait function: its attribute `wait_one`, called
- * as wait_one(fd, events, timeout) -> revents (0: timed out), used instead
- * of fn([(fd, events)], timeout) for the common wait on one socket (no list
- * or tuples made and parsed; the gevent driver has one). New reference, or
- * NULL (no exception) when fn has none. GIL. */
-PyObject *rc_wait_one_of(PyObject *fn);
+/* A wait function's optional attribute `name` if callable: new reference,
+ * or NULL (no exception) when fn has none. The attributes used:
+ * - wait_one(fd, events, timeout) -> revents (0: timed out), called instead
+ *   of fn([(fd, events)], timeout) for the common wait on one socket (no
+ *   list or tuples made and parsed; the gevent driver has one);
+ * - idle_fd() -> int: when the caller's framework has nothing else to run,
+ *   a file descriptor that becomes readable when it has (its poller's: an
+ *   epoll fd), else -1. With it the engine may busy-poll a socket before
+ *   handing the wait to the framework (see rc_spin_budget in drive.c).
+ * GIL. */
+PyObject *rc_wait_attr_of(PyObject *fn, const char *name);
 
 #endif

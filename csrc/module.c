@@ -266,7 +266,8 @@ rc_mod_set_wait_callback(PyObject *m, PyObject *cb)
     }
     Py_XINCREF(cb == Py_None ? NULL : cb);
     Py_XSETREF(st->wait_cb, cb == Py_None ? NULL : cb);
-    Py_XSETREF(st->wait_one, cb == Py_None ? NULL : rc_wait_one_of(cb));
+    Py_XSETREF(st->wait_one, cb == Py_None ? NULL : rc_wait_attr_of(cb, "wait_one"));
+    Py_XSETREF(st->wait_idle, cb == Py_None ? NULL : rc_wait_attr_of(cb, "idle_fd"));
     Py_RETURN_NONE;
 }
 
@@ -387,6 +388,7 @@ rc_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->str_empty);
     Py_VISIT(st->wait_cb);
     Py_VISIT(st->wait_one);
+    Py_VISIT(st->wait_idle);
     Py_VISIT(st->RedisError);
     Py_VISIT(st->ConnectionError);
     Py_VISIT(st->TimeoutError);
@@ -427,6 +429,7 @@ rc_clear(PyObject *m)
     Py_CLEAR(st->str_empty);
     Py_CLEAR(st->wait_cb);
     Py_CLEAR(st->wait_one);
+    Py_CLEAR(st->wait_idle);
     rc_errors_clear(st);
     return 0;
 }

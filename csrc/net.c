@@ -291,6 +291,20 @@ rc_net_recv(int fd, char *p, size_t cap, int block, rc_err *err)
 }
 
 int
+rc_net_spin(struct pollfd *fds, int nfds, double until)
+{
+    for (;;) {
+        int rc = poll(fds, (nfds_t)nfds, 0);
+        if (rc != 0) {
+            return rc < 0 && errno == EINTR ? 0 : rc;
+        }
+        if (rc_net_now() >= until) {
+            return 0;
+        }
+    }
+}
+
+int
 rc_net_idle_ok(int fd)
 {
     struct pollfd pfd;

@@ -67,6 +67,14 @@ ssize_t rc_net_recv(int fd, char *p, size_t cap, int block, rc_err *err);
  * signal. */
 int rc_net_wait(int fd, short events, double deadline, const rc_intr *intr);
 
+/* Busy polling: poll(fds, nfds, 0) again and again until one is ready or
+ * the clock (rc_net_now) reaches `until` -- the CPU kept busy instead of
+ * sleeping, for replies expected within microseconds. Returns poll's count
+ * (> 0, revents set), 0 at `until` (or after a signal), -1 on an error.
+ * Never blocks. */
+struct pollfd;
+int rc_net_spin(struct pollfd *fds, int nfds, double until);
+
 /* 1 if fd has nothing to read and no hang-up pending (an idle pooled
  * connection that is still usable), 0 otherwise. Never blocks. */
 int rc_net_idle_ok(int fd);

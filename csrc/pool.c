@@ -26,6 +26,7 @@ static void
 rc_after_fork_child(void)
 {
     rc_fork_gen++;
+    rc_drive_after_fork();
 }
 
 void
@@ -54,6 +55,7 @@ rc_cluster_init(rc_cluster *cl, rc_state *st)
     cl->cfg.max_conns = (long long)1 << 31;
     cl->cfg.wait_timeout = -1;
     cl->cfg.max_idle = 300;
+    cl->cfg.busy_poll = RC_BUSY_POLL_DEFAULT;
     cl->wake[0] = cl->wake[1] = -1;
     cl->rng = ((uint64_t)(uintptr_t)cl << 16) ^ (uint64_t)getpid() ^ (uint64_t)time(NULL) ^
               0x9E3779B97F4A7C15ULL;
@@ -119,6 +121,7 @@ rc_cluster_clear(rc_cluster *cl)
     rc_buf_free(&cl->cfg.hello_ro);
     Py_CLEAR(cl->wait_cb);
     Py_CLEAR(cl->wait_one);
+    Py_CLEAR(cl->wait_idle);
     if (cl->cfg.tls_ctx != NULL) {
         rc_tls_ctx_free(cl->cfg.tls_ctx);
         cl->cfg.tls_ctx = NULL;

@@ -4,6 +4,7 @@
  * (topology.c), from the startup nodes NodeManager gives
  * (_set_startup_nodes); rediscluster/nodemanager.py is a view of the table
  * (_topology). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -196,6 +197,7 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
                              "wait_callback",
                              "io_native",
                              "topology_check_interval",
+                             "busy_poll",
                              NULL};
     int use_ssl = 0, cert_reqs = RC_TLS_VERIFY_REQUIRED, check_hostname = 0;
     const char *keyfile = NULL, *certfile = NULL, *cafile = NULL;
@@ -204,7 +206,8 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     long long maxc = (long long)1 << 31;
     PyObject *timeout = Py_None, *ctimeout = Py_None, *kaopts = Py_None, *username = Py_None,
              *password = Py_None, *client_name = Py_None, *wait_timeout = Py_None,
-             *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None, *check = Py_None;
+             *max_idle = NULL, *remap = Py_None, *wait_cb = Py_None, *check = Py_None,
+             *busy = Py_None;
     int io_native = 0;
     rc_cluster *cl = &self->cl;
     rc_state *st = rc_state_of((PyObject *)self, (initproc)Pool_init);
@@ -217,13 +220,13 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_RuntimeError, "Pool.__init__ was already called");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOOOpO:Pool", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$sspOOpOOOOpLppipzzizpOOOOpOO:Pool", kwlist,
                                      &encoding, &errors, &decode, &timeout, &ctimeout,
                                      &keepalive, &kaopts, &username, &password, &client_name,
                                      &readonly, &maxc, &per_node, &skip, &steps, &use_ssl,
                                      &keyfile, &certfile, &cert_reqs, &cafile,
                                      &check_hostname, &wait_timeout, &max_idle, &remap,
-                                     &wait_cb, &io_native, &check)) {
+                                     &wait_cb, &io_native, &check, &busy)) {
         return -1;
     }
     if (wait_cb != Py_None && !PyCallable_Check(wait_cb)) {
@@ -376,6 +379,24 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
         cl->check_interval = c;
         cl->next_check = rc_net_now() + c;
     }
+    if (busy != Py_None) {
+        long us;
+        if (!PyLong_Check(busy) || PyBool_Check(busy)) {
+            PyErr_SetString(PyExc_TypeError, "busy_poll must be an int (microseconds) or None");
+            return -1;
+        }
+        us = PyLong_AsLong(busy);
+        if (us == -1 && PyErr_Occurred()) {
+            PyErr_Clear(); /* too large either way */
+            us = LONG_MAX;
+        }
+        if (us < 0 || us > RC_BUSY_POLL_MAX_US) {
+            PyErr_Format(PyExc_ValueError, "busy_poll must be 0 to %d microseconds or None",
+                         RC_BUSY_POLL_MAX_US);
+            return -1;
+        }
+        cl->cfg.busy_poll = (double)us / 1e6;
+    }
     /* The handshake with READONLY after it, for connections to replicas. */
     if (rc_buf_append(&cl->cfg.hello_ro, cl->cfg.hello.data, cl->cfg.hello.len) != RC_OK ||
         rc_buf_append(&cl->cfg.hello_ro, rc_readonly_cmd, sizeof rc_readonly_cmd - 1) != RC_OK) {
@@ -385,7 +406,8 @@ Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
     if (wait_cb != Py_None) {
         Py_INCREF(wait_cb);
         cl->wait_cb = wait_cb;
-        cl->wait_one = rc_wait_one_of(wait_cb);
+        cl->wait_one = rc_wait_attr_of(wait_cb, "wait_one");
+        cl->wait_idle = rc_wait_attr_of(wait_cb, "idle_fd");
     }
     cl->io_native = io_native;
     cl->cfg.readonly_all = readonly;
@@ -932,9 +954,11 @@ Pool_stats(PoolObject *self, PyObject *unused)
     moved = cl->moved_count;
     pending = cl->refresh_pending;
     rc_unlock(cl);
-    ret = Py_BuildValue("{s:L,s:L,s:K,s:i,s:i,s:O}", "connections", nconns, "refreshes",
-                        refreshes, "epoch", epoch, "moved", moved, "refresh_pending", pending,
-                        "nodes", per);
+    ret = Py_BuildValue("{s:L,s:L,s:K,s:i,s:i,s:O,s:K,s:K}", "connections", nconns,
+                        "refreshes", refreshes, "epoch", epoch, "moved", moved,
+                        "refresh_pending", pending, "nodes", per, "spin_hits",
+                        __atomic_load_n(&cl->spin_hits, __ATOMIC_RELAXED), "spin_misses",
+                        __atomic_load_n(&cl->spin_misses, __ATOMIC_RELAXED));
 done:
     if (views != NULL) {
         rc_cluster_views_free(cl, views, n);
@@ -988,6 +1012,7 @@ Pool_traverse(PoolObject *self, visitproc visit, void *arg)
     Py_VISIT(self->cl.refresh_hook);
     Py_VISIT(self->cl.wait_cb);
     Py_VISIT(self->cl.wait_one);
+    Py_VISIT(self->cl.wait_idle);
     return 0;
 }
 
@@ -997,6 +1022,7 @@ Pool_clear(PoolObject *self)
     Py_CLEAR(self->cl.refresh_hook);
     Py_CLEAR(self->cl.wait_cb);
     Py_CLEAR(self->cl.wait_one);
+    Py_CLEAR(self->cl.wait_idle);
     return 0;
 }
 
@@ -1014,6 +1040,7 @@ Pool_dealloc(PoolObject *self)
         Py_CLEAR(self->cl.refresh_hook);
         Py_CLEAR(self->cl.wait_cb);
         Py_CLEAR(self->cl.wait_one);
+    Py_CLEAR(self->cl.wait_idle);
     }
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);

@@ -42,6 +42,7 @@ typedef struct rc_state {
     PyObject *wait_cb;         /* set_wait_callback(): how sync callers wait, or
                                   NULL (the native driver) */
     PyObject *wait_one;        /* wait_cb's one-socket form (wait_cb.wait_one), or NULL */
+    PyObject *wait_idle;       /* wait_cb's idle test (wait_cb.idle_fd), or NULL */
     PyObject *str_upper;       /* interned "upper" */
     PyObject *str_empty;       /* "" */
 

@@ -21,7 +21,13 @@ empty one when the timeout passed). Reporting a socket ready that is not is
 harmless (the engine's calls never block); missing one only delays until the
 timeout. A wait function may also have an attribute ``wait_one(fd, events,
 timeout) -> revents`` (an int, 0 after the timeout): the engine calls it
-instead for a wait on exactly one socket, the usual case.
+instead for a wait on exactly one socket, the usual case; and an attribute
+``idle_fd() -> int``: when the framework has nothing else to run right now, a
+file descriptor that becomes readable as soon as it has (its poller's, e.g.
+an epoll fd), else -1. With it, a client's ``busy_poll`` applies: before a
+one-socket wait, the engine polls the socket and that descriptor without
+sleeping for up to ``busy_poll`` microseconds, and calls ``wait_one`` only if
+the socket is not ready by then or the framework has work.
 """
 
 import select
@@ -58,6 +64,10 @@ def gevent_patched():
         return False
 
 
+# With busy polling, a wait goes to the hub at least this often (seconds).
+HUB_TURN_S = 0.001
+
+
 class _TimedOut(Exception):
     """The single-socket gevent wait's timeout (never leaves this module)."""
 
@@ -66,6 +76,8 @@ def _gevent_wait_function():
     from gevent import get_hub, sleep  # type: ignore[import-untyped]
     from gevent.select import poll as gpoll  # type: ignore[import-untyped]
     from gevent.socket import wait as gwait  # type: ignore[import-untyped]
+
+    from time import monotonic
 
     POLLIN, POLLOUT = select.POLLIN, select.POLLOUT
     READ, WRITE = 1, 2  # the hub loop's io watcher events (libev and libuv)
@@ -102,7 +114,35 @@ def _gevent_wait_function():
             p.register(fd, events & (POLLIN | POLLOUT))
         return p.poll(None if timeout is None else timeout * 1000.0)
 
+    seen = [0, 0.0]  # the loop's iteration count last seen, and when
+
+    def idle_fd():
+        """The hub loop's poller fd while the hub has nothing to run (no
+        callbacks queued, no events pending) and ran less than
+        HUB_TURN_S ago, else -1: the engine may then busy-poll a socket, and
+        stops as soon as the loop's fd is readable. (A reply that comes while
+        polling needs no hub; the time limit makes every so often a wait go
+        to the hub anyway, so that its timers run.)"""
+        loop = get_hub().loop
+        if loop.pendingcnt or len(loop._callbacks):
+            return -1
+        it = loop.iteration
+        now = monotonic()
+        if it != seen[0]:
+            seen[0] = it
+            seen[1] = now
+        elif now - seen[1] > HUB_TURN_S:
+            return -1
+        return loop.fileno()
+
     setattr(gevent_wait, "wait_one", wait_one)  # (typed Any or a function: either way)
+    try:  # (private API of gevent's loops: without it, no busy polling)
+        loop = get_hub().loop
+        if (isinstance(loop.pendingcnt, int) and isinstance(loop.iteration, int) and
+                len(loop._callbacks) >= 0 and loop.fileno() >= 0):
+            setattr(gevent_wait, "idle_fd", idle_fd)
+    except Exception:
+        pass
     return gevent_wait
 
 
@@ -126,10 +166,17 @@ def _gevent_wait_one(fd, events, timeout):
     return _gevent_driver().wait_one(fd, events, timeout)
 
 
-# The one-socket form the engine calls instead when it waits on one socket
-# (see rc_wait_one_of in csrc/engine.h); wait functions of set_wait_callback
-# may have one too.
+def _gevent_idle_fd():
+    idle = getattr(_gevent_driver(), "idle_fd", None)
+    return -1 if idle is None else idle()
+
+
+# The one-socket form the engine calls instead when it waits on one socket, and
+# the idle test for busy polling
+# (see rc_wait_attr_of in csrc/engine.h); wait functions of set_wait_callback
+# may have them too.
 gevent_wait.wait_one = _gevent_wait_one  # type: ignore[attr-defined]
+gevent_wait.idle_fd = _gevent_idle_fd  # type: ignore[attr-defined]
 
 
 def wait_callback_for(io):

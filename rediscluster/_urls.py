@@ -82,6 +82,7 @@ URL_QUERY_ARGUMENT_PARSERS = {
     "reinitialize_steps": int,
     "cluster_down_retry_attempts": int,
     "topology_check_interval": float,
+    "busy_poll": int,
 }
 
 _SCHEMES_MESSAGE = (

@@ -403,6 +403,9 @@ _CORE_OPTIONS = {
     "client_name": "client_name",
     # ours: idle connections older than this many seconds are closed (None: never)
     "max_idle_time": "max_idle_time",
+    # ours: microseconds a synchronous wait may busy-poll before sleeping
+    # (docs/configuration.rst; 0: never, None: the default)
+    "busy_poll": "busy_poll",
     # accepted for compatibility; the engine's behaviour covers them
     "retry_on_timeout": None,
     "health_check_interval": None,

@@ -226,3 +226,65 @@ def test_set_wait_callback_overrides_native(client, cluster_addr):
     during = len(ticks) - before
     g.kill()
     assert during <= 2, during
+
+
+def test_busy_poll_under_gevent(client):
+    """With the hub idle, a reply that comes while polling needs no hub
+    switch (spin hits); every answer is still right."""
+    rc = client()
+    k = key("bp", "k")
+    rc.set(k, "v")
+    rc.delete(k + ":n")
+    for i in range(300):
+        assert rc.get(k) == b"v"
+        assert rc.incr(k + ":n") == i + 1
+    stats = rc.connection_pool._stats()
+    assert stats["spin_hits"] > 0, stats
+
+
+def test_busy_poll_lets_timers_run(client):
+    """Sequential commands whose replies all come while polling still let
+    the hub run its timers: a greenlet sleeping 1 ms keeps waking up
+    (idle_fd sends a wait to the hub at least every HUB_TURN_S)."""
+    rc = client()
+    k = key("bpt", "k")
+    rc.set(k, "v")
+    wakes = []
+
+    def sleeper():
+        while True:
+            gevent.sleep(0.001)
+            wakes.append(time.monotonic())
+
+    g = gevent.spawn(sleeper)
+    gevent.sleep(0.01)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.5:
+        rc.get(k)
+    g.kill()
+    gaps = [b - a for a, b in zip(wakes, wakes[1:])]
+    # (seen here: ~410 wake-ups, the longest gap 2-4 ms; without the hub's
+    # turns, ~150-200 and 15-18 ms)
+    assert len(wakes) >= 250 and max(gaps) < 0.05, (len(wakes), max(gaps))
+
+
+def test_idle_fd():
+    """The gevent driver's idle test: the loop's fd while the hub has nothing
+    to run and ran recently; -1 with a greenlet ready to run, or when the
+    hub has not run for longer than HUB_TURN_S."""
+    from rediscluster import _drivers
+
+    idle = _drivers._gevent_driver().idle_fd
+    loop = gevent.get_hub().loop
+    gevent.sleep(0.001)  # (a turn of the loop: sleep(0) may not make one)
+    assert idle() == loop.fileno()
+    g = gevent.spawn(lambda: None)  # queued, not run yet
+    assert idle() == -1
+    g.join()
+    assert idle() == loop.fileno()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3 * _drivers.HUB_TURN_S:
+        pass  # no yield: the hub does not run
+    assert idle() == -1
+    gevent.sleep(0.001)
+    assert idle() == loop.fileno()
