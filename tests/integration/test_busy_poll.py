@@ -1,7 +1,8 @@
 """Busy polling (busy_poll): a sync wait polls its socket for up to
 busy_poll microseconds before sleeping -- only while it is the process's only
-sync command running, never for blocking commands, and less and less often
-while replies keep coming later than that (csrc/drive.c, rc_spin_budget).
+sync command running and no other thread started one in the last 10 ms,
+never for blocking commands, and less and less often while replies keep
+coming later than that (csrc/drive.c, rc_spin_budget).
 
 The pool's _stats() counts the spins: spin_hits (the reply came while
 polling) and spin_misses (it did not)."""
@@ -9,6 +10,7 @@ polling) and spin_misses (it did not)."""
 import os
 import select
 import threading
+import time
 
 import pytest
 
@@ -126,9 +128,50 @@ def test_no_spin_while_another_thread_runs_a_command(client, cluster):
         t.join(10)
     assert done == [(k.encode(), b"go")]
     rc2 = client()
-    for _ in range(20):
-        rc2.get(key_for_slot(107, "bp"))
-    assert attempts(rc2) > 0
+    assert get_until_a_spin(rc2, key_for_slot(107, "bp"))
+
+
+def get_until_a_spin(rc, k, seconds=2.0):
+    """GETs until one spins (True), for at most `seconds` (False): another
+    thread's command keeps them off for 10 ms."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        rc.get(k)
+        if attempts(rc) > 0:
+            return True
+    return False
+
+
+def test_threads_taking_turns_do_not_spin(client):
+    """Two threads running commands in turn, never at once: each switch of
+    thread keeps the spins off (the other wants the CPU)."""
+    rc = client()
+    k = key_for_slot(116, "bp")
+    rc.get(k)
+    before = attempts(rc)
+    turn = [threading.Event(), threading.Event()]
+    errors = []
+
+    def player(me):
+        try:
+            for _ in range(100):
+                assert turn[me].wait(10)
+                turn[me].clear()
+                rc.get(k)
+                turn[1 - me].set()
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+            turn[1 - me].set()
+
+    threads = [threading.Thread(target=player, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    turn[0].set()
+    for t in threads:
+        t.join(30)
+    assert not errors and not any(t.is_alive() for t in threads), errors
+    # (a stall of more than 10 ms between two turns may let one spin)
+    assert attempts(rc) - before <= 10, attempts(rc) - before
 
 
 def test_slow_replies_make_it_back_off(client):
@@ -172,9 +215,7 @@ def test_a_forked_child_spins(client, cluster):
         if pid == 0:  # pragma: no cover - the child: ...but there
             code = 1
             try:
-                for _ in range(20):
-                    rc.get(key_for_slot(110, "bp"))
-                code = 0 if attempts(rc) > 0 else 3
+                code = 0 if get_until_a_spin(rc, key_for_slot(110, "bp")) else 3
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
