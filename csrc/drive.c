@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "engine.h"
@@ -69,7 +70,7 @@ rc_ms_until(double deadline, double cap)
  * thread that started the last one, and until when (rc_net_now() in
  * microseconds) a change of that thread keeps the spins off. */
 static int rc_sync_ops;
-static unsigned long rc_last_thread;
+static pthread_t rc_last_thread;
 static unsigned long long rc_shared_until_us;
 
 /* Threads taking turns at commands keep spins off for this long after each
@@ -80,9 +81,9 @@ static unsigned long long rc_shared_until_us;
 static void
 rc_sync_op_start(void)
 {
-    unsigned long me = PyThread_get_thread_ident();
+    pthread_t me = pthread_self();
     __atomic_add_fetch(&rc_sync_ops, 1, __ATOMIC_RELAXED);
-    if (__atomic_load_n(&rc_last_thread, __ATOMIC_RELAXED) != me) {
+    if (!pthread_equal(__atomic_load_n(&rc_last_thread, __ATOMIC_RELAXED), me)) {
         __atomic_store_n(&rc_last_thread, me, __ATOMIC_RELAXED);
         __atomic_store_n(&rc_shared_until_us,
                          (unsigned long long)((rc_net_now() + RC_SPIN_SHARED_HOLD) * 1e6),
@@ -96,17 +97,17 @@ rc_drive_after_fork(void)
     __atomic_store_n(&rc_sync_ops, 0, __ATOMIC_RELAXED);
 }
 
-/* How long the op's next wait may busy-poll before sleeping (an absolute
- * rc_net_now() time), or 0: not this time (see the file comment). No GIL
- * needed. */
+/* Until when the op's next wait may busy-poll before sleeping (rc_net_now()
+ * time), or 0: not this time (see the file comment). rc_spin_budget, once
+ * busy_poll is known to be on. No GIL needed. */
 static double
-rc_spin_budget(rc_op *op)
+rc_spin_budget_slow(rc_op *op)
 {
     rc_cluster *cl = op->cl;
     unsigned skip;
     double now, until;
 
-    if (cl->cfg.busy_poll <= 0 || op->no_spin || op->held_mode == RC_HELD_READ ||
+    if (op->no_spin || op->held_mode == RC_HELD_READ ||
         __atomic_load_n(&rc_sync_ops, __ATOMIC_RELAXED) != 1) {
         return 0;
     }
@@ -124,6 +125,12 @@ rc_spin_budget(rc_op *op)
         until = op->wait.deadline;
     }
     return until;
+}
+
+static inline double
+rc_spin_budget(rc_op *op)
+{
+    return op->cl->cfg.busy_poll > 0 ? rc_spin_budget_slow(op) : 0;
 }
 
 /* 1 if the wait is for replies only (every socket POLLIN): what busy
