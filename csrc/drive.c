@@ -225,6 +225,24 @@ rc_driver_idle(rc_cluster *cl, PyObject *cb)
     return cb == cl->st->wait_cb ? cl->st->wait_idle : NULL;
 }
 
+/* The int a wait function's attribute returned (res: its result, a new
+ * reference, consumed; NULL: it raised). 0, or -1 with an exception set --
+ * a TypeError saying `what` if res is no int. */
+static int
+rc_int_result(PyObject *res, const char *what, long *out)
+{
+    if (res == NULL) {
+        return -1;
+    }
+    *out = PyLong_AsLong(res);
+    Py_DECREF(res);
+    if (*out == -1 && PyErr_Occurred()) {
+        PyErr_Format(PyExc_TypeError, "%s", what);
+        return -1;
+    }
+    return 0;
+}
+
 /* Before a wait on one socket through the wait function cb: busy-poll the
  * socket while the framework stays idle (its idle_fd not readable). 1 if
  * the socket became ready (revents set: no wait needed), 0 if not, -1 with
@@ -232,7 +250,7 @@ rc_driver_idle(rc_cluster *cl, PyObject *cb)
 static int
 rc_callback_spin(rc_op *op, PyObject *cb)
 {
-    PyObject *idle = rc_driver_idle(op->cl, cb), *r;
+    PyObject *idle = rc_driver_idle(op->cl, cb);
     struct pollfd f[2];
     double spin;
     long side;
@@ -241,14 +259,8 @@ rc_callback_spin(rc_op *op, PyObject *cb)
     if (idle == NULL || !rc_wait_reading(&op->wait) || (spin = rc_spin_budget(op)) <= 0) {
         return 0;
     }
-    r = PyObject_CallNoArgs(idle);
-    if (r == NULL) {
-        return -1;
-    }
-    side = PyLong_AsLong(r);
-    Py_DECREF(r);
-    if (side == -1 && PyErr_Occurred()) {
-        PyErr_Format(PyExc_TypeError, "idle_fd must return a file descriptor or -1");
+    if (rc_int_result(PyObject_CallNoArgs(idle), "idle_fd must return a file descriptor or -1",
+                      &side) < 0) {
         return -1;
     }
     if (side < 0 || side > INT_MAX) {
@@ -279,15 +291,9 @@ static int
 rc_callback_wait_one(rc_op *op, PyObject *one, PyObject *timeout)
 {
     struct pollfd *p = &op->wait.fds[0];
-    PyObject *res = PyObject_CallFunction(one, "iiO", p->fd, (int)p->events, timeout);
     long rev;
-    if (res == NULL) {
-        return -1;
-    }
-    rev = PyLong_AsLong(res);
-    Py_DECREF(res);
-    if (rev == -1 && PyErr_Occurred()) {
-        PyErr_Format(PyExc_TypeError, "wait_one must return the revents as an int");
+    if (rc_int_result(PyObject_CallFunction(one, "iiO", p->fd, (int)p->events, timeout),
+                      "wait_one must return the revents as an int", &rev) < 0) {
         return -1;
     }
     p->revents = (short)rev;

@@ -30,18 +30,8 @@ def attempts(rc):
 
 
 @pytest.fixture
-def client(cluster_addr):
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("socket_timeout", 5)
-        c = RedisCluster(host=cluster_addr[0], port=cluster_addr[1], **kwargs)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
+def client(new_client):
+    return new_client
 
 
 def blocked_clients(cluster, slot):
