@@ -18,12 +18,10 @@
  * microseconds, and going to sleep and being woken costs as much (much more
  * in a virtual machine), so the spin halves such a command's latency for
  * about the CPU time the sleep would have cost. Only while the op is the
- * process's only sync op running and no other thread started one in the
- * last 10 ms -- threads taking turns at commands want the CPUs a spin would
- * keep busy (measured: 16 threads sharing a client lost a quarter of their
- * rate to spins between GIL hand-offs) -- and, with a wait function, only
- * while its framework has nothing else to
- * run (its idle_fd); only for replies (not to connect or write); never for
+ * process's only sync op running -- with other threads or greenlets in
+ * commands the CPU has other work -- and, with a wait function, only while
+ * its framework has nothing else to run (its idle_fd); only for replies
+ * (not to connect or write); never for
  * blocking commands or pub/sub reads; and adaptively, per client: after
  * four misses in a row (no reply within the budget) the next 16 waits skip
  * the spin, each further miss doubles that (up to 256), and a hit resets
@@ -33,7 +31,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "engine.h"
@@ -66,30 +63,8 @@ rc_ms_until(double deadline, double cap)
     return (int)(left * 1000.0) + 1;
 }
 
-/* For rc_spin_budget: the sync ops running in the process (rc_op_run), the
- * thread that started the last one, and until when (rc_net_now() in
- * microseconds) a change of that thread keeps the spins off. */
+/* Sync ops running in the process (rc_op_run), for rc_spin_budget. */
 static int rc_sync_ops;
-static pthread_t rc_last_thread;
-static unsigned long long rc_shared_until_us;
-
-/* Threads taking turns at commands keep spins off for this long after each
- * turn: the CPU one would spin on is wanted by another (seconds). */
-#define RC_SPIN_SHARED_HOLD 0.01
-
-/* rc_op_run's start: count the op, note its thread. No GIL needed. */
-static void
-rc_sync_op_start(void)
-{
-    pthread_t me = pthread_self();
-    __atomic_add_fetch(&rc_sync_ops, 1, __ATOMIC_RELAXED);
-    if (!pthread_equal(__atomic_load_n(&rc_last_thread, __ATOMIC_RELAXED), me)) {
-        __atomic_store_n(&rc_last_thread, me, __ATOMIC_RELAXED);
-        __atomic_store_n(&rc_shared_until_us,
-                         (unsigned long long)((rc_net_now() + RC_SPIN_SHARED_HOLD) * 1e6),
-                         __ATOMIC_RELAXED);
-    }
-}
 
 void
 rc_drive_after_fork(void)
@@ -105,7 +80,7 @@ rc_spin_budget_slow(rc_op *op)
 {
     rc_cluster *cl = op->cl;
     unsigned skip;
-    double now, until;
+    double until;
 
     if (op->no_spin || op->held_mode == RC_HELD_READ ||
         __atomic_load_n(&rc_sync_ops, __ATOMIC_RELAXED) != 1) {
@@ -116,11 +91,7 @@ rc_spin_budget_slow(rc_op *op)
         __atomic_store_n(&cl->spin_skip, skip - 1, __ATOMIC_RELAXED);
         return 0;
     }
-    now = rc_net_now();
-    if (now * 1e6 < (double)__atomic_load_n(&rc_shared_until_us, __ATOMIC_RELAXED)) {
-        return 0; /* threads are taking turns */
-    }
-    until = now + cl->cfg.busy_poll;
+    until = rc_net_now() + cl->cfg.busy_poll;
     if (op->wait.deadline > 0 && op->wait.deadline < until) {
         until = op->wait.deadline;
     }
@@ -391,7 +362,7 @@ rc_op_run(rc_op *op)
     PyObject *cb = rc_driver_cb(cl);
 
     Py_XINCREF(cb); /* set_wait_callback may replace it meanwhile */
-    rc_sync_op_start();
+    __atomic_add_fetch(&rc_sync_ops, 1, __ATOMIC_RELAXED);
     if (cb == NULL && op->n == 1) {
         int spun = 0;
         int r = rc_op_fast_start(op, rc_spin_budget(op), &spun);

@@ -1,8 +1,7 @@
 """Busy polling (busy_poll): a sync wait polls its socket for up to
 busy_poll microseconds before sleeping -- only while it is the process's only
-sync command running and no other thread started one in the last 10 ms,
-never for blocking commands, and less and less often while replies keep
-coming later than that (csrc/drive.c, rc_spin_budget).
+sync command running, never for blocking commands, and less and less often
+while replies keep coming later than that (csrc/drive.c, rc_spin_budget).
 
 The pool's _stats() counts the spins: spin_hits (the reply came while
 polling) and spin_misses (it did not)."""
@@ -43,16 +42,19 @@ def blocked_clients(cluster, slot):
     raise AssertionError("no blocked_clients in INFO clients")
 
 
+# A budget that a reply on loopback fits in even on a loaded machine (the
+# default, 50 us, may be missed for a while there).
+ROOMY = 2000
+
+
 def test_sequential_commands_spin_and_answer_right(client, flush):
-    rc = client()
+    rc = client(busy_poll=ROOMY)
     k = key_for_slot(101, "bp")
     rc.set(k, "v")
     for i in range(300):
         assert rc.get(k) == b"v"
         assert rc.incr(k + ":n") == i + 1
     hits, misses = spins(rc)
-    # a server on loopback answers within 50 us most of the time (not
-    # always, on a loaded machine: hits, not all of them)
     assert hits > 0, (hits, misses)
     assert hits + misses <= 600 + 20  # (and the discovery's own commands)
 
@@ -122,46 +124,13 @@ def test_no_spin_while_another_thread_runs_a_command(client, cluster):
 
 
 def get_until_a_spin(rc, k, seconds=2.0):
-    """GETs until one spins (True), for at most `seconds` (False): another
-    thread's command keeps them off for 10 ms."""
+    """GETs until one spins (True), for at most `seconds` (False)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
         rc.get(k)
         if attempts(rc) > 0:
             return True
     return False
-
-
-def test_threads_taking_turns_do_not_spin(client):
-    """Two threads running commands in turn, never at once: each switch of
-    thread keeps the spins off (the other wants the CPU)."""
-    rc = client()
-    k = key_for_slot(116, "bp")
-    rc.get(k)
-    before = attempts(rc)
-    turn = [threading.Event(), threading.Event()]
-    errors = []
-
-    def player(me):
-        try:
-            for _ in range(100):
-                assert turn[me].wait(10)
-                turn[me].clear()
-                rc.get(k)
-                turn[1 - me].set()
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-            turn[1 - me].set()
-
-    threads = [threading.Thread(target=player, args=(i,)) for i in (0, 1)]
-    for t in threads:
-        t.start()
-    turn[0].set()
-    for t in threads:
-        t.join(30)
-    assert not errors and not any(t.is_alive() for t in threads), errors
-    # (a stall of more than 10 ms between two turns may let one spin)
-    assert attempts(rc) - before <= 10, attempts(rc) - before
 
 
 def test_slow_replies_make_it_back_off(client):
@@ -180,12 +149,12 @@ def test_slow_replies_make_it_back_off(client):
     # restart the count)
     assert hits - hits0 <= 2 and 3 <= misses - misses0 <= 14, (hits - hits0, misses - misses0)
     # fast replies again: once the skipped waits are over (256 at most),
-    # spins again -- and hits
+    # it polls again
     for _ in range(400):
         rc.get(k)
-        if spins(rc)[0] > hits:
+        if sum(spins(rc)) > hits + misses:
             break
-    assert spins(rc)[0] > hits
+    assert sum(spins(rc)) > hits + misses
 
 
 def test_a_forked_child_spins(client, cluster):
@@ -266,7 +235,7 @@ def idle_waits():
 
 def test_wait_function_idle_fd_lets_it_spin(client, idle_waits):
     w = idle_waits()
-    rc = client()
+    rc = client(busy_poll=ROOMY)
     k = key_for_slot(111, "bp")
     rc.get(k)
     ones, (hits0, _) = w.ones, spins(rc)
