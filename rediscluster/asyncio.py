@@ -55,7 +55,8 @@ class _NeedIO(BaseException):
 
 
 class _NeedReplay(BaseException):
-    """Raised by the direct run of a method that needs the recorder."""
+    """Raised by the direct run of a method that needs the recorder;
+    ``args[0]``: the request it was making."""
 
 
 class _Recorder(ClusterCommands):
@@ -105,20 +106,23 @@ async def _perform(client, request):
     return apply_callback(client.response_callbacks, args, reply, options)
 
 
-async def _replay(client, func, args, kwargs):
-    """Run ``func`` (a sync command method) to its end through the recorder."""
+async def _replay(client, func, args, kwargs, request=None):
+    """Run ``func`` (a sync command method) to its end through the recorder.
+    ``request``: its first request, when a direct run already made it (the
+    run that found out a replay is needed does not have to be done again)."""
     tape = []
     while True:
+        if request is not None:
+            try:
+                value = await _perform(client, request)
+            except Exception as e:  # the method sees it where it made the request
+                tape.append((False, e))
+            else:
+                tape.append((True, value))
         try:
             return func(_Recorder(client, tape), *args, **kwargs)
         except _NeedIO as need:
             request = need.args[0]
-        try:
-            value = await _perform(client, request)
-        except Exception as e:  # the method sees it where it made the request
-            tape.append((False, e))
-        else:
-            tape.append((True, value))
 
 
 async def _value(value):
@@ -134,8 +138,9 @@ def _async_method(name, func):
         n0 = self._ops
         try:
             r = func(self, *args, **kwargs)
-        except _NeedReplay:
-            return _replay(self, func, args, kwargs)
+        except _NeedReplay as need:
+            # its first request, unless execute_command came first
+            return _replay(self, func, args, kwargs, need.args[0] if self._ops == n0 else None)
         except Exception as e:
             if self._ops == n0:
                 return _raise(e)  # an argument error: raised by the await
@@ -189,10 +194,10 @@ class RedisCluster(_SyncRedisCluster):
         return self._aio_execute_command(*args, **options)
 
     def _execute_batch(self, commands):
-        raise _NeedReplay()
+        raise _NeedReplay((1, list(commands), None))
 
     def _send_to_address(self, address, *args, **options):
-        raise _NeedReplay()
+        raise _NeedReplay((2, (address,) + args, options))
 
     async def initialize(self):
         """Discover the cluster now (the first command does it otherwise)."""
