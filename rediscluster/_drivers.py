@@ -114,7 +114,13 @@ def _gevent_wait_function():
             p.register(fd, events & (POLLIN | POLLOUT))
         return p.poll(None if timeout is None else timeout * 1000.0)
 
-    seen = [0, 0.0]  # the loop's iteration count last seen, and when
+    seen = [None, 0.0]  # the loop's turn (see loop_turn) last seen, and when
+
+    def loop_turn(loop):
+        """A value that changes each time the loop runs: its iteration count
+        (libev), or its cached time (libuv has no count: -1)."""
+        it = loop.iteration
+        return it if it >= 0 else loop.now()
 
     def idle_fd():
         """The hub loop's poller fd while the hub has nothing to run (no
@@ -126,7 +132,7 @@ def _gevent_wait_function():
         loop = get_hub().loop
         if loop.pendingcnt or len(loop._callbacks):
             return -1
-        it = loop.iteration
+        it = loop_turn(loop)
         now = monotonic()
         if it != seen[0]:
             seen[0] = it
@@ -138,7 +144,7 @@ def _gevent_wait_function():
     setattr(gevent_wait, "wait_one", wait_one)  # (typed Any or a function: either way)
     try:  # (private API of gevent's loops: without it, no busy polling)
         loop = get_hub().loop
-        if (isinstance(loop.pendingcnt, int) and isinstance(loop.iteration, int) and
+        if (isinstance(loop.pendingcnt, int) and isinstance(loop_turn(loop), (int, float)) and
                 len(loop._callbacks) >= 0 and loop.fileno() >= 0):
             setattr(gevent_wait, "idle_fd", idle_fd)
     except Exception:
